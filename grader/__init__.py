@@ -1,0 +1,1 @@
+"""The kit's grader: pytest plugin, runner, scorecard, datasets and the training harness."""

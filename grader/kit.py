@@ -1,0 +1,38 @@
+"""Where the kit lives on disk and which exercises it has."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+KIT_ROOT = Path(os.environ.get("GRADER_KIT_ROOT", Path(__file__).resolve().parents[1]))
+EXERCISES_DIR = KIT_ROOT / "exercises"
+SOLUTIONS_DIR = KIT_ROOT / "solutions"
+
+
+def exercise_names() -> list[str]:
+    """Folders of exercises/ named like ``NN_name``, in order."""
+    return sorted(
+        p.name for p in EXERCISES_DIR.iterdir() if p.is_dir() and p.name[:2].isdigit() and "_" in p.name
+    )
+
+
+def resolve_names(requested: list[str]) -> list[str]:
+    """Map names or unique prefixes (``04``, ``04_tr``) to exercise names.
+
+    Raises ValueError naming the offending request when it matches none or several.
+    """
+    names = exercise_names()
+    resolved: list[str] = []
+    for req in requested:
+        matches = [n for n in names if n == req] or [n for n in names if n.startswith(req)]
+        if len(matches) != 1:
+            what = "no exercise" if not matches else f"several exercises ({', '.join(matches)})"
+            raise ValueError(f"{req!r} matches {what}; choose from: {', '.join(names)}")
+        if matches[0] not in resolved:
+            resolved.append(matches[0])
+    return resolved
+
+
+def test_files(exercise: str) -> list[Path]:
+    """The kit's test files of one exercise (always from exercises/, never from a hand-in)."""
+    return sorted((EXERCISES_DIR / exercise).glob("test_*.py"))
