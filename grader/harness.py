@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -40,17 +41,22 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int,
                      device: torch.device, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                     time_budget: float | None = None) -> list[float]:
+                     time_budget: float | None = None, lr_decay: bool = False) -> list[float]:
     """Train ``model`` with Adam and cross-entropy on x (N,1,28,28), y (N,) int64.
 
     Returns the mean training loss of each epoch. Stops after the epoch in which
     ``time_budget`` seconds are exceeded (the result is then judged as it stands).
+    ``lr_decay``: lower the learning rate linearly, step by step, from ``lr`` to 0 over the
+    planned epochs (a short run then ends well settled, so seeds agree closely).
     """
     seed_everything(seed)
     model.to(device).train()
     x, y = x.to(device), y.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss()
+    total_steps = epochs * -(-len(x) // batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / total_steps)) \
+        if lr_decay else None
     generator = torch.Generator().manual_seed(seed)
     started, losses = time.perf_counter(), []
     for _ in range(epochs):
@@ -60,6 +66,8 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
             loss = criterion(model(images), labels)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.item() * len(labels)
         losses.append(total / len(x))
         if time_budget is not None and time.perf_counter() - started > time_budget:
@@ -76,3 +84,58 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.d
     for images, labels in batches(x.to(device), y.to(device), batch_size):
         correct += (model(images).argmax(dim=1) == labels).sum().item()
     return 100.0 * correct / len(x)
+
+
+@dataclass
+class Score:
+    """What :func:`train_and_score` measured: test accuracy (%), epochs run, seconds, losses."""
+
+    accuracy: float
+    epochs: int
+    planned_epochs: int
+    seconds: float
+    losses: list[float]
+    batch_size: int
+    lr: float
+    lr_decay: bool = False
+
+    def describe(self) -> str:
+        """One line for a threshold message, e.g. '4 epochs, batch 128, Adam lr 0.002, 9.1 s'."""
+        text = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}, batch {self.batch_size}, " \
+               f"Adam lr {self.lr:g}{' decaying linearly to 0' if self.lr_decay else ''}, " \
+               f"{self.seconds:.1f} s of training"
+        if self.epochs < self.planned_epochs:
+            text += f"; stopped after {self.epochs} of {self.planned_epochs} epochs by the time budget"
+        if self.losses and not all(np.isfinite(self.losses)):
+            text += "; the training loss became NaN/inf"
+        elif self.losses:
+            text += f"; last training loss {self.losses[-1]:.3f}"
+        return text
+
+
+def train_and_score(model: nn.Module, dataset: str, *, epochs: int, device: torch.device,
+                    batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
+                    time_budget: float | None = None, lr_decay: bool = False) -> Score:
+    """Train ``model`` on the whole training split of ``dataset`` ("mnist" or "fashion") with
+    :func:`train_classifier`, then score it on the official test split with :func:`accuracy`.
+
+    Runs are repeatable on the CPU (fixed seeds, deterministic kernels switched on for the
+    duration of the call). Seed before building the model to fix its initial weights.
+    """
+    from grader.datasets import load_tensors
+
+    x, y = load_tensors(dataset, train=True, device=device)
+    x_test, y_test = load_tensors(dataset, train=False, device=device)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    if torch.device(device).type == "cpu":
+        deterministic_cpu()
+    try:
+        started = time.perf_counter()
+        losses = train_classifier(model, x, y, epochs=epochs, device=device, batch_size=batch_size,
+                                  lr=lr, seed=seed, time_budget=time_budget, lr_decay=lr_decay)
+        seconds = time.perf_counter() - started
+        score = accuracy(model, x_test, y_test, device)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
+    return Score(score, len(losses), epochs, seconds, losses, batch_size, lr, lr_decay)

@@ -1,0 +1,119 @@
+"""The ``grader`` command line (KIT.md is its contract).
+
+    grader                       progress and the next exercise to do
+    grader --all | NAME...       run suites, print the scorecard (exit 0 all passed, 1 otherwise, 2 usage)
+    grader data [--check]        fetch and verify datasets
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from grader import kit
+from grader.runner import ExerciseResult, run_exercise, target_options
+from grader.scorecard import print_scorecard, to_gradescope, to_json, write_json
+
+DEFAULT_TIMEOUT = 600.0
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """--solutions / --target / --device / --data-dir, shared by the grading commands."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--solutions", action="store_true", help="grade solutions/ (the reference)")
+    which.add_argument("--target", metavar="DIR", help="grade DIR, laid out like exercises/ (a hand-in)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="torch device for the tests (auto: CUDA when available)")
+    parser.add_argument("--data-dir", metavar="DIR", help="where datasets live (default: data/ or $GRADER_DATA_DIR)")
+
+
+def grade_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grader", description="Grade the neural-network basics exercises.",
+        epilog="Other commands: grader data [--check]. Without NAME or --all: progress and the next step.")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="exercises to grade (a unique prefix such as 04 works)")
+    parser.add_argument("--all", action="store_true", help="grade every exercise")
+    add_target_options(parser)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time limit per exercise (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--gradescope", metavar="PATH", help="write Gradescope's results.json")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N exercises at once")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show each failing test's message")
+    return parser
+
+
+def resolve_device(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def describe_target(args: argparse.Namespace) -> str:
+    if args.solutions:
+        return str(kit.SOLUTIONS_DIR)
+    return str(Path(args.target).resolve()) if args.target else str(kit.EXERCISES_DIR)
+
+
+def grade(names: list[str], args: argparse.Namespace) -> list[ExerciseResult]:
+    """Run each exercise's suite in its own subprocess (``--jobs`` at a time), in order."""
+    options = target_options(args.solutions, args.target)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        return list(pool.map(lambda n: run_exercise(n, options, device=args.device, timeout=args.timeout), names))
+
+
+def cmd_grade(argv: list[str]) -> int:
+    parser = grade_parser()
+    args = parser.parse_args(argv)
+    if args.target and not Path(args.target).is_dir():
+        parser.error(f"--target {args.target}: no such folder")
+    if args.jobs < 1 or args.timeout <= 0:
+        parser.error("--jobs and --timeout must be positive")
+    if args.data_dir:
+        os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    if not args.names and not args.all:
+        from grader.progress import show_progress
+
+        return show_progress(args)
+    try:
+        names = kit.exercise_names() if args.all else kit.resolve_names(args.names)
+    except ValueError as exc:
+        parser.error(str(exc))
+    args.device = resolve_device(args.device)
+    results = grade(names, args)
+    target = describe_target(args)
+    print_scorecard(results, target, args.device, verbose=args.verbose)
+    if args.json:
+        write_json(args.json, to_json(results, target, args.device))
+    if args.gradescope:
+        write_json(args.gradescope, to_gradescope(results))
+    return 0 if all(r.status == "passed" for r in results) else 1
+
+
+def cmd_data(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader data", description="Fetch (or only verify) the datasets.")
+    parser.add_argument("names", nargs="*", metavar="DATASET", help="mnist, fashion (default: both)")
+    parser.add_argument("--check", action="store_true", help="verify only; exit 1 on a missing or corrupt file")
+    parser.add_argument("--data-dir", metavar="DIR", help="where datasets live (default: data/ or $GRADER_DATA_DIR)")
+    args = parser.parse_args(argv)
+    from grader.datasets import run_data_command
+
+    return run_data_command(args.names, args.check, args.data_dir)
+
+
+COMMANDS = {"data": cmd_data}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        return COMMANDS[argv[0]](argv[1:])
+    return cmd_grade(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Report grading results: the terminal scorecard, the JSON contract and Gradescope's results.json."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from grader.runner import ExerciseResult
+
+COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "31", "not_started": "33", "blocked": "35"}
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def paint(text: str, status: str, colour: bool) -> str:
+    code = COLOURS.get(status)
+    return f"\033[{code}m{text}\033[0m" if colour and code else text
+
+
+def status_label(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, verbose: bool = False,
+                    stream: TextIO = sys.stdout) -> None:
+    """One row per exercise (status, tests, points, seconds), a total row, then reasons."""
+    colour = use_colour(stream)
+    width = max([len(r.name) for r in results] + [8])
+    header = f"{'exercise':<{width}}  {'status':<11}  {'tests':>7}  {'points':>9}  {'seconds':>8}"
+    print(f"Grading {target} on {device}", file=stream)
+    print(header, file=stream)
+    print("-" * len(header), file=stream)
+    for r in results:
+        label = paint(f"{status_label(r.status):<11}", r.status, colour)
+        tests = f"{r.passed_tests}/{len(r.tests)}"
+        print(f"{r.name:<{width}}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}", file=stream)
+    print("-" * len(header), file=stream)
+    passed = sum(r.status == "passed" for r in results)
+    points, max_points = sum(r.points for r in results), sum(r.max_points for r in results)
+    tests = f"{sum(r.passed_tests for r in results)}/{sum(len(r.tests) for r in results)}"
+    total = f"{passed}/{len(results)} passed"
+    print(f"{'total':<{width}}  {total:<11}  {tests:>7}  {f'{points}/{max_points}':>9}  "
+          f"{sum(r.seconds for r in results):>8.1f}", file=stream)
+    for r in results:
+        if r.status != "passed" and r.message:
+            print(f"\n{r.name}: {status_label(r.status)}: {r.message}", file=stream)
+            if verbose:
+                for t in r.tests:
+                    if t.kind not in ("passed", "not_started") and t.message:
+                        print(f"  - {t.id.split('::', 1)[-1]}: {t.message}", file=stream)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_json(results: list[ExerciseResult], target: str, device: str) -> dict:
+    """The grader's JSON contract (KIT.md)."""
+    return {"target": target, "device": device,
+            "points": sum(r.points for r in results), "max_points": sum(r.max_points for r in results),
+            "exercises": [r.to_json() for r in results]}
+
+
+def to_gradescope(results: list[ExerciseResult]) -> dict:
+    """Gradescope's results.json: one entry per test with score, max_score, output, visibility."""
+    tests = []
+    for r in results:
+        for t in r.tests:
+            tests.append({"name": f"{r.name}: {t.id.split('::', 1)[-1]}", "score": t.points,
+                          "max_score": t.max_points, "output": t.message or t.kind.replace("_", " "),
+                          "visibility": "visible", "status": "passed" if t.kind == "passed" else "failed"})
+        if not r.tests:
+            tests.append({"name": r.name, "score": 0, "max_score": 0, "output": r.message,
+                          "visibility": "visible", "status": "failed"})
+    return {"score": sum(r.points for r in results), "visibility": "visible",
+            "output": "; ".join(f"{r.name}: {status_label(r.status)}" for r in results), "tests": tests}
+
+
+def write_json(path: str | Path, data: dict) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
