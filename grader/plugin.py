@@ -105,6 +105,8 @@ def _is_not_started(exc: BaseException | None) -> bool:
 def _message(excinfo: pytest.ExceptionInfo) -> str:
     """A learner-facing line: the assertion's own message, or the exception and where it arose."""
     exc = excinfo.value
+    if isinstance(exc, pytest.fail.Exception):
+        return str(exc)
     if isinstance(exc, AssertionError):
         text = str(exc).split("\nassert ")[0].strip()
         if text:

@@ -49,7 +49,8 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
           f"{sum(r.seconds for r in results):>8.1f}", file=stream)
     for r in results:
         if r.status != "passed" and r.message:
-            print(f"\n{r.name}: {status_label(r.status)}: {r.message}", file=stream)
+            reason = r.message if r.message.startswith(status_label(r.status)) else f"{status_label(r.status)}: {r.message}"
+            print(f"\n{r.name}: {reason}", file=stream)
             if verbose:
                 for t in r.tests:
                     if t.kind not in ("passed", "not_started") and t.message:
