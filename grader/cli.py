@@ -3,6 +3,7 @@
     grader                       progress and the next exercise to do
     grader --all | NAME...       run suites, print the scorecard (exit 0 all passed, 1 otherwise, 2 usage)
     grader data [--check]        fetch and verify datasets
+    grader check                 the instructor's consistency check of the kit
 """
 from __future__ import annotations
 
@@ -105,7 +106,33 @@ def cmd_data(argv: list[str]) -> int:
     return run_data_command(args.names, args.check, args.data_dir)
 
 
-COMMANDS = {"data": cmd_data}
+def cmd_check(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader check", description=(
+        "Check the kit: solutions pass 100%, stubs report not started, stubs and solutions expose the "
+        "same names, signatures and docstrings, every test carries points, every README has hints."))
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N")
+    args = parser.parse_args(argv)
+    from grader.check import grading_problems, static_problems
+
+    names = kit.exercise_names()
+    problems = static_problems(names)
+    args.device = resolve_device(args.device)
+    solutions = grade(names, argparse.Namespace(**vars(args), solutions=True, target=None))
+    print_scorecard(solutions, str(kit.SOLUTIONS_DIR), args.device)
+    stubs = grade(names, argparse.Namespace(**vars(args), solutions=False, target=None))
+    print_scorecard(stubs, str(kit.EXERCISES_DIR), args.device)
+    problems += grading_problems(solutions, stubs)
+    print()
+    for problem in problems:
+        print(f"PROBLEM  {problem}")
+    print(f"grader check: {len(problems)} problem(s) in {len(names)} exercises" if problems
+          else f"grader check: all {len(names)} exercises consistent")
+    return 1 if problems else 0
+
+
+COMMANDS = {"data": cmd_data, "check": cmd_check}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from torch import nn
 
 XOR_X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 def collapse_linear(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -27,9 +27,9 @@ def make_xor_net(hidden: int = 8, activation: str | None = "tanh") -> nn.Module:
 
     ``activation`` is "relu", "tanh", "sigmoid", or None for no nonlinearity (a linear net).
     """
-    if activation is not None and activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)} or None, got {activation!r}")
-    middle = [ACTIVATIONS[activation]()] if activation else []
+    if activation is not None and activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)} or None, got {activation!r}")
+    middle = [_ACTIVATIONS[activation]()] if activation else []
     return nn.Sequential(nn.Linear(2, hidden), *middle, nn.Linear(hidden, 1))
 
 

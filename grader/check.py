@@ -1,0 +1,103 @@
+"""``grader check``: the instructor's consistency check of the whole kit.
+
+Every solution passes 100%; every stub reports "not started" (never passed, never error);
+exercises/ and solutions/ expose the same public names with the same signatures and
+docstrings; every test carries points; every exercise has a README with hints.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+from grader import kit
+from grader.loader import ModuleLoadError, load_module_file
+from grader.runner import ExerciseResult
+
+
+def module_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("test_"))
+
+
+def _signature(value) -> str:
+    try:
+        return str(inspect.signature(value))
+    except (TypeError, ValueError):
+        return "?"
+
+
+def public_api(path: Path) -> dict[str, tuple[str, str]]:
+    """name -> (signature or kind, docstring) for the public names a module defines itself."""
+    module = load_module_file(path)
+    api = {}
+    for name, value in vars(module).items():
+        if name.startswith("_") or inspect.ismodule(value) or getattr(value, "__module__", module.__name__) != module.__name__:
+            continue
+        if callable(value):
+            api[name] = (_signature(value), inspect.getdoc(value) or "")
+            if inspect.isclass(value):
+                for attr, member in vars(value).items():
+                    if not attr.startswith("_") and callable(member):
+                        api[f"{name}.{attr}"] = (_signature(member), inspect.getdoc(member) or "")
+        elif name.isupper():
+            api[name] = ("constant", "")
+    return api
+
+
+def parity_problems(name: str) -> list[str]:
+    """Differences between the stub and the solution modules of one exercise."""
+    problems = []
+    stubs, refs = module_files(kit.EXERCISES_DIR / name), module_files(kit.SOLUTIONS_DIR / name)
+    if [p.name for p in stubs] != [p.name for p in refs]:
+        return [f"{name}: exercises/ has {[p.name for p in stubs]}, solutions/ has {[p.name for p in refs]}"]
+    for stub, ref in zip(stubs, refs):
+        try:
+            a, b = public_api(stub), public_api(ref)
+        except ModuleLoadError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        for missing in sorted(set(a) ^ set(b)):
+            where = "exercises/" if missing in b else "solutions/"
+            problems.append(f"{name}/{stub.name}: {missing} is missing from {where}")
+        for item in sorted(set(a) & set(b)):
+            if a[item][0] != b[item][0]:
+                problems.append(f"{name}/{stub.name}: {item} has signature {a[item][0]} in exercises/ but {b[item][0]} in solutions/")
+            elif a[item][1] != b[item][1]:
+                problems.append(f"{name}/{stub.name}: {item} has different docstrings in exercises/ and solutions/")
+    return problems
+
+
+def points_problems(name: str) -> list[str]:
+    """Test functions without a points marker."""
+    problems = []
+    for path in kit.test_files(name):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                if "pytest.mark.points" not in " ".join(ast.unparse(d) for d in node.decorator_list):
+                    problems.append(f"{name}/{path.name}: {node.name} has no @pytest.mark.points")
+    return problems
+
+
+def readme_problems(name: str) -> list[str]:
+    readme = kit.EXERCISES_DIR / name / "README.md"
+    if not readme.is_file():
+        return [f"{name}: README.md is missing"]
+    return [] if "## Hints" in readme.read_text() else [f"{name}: README.md has no '## Hints' section"]
+
+
+def grading_problems(solutions: list[ExerciseResult], stubs: list[ExerciseResult]) -> list[str]:
+    problems = []
+    for r in solutions:
+        if r.status != "passed" or r.points != r.max_points:
+            problems.append(f"{r.name}: the solution is {r.status.replace('_', ' ')} ({r.points}/{r.max_points}): {r.message}")
+    for r in stubs:
+        if r.status != "not_started":
+            problems.append(f"{r.name}: the stubs report {r.status.replace('_', ' ')}, expected not started: {r.message}")
+        for t in r.tests:
+            if t.kind not in ("not_started", "blocked"):
+                problems.append(f"{r.name}: stub test {t.id.split('::')[-1]} came out {t.kind}, expected not started or blocked")
+    return problems
+
+
+def static_problems(names: list[str]) -> list[str]:
+    return [p for n in names for p in parity_problems(n) + points_problems(n) + readme_problems(n)]

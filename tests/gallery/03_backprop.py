@@ -1,0 +1,281 @@
+"""Mistake gallery for 03_backprop: each MUTANT is appended to a copy of the reference module
+and must fail the named test with a message containing `says`; each CORRECT style must pass."""
+
+MUTANTS = [
+    {"name": "backward without the ReLU mask", "fails": ["test_backward_matches_numerical_gradient",
+                                                         "test_backward_matches_torch_autograd"],
+     "says": "without the relu mask", "code": '''
+def backward(params, cache, dscores):
+    X, z1, h = cache
+    dz1 = dscores @ params["W2"].T
+    return {"W1": X.T @ dz1, "b1": dz1.sum(axis=0), "W2": h.T @ dscores, "b2": dscores.sum(axis=0)}
+'''},
+    {"name": "backward with db2 summed over the wrong axis", "fails": "test_backward_shapes",
+     "says": "sum the upstream gradient over the batch", "code": '''
+def backward(params, cache, dscores):
+    X, z1, h = cache
+    dz1 = (dscores @ params["W2"].T) * (z1 > 0)
+    return {"W1": X.T @ dz1, "b1": dz1.sum(axis=0), "W2": h.T @ dscores, "b2": dscores.sum(axis=1)}
+'''},
+    {"name": "backward uses the pre-activation z1 instead of h for dW2",
+     "fails": "test_backward_matches_numerical_gradient", "says": "dW2 = h.T @ dscores", "code": '''
+def backward(params, cache, dscores):
+    X, z1, h = cache
+    dz1 = (dscores @ params["W2"].T) * (z1 > 0)
+    return {"W1": X.T @ dz1, "b1": dz1.sum(axis=0), "W2": z1.T @ dscores, "b2": dscores.sum(axis=0)}
+'''},
+    {"name": "dscores not divided by N", "fails": "test_softmax_cross_entropy_gradient",
+     "says": "times too large", "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(n), y]).mean()
+    d = p.copy()
+    d[np.arange(n), y] -= 1.0
+    return float(loss), d
+'''},
+    {"name": "softmax without the max shift overflows", "fails": "test_softmax_cross_entropy_is_stable",
+     "says": "overflow", "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    p = np.exp(scores)
+    p = p / p.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(n), y]).mean()
+    p[np.arange(n), y] -= 1.0
+    return float(loss), p / n
+'''},
+    {"name": "softmax shifted by the global max, not each row's", "fails": "test_softmax_cross_entropy_is_stable",
+     "says": "each row's own max", "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    p = np.exp(scores - scores.max())
+    p = p / p.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(n), y]).mean()
+    p[np.arange(n), y] -= 1.0
+    return float(loss), p / n
+'''},
+    {"name": "softmax shift done in place on the caller's scores", "fails": "test_softmax_cross_entropy_loss",
+     "says": "changed the scores array", "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    scores -= scores.max(axis=1, keepdims=True)
+    p = np.exp(scores)
+    p /= p.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(n), y]).mean()
+    p[np.arange(n), y] -= 1.0
+    return float(loss), p / n
+'''},
+    {"name": "loss summed over the batch instead of averaged", "fails": "test_softmax_cross_entropy_loss",
+     "says": "N times too large", "code": '''
+_reference_sce = softmax_cross_entropy
+def softmax_cross_entropy(scores, y):
+    loss, d = _reference_sce(scores, y)
+    return loss * scores.shape[0], d
+'''},
+    {"name": "one-sided differences", "fails": "test_numerical_gradient_values",
+     "says": "one-sided difference", "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    fx = f(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        grad[i] = (f(x) - fx) / h
+        x[i] = old
+    return grad
+'''},
+    {"name": "numerical_gradient divides by h instead of 2h", "fails": "test_numerical_gradient_values",
+     "says": "central differences", "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        fp = f(x)
+        x[i] = old - h
+        fm = f(x)
+        x[i] = old
+        grad[i] = (fp - fm) / h
+    return grad
+'''},
+    {"name": "numerical_gradient leaves x changed", "fails": "test_numerical_gradient_restores_x",
+     "says": "left x changed", "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        x[i] += h
+        fp = f(x)
+        x[i] -= 2 * h
+        fm = f(x)
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
+'''},
+    {"name": "numerical_gradient restores x by adding h back (rounding residue)",
+     "fails": "test_numerical_gradient_restores_x", "says": "rounding-size change", "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        x[i] += h
+        fp = f(x)
+        x[i] -= 2 * h
+        fm = f(x)
+        x[i] += h
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
+'''},
+    {"name": "sgd_update modifies its input in place", "fails": "test_sgd_update_does_not_modify_input",
+     "says": "instead of updating in place", "code": '''
+def sgd_update(param, grad, lr):
+    param -= lr * grad
+    return param
+'''},
+    {"name": "relative_error without the 1e-8 floor", "fails": "test_relative_error_of_zeros",
+     "says": "1e-8 floor", "code": '''
+def relative_error(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / (np.abs(a) + np.abs(b))))
+'''},
+    {"name": "relative_error sums instead of taking the max", "fails": "test_relative_error_values",
+     "says": "not a sum", "code": '''
+def relative_error(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.sum(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+'''},
+    {"name": "autograd_example returns tensors", "fails": "test_autograd_example_returns_floats",
+     "says": ".item()", "code": '''
+def autograd_example(x=1.0, w=2.0, b=1.0, target=5.0):
+    xt, wt, bt = (torch.tensor([v], requires_grad=True) for v in (x, w, b))
+    y = wt * xt + bt
+    loss = (y - target) ** 2
+    loss.backward()
+    return {"y": y.detach(), "loss": loss.detach(), "x_grad": xt.grad, "w_grad": wt.grad, "b_grad": bt.grad}
+'''},
+    {"name": "autograd_example with the target hard-coded to 5", "fails": "test_autograd_example_other_inputs",
+     "says": "not fixed numbers", "code": '''
+_reference_autograd = autograd_example
+def autograd_example(x=1.0, w=2.0, b=1.0, target=5.0):
+    return _reference_autograd(x, w, b, 5.0)
+'''},
+    {"name": "init_params with unscaled standard-normal weights", "fails": "test_init_params",
+     "says": "weights should be small", "code": '''
+def init_params(n_in, n_hidden, n_out, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"W1": rng.standard_normal((n_in, n_hidden)), "b1": np.zeros(n_hidden),
+            "W2": rng.standard_normal((n_hidden, n_out)), "b2": np.zeros(n_out)}
+'''},
+    {"name": "init_params with constant weights (no symmetry breaking)", "fails": "test_init_params",
+     "says": "symmetry", "code": '''
+def init_params(n_in, n_hidden, n_out, seed=0):
+    return {"W1": np.full((n_in, n_hidden), 0.01), "b1": np.zeros(n_hidden),
+            "W2": np.full((n_hidden, n_out), 0.01), "b2": np.zeros(n_out)}
+'''},
+    {"name": "init_params ignores the seed", "fails": "test_init_params_seed",
+     "says": "seed", "code": '''
+def init_params(n_in, n_hidden, n_out, seed=0):
+    return {"W1": 0.01 * np.random.randn(n_in, n_hidden), "b1": np.zeros(n_hidden),
+            "W2": 0.01 * np.random.randn(n_hidden, n_out), "b2": np.zeros(n_out)}
+'''},
+    {"name": "forward without the ReLU", "fails": "test_forward", "says": "without the relu", "code": '''
+def forward(params, X):
+    z1 = X @ params["W1"] + params["b1"]
+    return z1 @ params["W2"] + params["b2"], (X, z1, z1)
+'''},
+]
+
+CORRECT = [
+    {"name": "softmax_cross_entropy via log-sum-exp",
+     "tests": ["test_softmax_cross_entropy_loss", "test_softmax_cross_entropy_gradient",
+               "test_softmax_cross_entropy_is_stable"], "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    m = np.max(scores, axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(scores - m), axis=1, keepdims=True))
+    loss = np.mean(lse[:, 0] - scores[np.arange(n), y])
+    onehot = np.zeros_like(scores)
+    onehot[np.arange(n), y] = 1.0
+    return loss, (np.exp(scores - lse) - onehot) / n
+'''},
+    {"name": "numerical_gradient with np.nditer",
+     "tests": ["test_numerical_gradient_values", "test_numerical_gradient_restores_x"], "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        fp = f(x)
+        x[i] = old - h
+        fm = f(x)
+        x[i] = old
+        grad[i] = (fp - fm) / (2 * h)
+        it.iternext()
+    return grad
+'''},
+    {"name": "numerical_gradient with flat indexing on copies",
+     "tests": ["test_numerical_gradient_values", "test_numerical_gradient_restores_x"], "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.empty(x.size)
+    for k in range(x.size):
+        xp = x.copy().reshape(-1)
+        xm = x.copy().reshape(-1)
+        xp[k] += h
+        xm[k] -= h
+        grad[k] = (f(xp.reshape(x.shape)) - f(xm.reshape(x.shape))) / (2 * h)
+    return grad.reshape(x.shape)
+'''},
+    {"name": "backward with np.where and a dict cache",
+     "tests": ["test_forward", "test_backward_shapes", "test_backward_matches_numerical_gradient",
+               "test_backward_matches_torch_autograd"], "code": '''
+def forward(params, X):
+    cache = {"X": X, "a1": X.dot(params["W1"]) + params["b1"]}
+    cache["h"] = np.where(cache["a1"] > 0, cache["a1"], 0.0)
+    return cache["h"].dot(params["W2"]) + params["b2"], cache
+
+def backward(params, cache, dscores):
+    dh = dscores.dot(params["W2"].T)
+    da1 = np.where(cache["a1"] > 0, dh, 0.0)
+    return {"W2": cache["h"].T.dot(dscores), "b2": np.sum(dscores, axis=0),
+            "W1": cache["X"].T.dot(da1), "b1": np.sum(da1, axis=0)}
+'''},
+    {"name": "init_params with He scaling and the legacy seeded RandomState",
+     "tests": ["test_init_params", "test_init_params_seed"], "code": '''
+def init_params(n_in, n_hidden, n_out, seed=0):
+    rs = np.random.RandomState(seed)
+    return {"W1": rs.randn(n_in, n_hidden) * np.sqrt(2.0 / n_in), "b1": np.zeros(n_hidden),
+            "W2": rs.randn(n_hidden, n_out) * np.sqrt(2.0 / n_hidden), "b2": np.zeros(n_out)}
+'''},
+    {"name": "autograd_example in the chapter's float32 one-element style",
+     "tests": ["test_autograd_example_defaults", "test_autograd_example_other_inputs",
+               "test_autograd_example_returns_floats"], "code": '''
+def autograd_example(x=1.0, w=2.0, b=1.0, target=5.0):
+    x = torch.tensor([x], requires_grad=True)
+    w = torch.tensor([w], requires_grad=True)
+    b = torch.tensor([b], requires_grad=True)
+    y = w * x + b
+    loss = (y - target) ** 2
+    loss.backward()
+    return {"y": y.item(), "loss": loss.item(), "x_grad": x.grad.item(),
+            "w_grad": w.grad.item(), "b_grad": b.grad.item()}
+'''},
+    {"name": "sgd_update that builds the result without arithmetic on the input object",
+     "tests": ["test_sgd_update_values", "test_sgd_update_does_not_modify_input"], "code": '''
+def sgd_update(param, grad, lr):
+    if isinstance(param, torch.Tensor):
+        return torch.sub(param, grad, alpha=lr)
+    if isinstance(param, np.ndarray):
+        out = param.copy()
+        out -= lr * grad
+        return out
+    return float(param - lr * grad)
+'''},
+    {"name": "relative_error via an explicit loop over elements",
+     "tests": ["test_relative_error_values", "test_relative_error_of_zeros"], "code": '''
+def relative_error(a, b):
+    worst = 0.0
+    for u, v in zip(np.ravel(a), np.ravel(b)):
+        worst = max(worst, abs(u - v) / max(1e-8, abs(u) + abs(v)))
+    return float(worst)
+'''},
+]

@@ -1,0 +1,334 @@
+"""Mistake gallery for 05_checkpoint: broken checkpoint code that must fail, correct variants that must pass.
+
+Each ``code`` is appended to a copy of solutions/05_checkpoint/checkpoint.py (whose imports it uses).
+"""
+
+MUTANTS = [
+    {"name": "checkpoint without optimizer state",
+     "fails": ["test_save_checkpoint_contents", "test_resume_is_bit_exact"],
+     "says": "optimizer state", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"epoch": epoch, "model_state_dict": model.state_dict(), "loss": loss,
+             "accuracy": accuracy, "model_architecture": str(model)}
+    tmp = path.with_name(path.name + ".part")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise RuntimeError(f"cannot read checkpoint {path}") from exc
+    model.load_state_dict(state["model_state_dict"])
+    return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
+'''},
+    {"name": "non-atomic save: torch.save straight onto path",
+     "fails": "test_save_is_atomic", "says": "not atomic", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(), "loss": loss,
+                "accuracy": accuracy, "model_architecture": str(model)}, path)
+    return path
+'''},
+    {"name": "non-atomic save through an open file handle",
+     "fails": "test_save_is_atomic", "says": "not atomic", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        torch.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                    "optimizer_state_dict": optimizer.state_dict(), "loss": loss,
+                    "accuracy": accuracy, "model_architecture": str(model)}, f)
+    return path
+'''},
+    {"name": "save swallows errors", "fails": "test_save_is_atomic", "says": "propagate", "code": '''
+_atomic_save = save_checkpoint
+
+
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    try:
+        return _atomic_save(model, optimizer, epoch, loss, accuracy, path)
+    except Exception as exc:
+        print("could not save checkpoint:", exc)
+        return Path(path)
+'''},
+    {"name": "temporary file copied, not moved",
+     "fails": "test_save_leaves_no_temporary_files", "says": "temporary file", "code": '''
+import shutil
+
+
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(), "loss": loss,
+                "accuracy": accuracy, "model_architecture": str(model)}, tmp)
+    shutil.copyfile(tmp, path)
+    return path
+'''},
+    {"name": "missing parent folder creation",
+     "fails": "test_save_creates_parent_folders", "says": "parent folder", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(), "loss": loss,
+                "accuracy": accuracy, "model_architecture": str(model)}, tmp)
+    os.replace(tmp, path)
+    return path
+'''},
+    {"name": "returns the path as given (a str)", "fails": "test_save_returns_path", "says": "pathlib.Path",
+     "code": '''
+_save_as_path = save_checkpoint
+
+
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    _save_as_path(model, optimizer, epoch, loss, accuracy, path)
+    return path
+'''},
+    {"name": "saves the whole model object (not loadable with weights_only)",
+     "fails": "test_save_checkpoint_contents", "says": "weights_only", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"epoch": epoch, "model": model, "optimizer": optimizer, "loss": loss,
+                "accuracy": accuracy}, tmp)
+    os.replace(tmp, path)
+    return path
+'''},
+    {"name": "architecture stored as the class name", "fails": "test_save_checkpoint_contents",
+     "says": "str(model)", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(), "loss": loss,
+                "accuracy": accuracy, "model_architecture": type(model).__name__}, tmp)
+    os.replace(tmp, path)
+    return path
+'''},
+    {"name": "weights_only=False", "fails": "test_load_refuses_pickled_code", "says": "weights_only=True",
+     "code": '''
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:
+        raise RuntimeError(f"cannot read checkpoint {path}") from exc
+    model.load_state_dict(state["model_state_dict"])
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer_state_dict"])
+    return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
+'''},
+    {"name": "load ignores the optimizer",
+     "fails": ["test_load_restores_optimizer", "test_resume_is_bit_exact"],
+     "says": "restore the optimizer", "code": '''
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise RuntimeError(f"cannot read checkpoint {path}") from exc
+    model.load_state_dict(state["model_state_dict"])
+    return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
+'''},
+    {"name": "load forgets the model", "fails": "test_load_restores_model_and_returns_info",
+     "says": "did not restore the model", "code": '''
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise RuntimeError(f"cannot read checkpoint {path}") from exc
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer_state_dict"])
+    return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
+'''},
+    {"name": "error for a missing file does not name the path",
+     "fails": ["test_load_missing_file_names_path", "test_load_corrupt_file_names_path"],
+     "says": "does not name the path", "code": '''
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception:
+        raise Exception("load failed")
+    model.load_state_dict(state["model_state_dict"])
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer_state_dict"])
+    return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
+'''},
+    {"name": "torch.load errors passed on unwrapped (corrupt file not named)",
+     "fails": "test_load_corrupt_file_names_path", "says": "does not name the path", "code": '''
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    model.load_state_dict(state["model_state_dict"])
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer_state_dict"])
+    return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
+'''},
+    {"name": "inference model left in training mode", "fails": "test_load_model_for_inference",
+     "says": "model.eval()", "code": '''
+def load_model_for_inference(model, path, map_location="cpu"):
+    model.load_state_dict(torch.load(path, map_location=map_location, weights_only=True))
+    return model
+'''},
+    {"name": "prediction without model.eval()", "fails": "test_predict_single_image_mode",
+     "says": "model.eval()", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    with torch.no_grad():
+        probs = torch.softmax(model(image.unsqueeze(0).to(device)), dim=1)[0]
+    cls = int(probs.argmax())
+    return cls, float(probs[cls]) * 100
+'''},
+    {"name": "prediction tracks gradients", "fails": "test_predict_single_image_mode",
+     "says": "no_grad", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    probs = torch.softmax(model(image.unsqueeze(0).to(device)), dim=1)[0]
+    cls = int(probs.argmax())
+    return cls, float(probs[cls]) * 100
+'''},
+    {"name": "confidence as a fraction", "fails": "test_predict_single_image_values",
+     "says": "percent", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(image.unsqueeze(0).to(device)), dim=1)[0]
+    cls = int(probs.argmax())
+    return cls, float(probs[cls])
+'''},
+    {"name": "no batch dimension", "fails": "test_predict_single_image_values",
+     "says": "unsqueeze(0)", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(image.to(device)), dim=-1).reshape(-1)
+    cls = int(probs.argmax())
+    return cls, float(probs[cls]) * 100
+'''},
+    {"name": "tensors returned instead of Python numbers", "fails": "test_predict_single_image_values",
+     "says": ".item()", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(image.unsqueeze(0).to(device)), dim=1)[0]
+    conf, cls = probs.max(dim=0)
+    return cls, conf * 100
+'''},
+]
+
+CORRECT = [
+    {"name": "tempfile.NamedTemporaryFile + os.replace",
+     "tests": ["test_save_checkpoint_contents", "test_save_creates_parent_folders", "test_save_returns_path",
+               "test_save_is_atomic", "test_save_leaves_no_temporary_files", "test_resume_is_bit_exact"],
+     "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    os.makedirs(path.parent, exist_ok=True)
+    checkpoint = {
+        "epoch": epoch,
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": optimizer.state_dict(),
+        "loss": loss,
+        "accuracy": accuracy,
+        "model_architecture": str(model),
+    }
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+        tmp_name = handle.name
+        torch.save(checkpoint, handle)
+    os.replace(tmp_name, path)
+    return path
+'''},
+    {"name": "path.with_suffix('.tmp') + Path.replace",
+     "tests": ["test_save_checkpoint_contents", "test_save_creates_parent_folders", "test_save_returns_path",
+               "test_save_is_atomic", "test_save_leaves_no_temporary_files", "test_resume_is_bit_exact"],
+     "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(), "loss": loss,
+                "accuracy": accuracy, "model_architecture": str(model)}, tmp)
+    tmp.replace(target)
+    return target
+'''},
+    {"name": "serialise into memory first, then write bytes and rename",
+     "tests": ["test_save_checkpoint_contents", "test_save_is_atomic", "test_save_leaves_no_temporary_files"],
+     "code": '''
+import io
+
+
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(), "loss": loss,
+                "accuracy": accuracy, "model_architecture": str(model)}, buffer)
+    tmp = path.parent / (path.name + ".partial")
+    tmp.write_bytes(buffer.getvalue())
+    os.rename(tmp, path)
+    return path
+'''},
+    {"name": "torch.inference_mode and F.softmax(...).max(1) in predict",
+     "tests": ["test_predict_single_image_values", "test_predict_single_image_mode"],
+     "code": '''
+import torch.nn.functional as F
+
+
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.inference_mode():
+        batch = image.to(device).unsqueeze(0)
+        confidence, predicted = F.softmax(model(batch), dim=1).max(dim=1)
+    return predicted.item(), confidence.item() * 100
+'''},
+    {"name": "predict with argmax of the logits and view(1, 1, 28, 28)",
+     "tests": ["test_predict_single_image_values", "test_predict_single_image_mode"],
+     "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        logits = model(image.view(1, 1, 28, 28).to(device))
+        predicted = torch.argmax(logits, dim=1)
+        confidence = torch.max(torch.softmax(logits, dim=1)) * 100
+    return predicted.item(), confidence.item()
+'''},
+    {"name": "map_location passed through; file opened by hand; errors re-raised with the path",
+     "tests": ["test_load_restores_model_and_returns_info", "test_load_restores_optimizer",
+               "test_load_refuses_pickled_code", "test_load_missing_file_names_path",
+               "test_load_corrupt_file_names_path", "test_load_model_for_inference", "test_resume_is_bit_exact"],
+     "code": '''
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    try:
+        with open(path, "rb") as handle:
+            checkpoint = torch.load(handle, map_location=torch.device(map_location), weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint {path} does not exist") from None
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable checkpoint ({exc.__class__.__name__})") from exc
+    model.load_state_dict(checkpoint["model_state_dict"])
+    if optimizer:
+        optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
+    return {key: checkpoint[key] for key in ("epoch", "loss", "accuracy")}
+
+
+def load_model_for_inference(model, path, map_location="cpu"):
+    model.load_state_dict(torch.load(path, map_location, weights_only=True))
+    model.eval()
+    return model
+'''},
+]
