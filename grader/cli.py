@@ -4,6 +4,7 @@
     grader --all | NAME...       run suites, print the scorecard (exit 0 all passed, 1 otherwise, 2 usage)
     grader data [--check]        fetch and verify datasets
     grader check                 the instructor's consistency check of the kit
+    grader hint NAME             the next hint of an exercise
 """
 from __future__ import annotations
 
@@ -132,7 +133,22 @@ def cmd_check(argv: list[str]) -> int:
     return 1 if problems else 0
 
 
-COMMANDS = {"data": cmd_data, "check": cmd_check}
+def cmd_hint(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader hint", description="Show an exercise's hints, one more each time.")
+    parser.add_argument("name", metavar="NAME", help="exercise name or unique prefix")
+    parser.add_argument("--all", action="store_true", help="show every hint")
+    parser.add_argument("--reset", action="store_true", help="start again from the first hint")
+    args = parser.parse_args(argv)
+    try:
+        (name,) = kit.resolve_names([args.name])
+    except ValueError as exc:
+        parser.error(str(exc))
+    from grader.hints import show_hint
+
+    return show_hint(name, args.all, args.reset)
+
+
+COMMANDS = {"data": cmd_data, "check": cmd_check, "hint": cmd_hint}
 
 
 def main(argv: list[str] | None = None) -> int:
