@@ -5,6 +5,10 @@
     grader data [--check]        fetch and verify datasets
     grader check                 the instructor's consistency check of the kit
     grader hint NAME             the next hint of an exercise
+    grader release OUT           a student copy of the kit, without solutions/
+    grader batch DIR --csv PATH  grade every hand-in folder of DIR into one CSV (and JSON files)
+    grader watch [NAME]          re-run an exercise's tests whenever one of its files is saved
+    grader train [--model both]  the chapter's pipeline with your code: train, test, plots, report.md
 """
 from __future__ import annotations
 
@@ -73,6 +77,8 @@ def cmd_grade(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.target and not Path(args.target).is_dir():
         parser.error(f"--target {args.target}: no such folder")
+    if args.solutions and not kit.SOLUTIONS_DIR.is_dir():
+        parser.error(f"--solutions: {kit.SOLUTIONS_DIR} does not exist (a student copy has no solutions)")
     if args.jobs < 1 or args.timeout <= 0:
         parser.error("--jobs and --timeout must be positive")
     if args.data_dir:
@@ -148,7 +154,86 @@ def cmd_hint(argv: list[str]) -> int:
     return show_hint(name, args.all, args.reset)
 
 
-COMMANDS = {"data": cmd_data, "check": cmd_check, "hint": cmd_hint}
+def cmd_release(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader release", description=(
+        "Write a student copy of the kit to OUT: exercises/, grader/, pyproject.toml, README.md, "
+        "data/README.md, .gitignore; never solutions/, the kit's own tests/, .git/, data or caches. "
+        "The copy is then scanned for solution code. Exit 0 clean, 1 a leak was found, 2 refused."))
+    parser.add_argument("out", metavar="OUT", help="destination folder (must be empty or absent)")
+    parser.add_argument("--force", action="store_true", help="replace the contents of a non-empty OUT")
+    args = parser.parse_args(argv)
+    from grader.release import release
+
+    return release(args.out, args.force)
+
+
+def cmd_batch(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader batch", description=(
+        "Grade every subfolder of DIR as a hand-in laid out like exercises/ (as with --target). "
+        "Exit 0 when the batch completed, whatever the scores; 1 when the grader itself failed on "
+        "a hand-in (its row says why); 2 on a usage error."))
+    parser.add_argument("dir", metavar="DIR", help="folder with one subfolder per hand-in")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="exercises to grade (default: all; prefixes work)")
+    parser.add_argument("--csv", required=True, metavar="PATH",
+                        help="CSV: handin, points per exercise, total, max_total, status per exercise; sorted by hand-in")
+    parser.add_argument("--json-dir", metavar="DIR", help="also write DIR/<handin>.json (the --json contract)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N hand-ins at once")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time limit per exercise (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="torch device for the tests (auto: CUDA when available)")
+    parser.add_argument("--data-dir", metavar="DIR", help="where datasets live (default: data/ or $GRADER_DATA_DIR)")
+    args = parser.parse_args(argv)
+    if not Path(args.dir).is_dir():
+        parser.error(f"{args.dir}: no such folder")
+    if args.jobs < 1 or args.timeout <= 0:
+        parser.error("--jobs and --timeout must be positive")
+    try:
+        names = kit.resolve_names(args.names) if args.names else kit.exercise_names()
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.data_dir:
+        os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    args.device = resolve_device(args.device)
+    from grader.batch import run_batch
+
+    return run_batch(Path(args.dir), names, args)
+
+
+def cmd_train(argv: list[str]) -> int:
+    from grader.pipeline import cmd_train as train
+
+    return train(argv)
+
+
+def cmd_watch(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader watch", description=(
+        "Run an exercise's tests, then again each time a .py file in its folder is saved, with a short "
+        "summary after each run. Without NAME: the first exercise that does not pass, moving on as each "
+        "one passes. Ctrl-C stops (exit 0)."))
+    parser.add_argument("name", nargs="?", metavar="NAME", help="exercise name or unique prefix (default: the next one to do)")
+    add_target_options(parser)
+    parser.add_argument("--interval", type=float, default=0.5, metavar="SECONDS", help="how often to look for changes (default 0.5)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time limit per run (default {DEFAULT_TIMEOUT:g})")
+    args = parser.parse_args(argv)
+    if args.target and not Path(args.target).is_dir():
+        parser.error(f"--target {args.target}: no such folder")
+    if args.interval <= 0 or args.timeout <= 0:
+        parser.error("--interval and --timeout must be positive")
+    try:
+        name = kit.resolve_names([args.name])[0] if args.name else None
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.data_dir:
+        os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    args.device = resolve_device(args.device)
+    from grader.watch import watch
+
+    return watch(name, args)
+
+
+COMMANDS = {"data": cmd_data, "check": cmd_check, "hint": cmd_hint, "release": cmd_release, "batch": cmd_batch, "watch": cmd_watch, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import pytest
 
 from grader import kit
+from grader.integrity import KEY_VARIABLE, Snapshot, sign
 from grader.loader import ModuleLoadError, load_module_file
 
 DEFAULT_POINTS = 1
@@ -50,7 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _state["target"] = kit.SOLUTIONS_DIR if solutions else Path(target).resolve() if target else kit.EXERCISES_DIR
     _state["device"] = config.getoption("--device")
     report_path = config.getoption("--grader-report")
-    config.pluginmanager.register(Recorder(open(report_path, "w") if report_path else None), "grader-recorder")
+    key = os.environ.pop(KEY_VARIABLE, "")  # gone before any graded code can look for it
+    config.pluginmanager.register(Recorder(open(report_path, "w") if report_path else None, key), "grader-recorder")
 
 
 def target_dir() -> Path:
@@ -121,21 +123,29 @@ def _message(excinfo: pytest.ExceptionInfo) -> str:
 
 
 class Recorder:
-    """Classifies every test, streams results as JSON lines, and sums points for the terminal."""
+    """Classifies every test, streams signed results as JSON lines, sums points for the terminal.
 
-    def __init__(self, stream: TextIO | None) -> None:
+    A test's result is emitted after its teardown, once the integrity snapshot (taken after
+    collection, before any graded code is imported) has been compared with the process.
+    """
+
+    def __init__(self, stream: TextIO | None, key: str) -> None:
         self.stream = stream
+        self.key = key
         self.kinds: dict[str, str] = {}  # nodeid -> kind
+        self.pending: dict[str, tuple[str, str]] = {}  # nodeid -> (kind, message), until teardown
         self.points = [0, 0]
+        self.snapshot: Snapshot | None = None
 
     def _emit(self, event: dict) -> None:
         if self.stream is not None:
-            self.stream.write(json.dumps(event) + "\n")
+            self.stream.write(sign(self.key, event) + "\n")
             self.stream.flush()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         tests = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
         self.points[1] = sum(t["max_points"] for t in tests)
+        self.snapshot = Snapshot(session.config.pluginmanager.get_plugins())
         self._emit({"event": "collected", "pid": os.getpid(), "tests": tests})
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -155,7 +165,10 @@ class Recorder:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
-        if report.when == "teardown" or (report.when == "setup" and report.passed):
+        if report.when == "teardown":
+            self._finish(item)
+            return
+        if report.when == "setup" and report.passed:
             return
         excinfo = call.excinfo
         message = ""
@@ -176,6 +189,15 @@ class Recorder:
         else:
             kind, message = "failed", _message(excinfo)
         report.grader_kind = kind
+        self.pending[item.nodeid] = (kind, message)
+
+    def _finish(self, item: pytest.Item) -> None:
+        """Check the process is as the snapshot left it, then record and emit the test's result."""
+        kind, message = self.pending.pop(item.nodeid, ("error", "the test produced no result"))
+        changes = self.snapshot.changes(item.config.pluginmanager.get_plugins()) if self.snapshot else []
+        if changes:
+            kind = "error"
+            message = f"tampering: the graded code replaced {', '.join(changes[:3])}; results cannot be trusted"
         self.kinds[item.nodeid] = kind
         points = max_points(item) if kind == "passed" else 0
         self.points[0] += points

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader import kit
+from grader.integrity import KEY_VARIABLE, verify
 
 STATUSES = ("passed", "failed", "not_started", "error", "timeout", "blocked")
 OUTCOMES = {"passed": "passed", "failed": "failed", "not_started": "failed", "error": "error",
@@ -66,16 +68,19 @@ def target_options(solutions: bool = False, target: str | Path | None = None) ->
     return ["--target", str(Path(target).resolve())] if target else []
 
 
-def _read_events(path: Path) -> list[dict]:
-    events = []
+def read_events(path: Path, key: str) -> tuple[list[dict], int]:
+    """The correctly signed events of the results channel, and how many lines were not."""
+    events, forged = [], 0
     for line in path.read_text(errors="replace").splitlines():
         try:
             event = json.loads(line)
         except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict):
+            event = None
+        if isinstance(event, dict) and verify(key, event):
             events.append(event)
-    return events
+        else:
+            forged += 1
+    return events, forged
 
 
 def _tail(path: Path) -> str:
@@ -108,7 +113,8 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
         cmd = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider",
                "--rootdir", str(kit.KIT_ROOT), "-c", str(kit.KIT_ROOT / "pyproject.toml"),
                "--grader-report", str(report), "--device", device, *options]
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        key = secrets.token_hex(16)
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", KEY_VARIABLE: key}
         with open(output, "wb") as out:
             proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -117,22 +123,27 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
             except subprocess.TimeoutExpired:
                 _kill(proc)
                 returncode = None
-        events = _read_events(report) if report.exists() else []
-        result = summarise(name, events, returncode, timeout, time.perf_counter() - started)
+        events, forged = read_events(report, key) if report.exists() else ([], 0)
+        result = summarise(name, events, returncode, timeout, time.perf_counter() - started, forged)
         result.output = _tail(output)
         if not paths:
             result.status, result.message = "error", f"the kit has no tests for {name}"
         return result
 
 
-def summarise(name: str, events: list[dict], returncode: int | None, timeout: float, seconds: float) -> ExerciseResult:
-    """Turn the plugin's events and the process's fate into one ExerciseResult."""
+def summarise(name: str, events: list[dict], returncode: int | None, timeout: float, seconds: float,
+              forged: int = 0) -> ExerciseResult:
+    """Turn the plugin's events and the process's fate into one ExerciseResult.
+
+    The channel must hold, in order: one "collected" event, one result per collected test in
+    collection order, one "finished" event; anything else (or a forged line) means the graded
+    code interfered, and the exercise is an error.
+    """
     collected = next((e for e in events if e.get("event") == "collected"), None)
     expected = [(t["id"], int(t["max_points"])) for t in collected["tests"]] if collected else []
-    received: dict[str, dict] = {}
-    for e in events:
-        if e.get("event") == "result" and e.get("id") not in received:
-            received[e["id"]] = e
+    results = [e for e in events if e.get("event") == "result"]
+    received = {e["id"]: e for e in results if "id" in e}
+    in_order = [e.get("id") for e in results] == [tid for tid, _ in expected][:len(results)]
     finished = any(e.get("event") == "finished" for e in events)
     current = next((tid for tid, _ in expected if tid not in received), None)
 
@@ -151,7 +162,14 @@ def summarise(name: str, events: list[dict], returncode: int | None, timeout: fl
     result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "", tests)
     kinds = [t.kind for t in tests]
     short = current.split("::")[-1] if current else ""
-    if returncode is None:
+    tampered = next((t.message for t in tests if t.message.startswith("tampering")), None)
+    if forged or not in_order or sum(e.get("event") == "collected" for e in events) > 1 or tampered:
+        result.status = "error"
+        result.message = tampered or "tampering: the results channel holds lines the grader did not write; results cannot be trusted"
+        result.points = 0
+        for t in tests:
+            t.points = 0
+    elif returncode is None:
         result.status, result.message = "timeout", f"exceeded the time limit of {timeout:g} s" + (f" in {short}" if short else "")
     elif collected is None:
         result.status, result.message = "error", f"the tests could not be collected (pytest exit status {returncode})"
@@ -159,7 +177,8 @@ def summarise(name: str, events: list[dict], returncode: int | None, timeout: fl
         result.status = "error"
         result.message = f"the test process ended early (exit status {returncode})" + (f" during {short}" if short else "")
     elif (returncode == 0) != all(k in ("passed", "blocked", "skipped") for k in kinds) or returncode not in (0, 1):
-        result.status, result.message = "error", f"pytest's exit status {returncode} contradicts the recorded results"
+        result.status, result.message = "error", (f"pytest's exit status {returncode} contradicts the recorded results "
+                                               "(the graded code may have interfered with pytest)")
     elif "error" in kinds:
         result.status, result.message = "error", next(t.message for t in tests if t.kind == "error")
     elif all(k == "passed" for k in kinds):

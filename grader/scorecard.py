@@ -79,7 +79,8 @@ def to_json(results: list[ExerciseResult], target: str, device: str) -> dict:
 
 
 def to_gradescope(results: list[ExerciseResult]) -> dict:
-    """Gradescope's results.json: one entry per test with score, max_score, output, visibility."""
+    """Gradescope's results.json (gradescope-autograders.readthedocs.io, specs): a top-level score and
+    execution_time, then one entry per test with name, score, max_score, status, output, visibility."""
     tests = []
     for r in results:
         for t in r.tests:
@@ -89,7 +90,9 @@ def to_gradescope(results: list[ExerciseResult]) -> dict:
         if not r.tests:
             tests.append({"name": r.name, "score": 0, "max_score": 0, "output": r.message,
                           "visibility": "visible", "status": "failed"})
-    return {"score": sum(r.points for r in results), "visibility": "visible",
+    # Plain-text formats: Gradescope's default (simple_format) would treat "<...>" in messages as HTML.
+    return {"score": sum(r.points for r in results), "execution_time": round(sum(r.seconds for r in results)),
+            "visibility": "visible", "output_format": "text", "test_output_format": "text",
             "output": "; ".join(f"{r.name}: {status_label(r.status)}" for r in results), "tests": tests}
 
 

@@ -69,6 +69,35 @@ def test_failed_and_blocked(kit, tmp_path):
     assert beta["status"] == "failed" and beta["tests"][1]["message"].startswith("blocked")
 
 
+PATCH_REPORTS = """
+import _pytest.reports
+_original = _pytest.reports.TestReport.from_item_and_call
+
+def _always_pass(cls, item, call):
+    report = _original.__func__(cls, item, call)
+    report.outcome, report.longrepr = "passed", None
+    return report
+
+_pytest.reports.TestReport.from_item_and_call = classmethod(_always_pass)
+
+def double(x):
+    return 0
+"""
+FORGE_CHANNEL = """
+import json, os
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".jsonl"):
+            for test in ("test_double", "test_double_negative"):
+                line = {"event": "result", "id": f"01_alpha/test_alpha.py::{test}", "kind": "passed", "points": 2}
+                os.write(int(fd), (json.dumps(line) + "\\n").encode())
+    except OSError:
+        pass
+
+def double(x):
+    return 0
+"""
+
 HOSTILE = {
     "syntax error": ("def double(x)\n    return 2 * x\n", "error", "SyntaxError"),
     "exception at import": ("raise ValueError('boom')\n", "error", "ValueError: boom (alpha.py, line 1)"),
@@ -79,6 +108,8 @@ HOSTILE = {
     "deleted function": ("def triple(x):\n    return 3 * x\n", "failed", "AttributeError"),
     "missing file": (None, "error", "alpha.py is missing"),
     "infinite loop at import": ("while True:\n    pass\n", "timeout", "time limit"),
+    "patches pytest's reports into passes": (PATCH_REPORTS, "error", "tampering"),
+    "forges the results channel": (FORGE_CHANNEL, "error", "tampering"),
 }
 
 

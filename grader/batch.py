@@ -1,0 +1,95 @@
+"""``grader batch DIR``: grade every hand-in folder of DIR into one CSV, and one JSON per hand-in.
+
+Each subfolder of DIR is a hand-in, graded like ``grader --target`` (tests from the kit, each
+exercise in its own subprocess with a time limit). A hand-in zipped with its top folder
+(``alice/exercises/...`` or ``alice/kit-main/exercises/...``) is found inside. Whatever one
+hand-in does, the others are graded; if the grader itself fails on a hand-in, that row says so.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from grader.cli import describe_target, grade
+from grader.runner import ExerciseResult
+from grader.scorecard import status_label, to_json, write_json, atomic_write_text
+
+SKIPPED = {"__MACOSX", "__pycache__"}
+
+
+def find_handins(folder: Path) -> list[Path]:
+    """The hand-in folders of ``folder``, sorted by name (hidden and archive-junk folders skipped)."""
+    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in SKIPPED),
+                  key=lambda p: p.name)
+
+
+def handin_root(folder: Path, names: list[str]) -> Path:
+    """The folder laid out like exercises/ within a hand-in (itself, exercises/, or one level down)."""
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir())
+    for candidate in [folder, folder / "exercises", *subfolders, *(p / "exercises" for p in subfolders)]:
+        if any((candidate / name).is_dir() for name in names):
+            return candidate
+    return folder
+
+
+def grade_handin(folder: Path, names: list[str], args: argparse.Namespace) -> tuple[str, list[ExerciseResult], bool]:
+    """(target description, results, whether the grader itself failed) for one hand-in."""
+    try:
+        root = handin_root(folder, names)
+        options = argparse.Namespace(solutions=False, target=str(root), device=args.device, timeout=args.timeout, jobs=1)
+        return describe_target(options), grade(names, options), False
+    except Exception as exc:  # one hand-in must never stop the batch
+        reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
+        return str(folder.resolve()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], True
+
+
+def display_name(folder: Path) -> str:
+    """The hand-in's folder name, with undecodable bytes shown as U+FFFD."""
+    return folder.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def csv_text(names: list[str], rows: list[tuple[str, list[ExerciseResult]]]) -> str:
+    """One row per hand-in: name, points per exercise, total, max total, status per exercise."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["handin", *names, "total", "max_total", *(f"{n}_status" for n in names)])
+    for handin, results in rows:
+        writer.writerow([handin, *(r.points for r in results), sum(r.points for r in results),
+                         sum(r.max_points for r in results), *(r.status for r in results)])
+    return buffer.getvalue()
+
+
+def run_batch(folder: Path, names: list[str], args: argparse.Namespace) -> int:
+    """Grade every hand-in of ``folder``; 0 when every hand-in was graded, 1 when the grader failed on one."""
+    json_dir = Path(args.json_dir) if args.json_dir else None
+    handins = [h for h in find_handins(folder) if not json_dir or h.resolve() != json_dir.resolve()]
+    if not handins:
+        print(f"grader batch: {folder} has no hand-in folders", file=sys.stderr)
+        return 2
+    if json_dir:
+        json_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Grading {len(handins)} hand-ins of {folder} ({len(names)} exercises each, {args.jobs} at a time) on {args.device}")
+    graded: dict[str, tuple[str, list[ExerciseResult], bool]] = {}
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(grade_handin, h, names, args): h for h in handins}
+        for done, future in enumerate(as_completed(futures), start=1):
+            handin = futures[future]
+            target, results, crashed = graded[handin.name] = future.result()
+            if json_dir:
+                write_json(json_dir / f"{handin.name}.json", to_json(results, target, args.device))
+            points, max_points = sum(r.points for r in results), sum(r.max_points for r in results)
+            statuses = ", ".join(f"{r.name[:2]} {status_label(r.status)}" for r in results)
+            print(f"[{done}/{len(handins)}] {display_name(handin)}: {points}/{max_points} points ({statuses})"
+                  + (f"\n  {results[0].message}" if crashed else ""), flush=True)
+    rows = [(display_name(h), graded[h.name][1]) for h in handins]
+    atomic_write_text(args.csv, csv_text(names, rows))
+    failed = [display_name(h) for h in handins if graded[h.name][2]]
+    print(f"Wrote {args.csv} ({len(rows)} hand-ins)" + (f" and {len(rows)} JSON files in {json_dir}" if json_dir else ""))
+    if failed:
+        print(f"The grader failed on {len(failed)} hand-in(s): {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
