@@ -43,6 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): points the test is worth (default 1)")
     config.addinivalue_line("markers", "needs(*tests): blocked unless these tests of the same file passed")
+    config.addinivalue_line("markers", "bonus: the test's points are bonus points (set per file with pytestmark)")
     solutions, target = config.getoption("--solutions"), config.getoption("--target")
     if solutions and target:
         raise pytest.UsageError("choose one of --solutions and --target DIR")
@@ -146,7 +147,8 @@ class Recorder:
         tests = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
         self.points[1] = sum(t["max_points"] for t in tests)
         self.snapshot = Snapshot(session.config.pluginmanager.get_plugins())
-        self._emit({"event": "collected", "pid": os.getpid(), "tests": tests})
+        bonus = any(item.get_closest_marker("bonus") for item in session.items)
+        self._emit({"event": "collected", "pid": os.getpid(), "tests": tests, "bonus": bonus})
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         marker = item.get_closest_marker("needs")
@@ -216,8 +218,8 @@ class Recorder:
         self._emit({"event": "finished", "exitstatus": int(exitstatus)})
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not self.kinds:
-            return
+        if not any(Path(node.split("::")[0]).parent.name[:2].isdigit() for node in self.kinds):
+            return  # not an exercise suite (e.g. the kit's own tests)
         counts = {k: list(self.kinds.values()).count(k) for k in dict.fromkeys(self.kinds.values())}
         detail = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
         terminalreporter.write_line(f"grader: {self.points[0]}/{self.points[1]} points ({detail}) for {target_dir()}")

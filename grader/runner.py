@@ -46,6 +46,7 @@ class ExerciseResult:
     seconds: float
     message: str = ""
     tests: list[TestResult] = field(default_factory=list)
+    bonus: bool = False
     output: str = ""
 
     @property
@@ -159,7 +160,8 @@ def summarise(name: str, events: list[dict], returncode: int | None, timeout: fl
         points = max_points if kind == "passed" else 0
         tests.append(TestResult(tid, OUTCOMES[kind], kind, points, max_points, str(e.get("message", ""))))
 
-    result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "", tests)
+    result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "", tests,
+                            bonus=bool(collected and collected.get("bonus")))
     kinds = [t.kind for t in tests]
     short = current.split("::")[-1] if current else ""
     tampered = next((t.message for t in tests if t.message.startswith("tampering")), None)

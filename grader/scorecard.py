@@ -31,7 +31,7 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
                     stream: TextIO = sys.stdout) -> None:
     """One row per exercise (status, tests, points, seconds), a total row, then reasons."""
     colour = use_colour(stream)
-    width = max([len(r.name) for r in results] + [8])
+    width = max([len(r.name) + 8 * r.bonus for r in results] + [8])
     header = f"{'exercise':<{width}}  {'status':<11}  {'tests':>7}  {'points':>9}  {'seconds':>8}"
     print(f"Grading {target} on {device}", file=stream)
     print(header, file=stream)
@@ -39,14 +39,18 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
     for r in results:
         label = paint(f"{status_label(r.status):<11}", r.status, colour)
         tests = f"{r.passed_tests}/{len(r.tests)}"
-        print(f"{r.name:<{width}}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}", file=stream)
+        name = f"{r.name} (bonus)" if r.bonus else r.name
+        print(f"{name:<{width}}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}", file=stream)
     print("-" * len(header), file=stream)
     passed = sum(r.status == "passed" for r in results)
-    points, max_points = sum(r.points for r in results), sum(r.max_points for r in results)
+    core = [r for r in results if not r.bonus]
+    points, max_points = sum(r.points for r in core), sum(r.max_points for r in core)
     tests = f"{sum(r.passed_tests for r in results)}/{sum(len(r.tests) for r in results)}"
     total = f"{passed}/{len(results)} passed"
+    bonus = [r for r in results if r.bonus]
+    extra = f"  + bonus {sum(r.points for r in bonus)}/{sum(r.max_points for r in bonus)}" if bonus else ""
     print(f"{'total':<{width}}  {total:<11}  {tests:>7}  {f'{points}/{max_points}':>9}  "
-          f"{sum(r.seconds for r in results):>8.1f}", file=stream)
+          f"{sum(r.seconds for r in results):>8.1f}{extra}", file=stream)
     for r in results:
         if r.status != "passed" and r.message:
             reason = r.message if r.message.startswith(status_label(r.status)) else f"{status_label(r.status)}: {r.message}"

@@ -34,7 +34,8 @@ def test_solutions_pass_and_json_contract(kit, tmp_path):
     assert set(report) == {"target", "device", "points", "max_points", "exercises"}
     assert report["points"] == report["max_points"] == 6
     ex = report["exercises"][0]
-    assert set(ex) == {"name", "status", "points", "max_points", "seconds", "message", "tests"}
+    assert set(ex) == {"name", "status", "points", "max_points", "seconds", "message", "tests", "bonus"}
+    assert ex["bonus"] is False
     assert set(ex["tests"][0]) == {"id", "outcome", "points", "max_points", "message"}
     assert statuses(report) == {"01_alpha": "passed", "02_beta": "passed"}
     assert "2/2 passed" in proc.stdout
