@@ -38,7 +38,8 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 def grade_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grader", description="Grade the neural-network basics exercises.",
-        epilog="Other commands: grader data [--check]. Without NAME or --all: progress and the next step.")
+        epilog="Other commands: grader data | check | hint | watch | train | release | batch (each with --help). "
+               "Without NAME or --all: progress and the next step.")
     parser.add_argument("names", nargs="*", metavar="NAME", help="exercises to grade (a unique prefix such as 04 works)")
     parser.add_argument("--all", action="store_true", help="grade every exercise")
     add_target_options(parser)

@@ -100,21 +100,31 @@ def _read(path: Path) -> str:
     return path.read_text(errors="replace")
 
 
+def committed_text(root: Path, rel: str) -> str | None:
+    """The file ``rel`` as committed at git HEAD in the checkout at ``root``, or None."""
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "show", f"HEAD:./{rel}"], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.decode(errors="replace") if proc.returncode == 0 else None
+
+
 def find_leaks(out: Path, solutions: Path) -> list[str]:
     """Solution code found in the copy at ``out``, one line per finding (empty: clean).
 
     A released file leaks when it equals a solution file, or defines a function, class or method
-    identical (docstrings aside) to a solution's. A definition that the released stub of the same
-    module also has unchanged is a helper given complete, and allowed, as long as that module is
-    still a stub (raises NotImplementedError somewhere). Every exercise module must still be a stub.
+    identical (docstrings aside) to a solution's. The one exception is a helper the stub gives
+    complete: allowed when the stub as committed at git HEAD (still a stub, with NotImplementedError)
+    has it too. The working-tree stub is no reference, since it may be the one that was filled in.
+    Every exercise module must still raise NotImplementedError somewhere.
     """
     problems: list[str] = []
     solution_files = sorted(solutions.rglob("*.py")) if solutions.is_dir() else []
     whole = {p.read_bytes(): p for p in solution_files if definitions(_read(p))}  # not empty __init__.py
     secret: dict[str, str] = {}
     for sol in solution_files:
-        stub = out / "exercises" / sol.relative_to(solutions)
-        given = set(definitions(_read(stub)).values()) if stub.is_file() and "NotImplementedError" in _read(stub) else set()
+        reference = committed_text(solutions.parent, f"exercises/{sol.relative_to(solutions).as_posix()}")
+        given = set(definitions(reference).values()) if reference and "NotImplementedError" in reference else set()
         for name, dump in definitions(_read(sol)).items():
             if dump not in given:
                 secret.setdefault(dump, f"{sol.relative_to(solutions.parent).as_posix()}: {name}")
@@ -148,7 +158,7 @@ def _adapt(out: Path) -> None:
 
 
 def _unsafe_destination(out: Path, root: Path) -> str | None:
-    """Why ``--force`` must not empty ``out``, or None when it may."""
+    """Why the copy must not be written to (or ``--force`` empty) ``out``, or None when it may."""
     if out == root or out in root.parents:
         return "it holds the kit itself"
     if any(out == root / top or root / top in out.parents for top in (*TOP_DIRS, "solutions", "tests", "data", ".git")):
@@ -164,11 +174,14 @@ def release(out_arg: str, force: bool = False) -> int:
     if out.exists() and not out.is_dir():
         print(f"grader release: {out_arg} exists and is not a folder", file=sys.stderr)
         return 2
+    reason = _unsafe_destination(out, root)
+    if reason:
+        print(f"grader release: refusing to write to {out_arg}: {reason}", file=sys.stderr)
+        return 2
     if out.is_dir() and any(out.iterdir()):
-        reason = _unsafe_destination(out, root)
-        if not force or reason:
-            why = f"refusing to empty it: {reason}" if reason else "choose an empty folder, or --force to replace its contents"
-            print(f"grader release: {out_arg} is not empty; {why}", file=sys.stderr)
+        if not force:
+            print(f"grader release: {out_arg} is not empty; choose an empty folder, or --force to replace its contents",
+                  file=sys.stderr)
             return 2
         shutil.rmtree(out)
     files, untracked = candidate_files(root)
@@ -188,6 +201,7 @@ def release(out_arg: str, force: bool = False) -> int:
         print(f"\nLEAK: {len(problems)} problem(s); do not hand this copy out:", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
+        print("(A helper that the stub gives complete is allowed once committed, unchanged, in the stub.)", file=sys.stderr)
         return 1
     print("Leak scan: no solution code found in the copy.")
     return 0

@@ -124,6 +124,9 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
             except subprocess.TimeoutExpired:
                 _kill(proc)
                 returncode = None
+            except BaseException:  # Ctrl-C: never leave a test process behind
+                _kill(proc)
+                raise
         events, forged = read_events(report, key) if report.exists() else ([], 0)
         result = summarise(name, events, returncode, timeout, time.perf_counter() - started, forged)
         result.output = _tail(output)
