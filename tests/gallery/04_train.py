@@ -1,0 +1,370 @@
+"""Mistake gallery for 04_train: each MUTANT is appended to a copy of the reference module
+and must fail the named test with a message containing `says`; each CORRECT style must pass."""
+
+# The seed's training loop, with one line changed per mutant (marked).
+_SEED_TRAIN_EPOCH = '''
+def train_epoch(model, loader, criterion, optimizer, device, progress=True):
+    model.train()                                            # TRAIN
+    total_loss = 0
+    correct = 0
+    total = 0
+    for images, labels in tqdm(loader, desc="training", disable=not progress):
+        images, labels = images.to(device), labels.to(device)
+        optimizer.zero_grad()                                # ZERO
+        outputs = model(images)
+        loss = criterion(outputs, labels)
+        loss.backward()                                      # BACKWARD
+        optimizer.step()                                     # STEP
+        total_loss += loss.item()
+        _, predicted = torch.max(outputs.data, 1)
+        total += labels.size(0)
+        correct += (predicted == labels).sum().item()
+    return total_loss / len(loader), 100. * correct / total  # RETURN
+'''
+
+_SEED_VALIDATE = '''
+def validate(model, loader, criterion, device):
+    model.eval()                                             # EVAL
+    total_loss = 0
+    correct = 0
+    total = 0
+    with torch.no_grad():                                    # NO_GRAD
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            outputs = model(images)
+            loss = criterion(outputs, labels)
+            total_loss += loss.item()
+            _, predicted = torch.max(outputs.data, 1)
+            total += labels.size(0)
+            correct += (predicted == labels).sum().item()
+    return total_loss / len(loader), 100. * correct / total  # RETURN
+'''
+
+
+def _change(code: str, marker: str, replacement: str) -> str:
+    """Replace the line carrying ``# MARKER`` with ``replacement`` (same indentation)."""
+    out = []
+    for line in code.splitlines():
+        if line.rstrip().endswith(f"# {marker}"):
+            indent = line[: len(line) - len(line.lstrip())]
+            if replacement:
+                out.extend(indent + part for part in replacement.splitlines())
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+MUTANTS = [
+    {"name": "forgetting optimizer.zero_grad()", "fails": "test_train_epoch_clears_gradients_every_step",
+     "says": "optimizer.zero_grad()", "code": _change(_SEED_TRAIN_EPOCH, "ZERO", "")},
+    {"name": "forgetting zero_grad: the loop does not learn MNIST", "fails": "test_loop_trains_mnist",
+     "says": "known-good MLP", "code": _change(_SEED_TRAIN_EPOCH, "ZERO", "")},
+    {"name": "stepping before backward", "fails": "test_train_epoch_steps_once_per_batch_after_backward",
+     "says": "before loss.backward()", "code": _change(_change(_SEED_TRAIN_EPOCH, "STEP", ""), "BACKWARD",
+                                                       "optimizer.step()\nloss.backward()")},
+    {"name": "a loop that never steps", "fails": "test_train_epoch_steps_once_per_batch_after_backward",
+     "says": "never called optimizer.step()", "code": _change(_SEED_TRAIN_EPOCH, "STEP", "")},
+    {"name": "a loop that never steps does not learn MNIST", "fails": "test_loop_trains_mnist",
+     "says": "check the five steps", "code": _change(_SEED_TRAIN_EPOCH, "STEP", "")},
+    {"name": "no model.train() in train_epoch", "fails": "test_train_epoch_uses_training_mode",
+     "says": "model.train()", "code": _change(_SEED_TRAIN_EPOCH, "TRAIN", "")},
+    {"name": "no model.eval() in validate", "fails": ["test_validate_uses_eval_mode",
+                                                       "test_validate_leaves_parameters_untouched"],
+     "says": "model.eval()", "code": _change(_SEED_VALIDATE, "EVAL", "")},
+    {"name": "no torch.no_grad() in validate", "fails": "test_validate_tracks_no_gradients",
+     "says": "torch.no_grad()", "code": _change(_SEED_VALIDATE, "NO_GRAD", "if True:")},
+    {"name": "accuracy as a fraction", "fails": "test_validate_units", "says": "fraction",
+     "code": _change(_SEED_VALIDATE, "RETURN", "return total_loss / len(loader), correct / total")},
+    {"name": "accuracy as a fraction in train_epoch", "fails": "test_train_epoch_units", "says": "fraction",
+     "code": _change(_SEED_TRAIN_EPOCH, "RETURN", "return total_loss / len(loader), correct / total")},
+    {"name": "summed loss: sum of batch losses not divided", "fails": "test_train_epoch_units",
+     "says": "sum of the 6 batch losses",
+     "code": _change(_SEED_TRAIN_EPOCH, "RETURN", "return total_loss, 100. * correct / total")},
+    {"name": "batch-mean losses divided by the number of samples", "fails": "test_validate_units",
+     "says": "already means",
+     "code": _change(_SEED_VALIDATE, "RETURN", "return total_loss / total, 100. * correct / total")},
+    {"name": "batches never moved to the device", "fails": "test_train_epoch_moves_batches_to_device",
+     "says": "images.to(device)",
+     "code": _SEED_TRAIN_EPOCH.replace("images, labels = images.to(device), labels.to(device)", "pass")},
+    {"name": "labels never moved to the device", "fails": "test_validate_moves_batches_to_device",
+     "says": "labels.to(device)",
+     "code": _SEED_VALIDATE.replace("images, labels = images.to(device), labels.to(device)",
+                                    "images = images.to(device)")},
+    {"name": "progress bar always shown", "fails": "test_train_epoch_progress_bar", "says": "progress=False",
+     "code": _SEED_TRAIN_EPOCH.replace('disable=not progress', 'disable=False')},
+    {"name": "progress bar never shown", "fails": "test_train_epoch_progress_bar", "says": "progress=True",
+     "code": _SEED_TRAIN_EPOCH.replace('disable=not progress', 'disable=True')},
+    {"name": "train_step that never steps", "fails": "test_train_step_updates_with_fresh_gradients",
+     "says": "never called optimizer.step()", "code": '''
+def train_step(model, images, labels, criterion, optimizer):
+    optimizer.zero_grad()
+    outputs = model(images)
+    loss = criterion(outputs, labels)
+    loss.backward()
+    return loss.item(), (outputs.argmax(dim=1) == labels).sum().item()
+'''},
+    {"name": "train_step zeroing the gradients last", "fails": "test_train_step_updates_with_fresh_gradients",
+     "says": "stale gradients", "code": '''
+def train_step(model, images, labels, criterion, optimizer):
+    outputs = model(images)
+    loss = criterion(outputs, labels)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item(), (outputs.argmax(dim=1) == labels).sum().item()
+'''},
+    {"name": "train_step returning tensors", "fails": "test_train_step_returns_loss_and_correct",
+     "says": "loss.item()", "code": '''
+def train_step(model, images, labels, criterion, optimizer):
+    optimizer.zero_grad()
+    outputs = model(images)
+    loss = criterion(outputs, labels)
+    loss.backward()
+    optimizer.step()
+    return loss, (outputs.argmax(dim=1) == labels).sum()
+'''},
+    {"name": "wrong normalisation constants 0.5 / 0.5", "fails": "test_mnist_transform_values",
+     "says": "0.5 / 0.5", "code": '''
+def mnist_transform():
+    return transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+'''},
+    {"name": "Normalize without ToTensor scaling", "fails": "test_mnist_transform_values",
+     "says": "not divided by 255", "code": '''
+def mnist_transform():
+    to_float = lambda image: torch.as_tensor(np.array(image), dtype=torch.float32).unsqueeze(0)
+    return transforms.Compose([to_float, transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+'''},
+    {"name": "overlapping splits", "fails": ["test_split_indices_disjoint_and_covering",
+                                             "test_split_indices_mnist_sizes"],
+     "says": "share", "code": '''
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    rng = np.random.default_rng(seed)
+    n_train, n_val = int(n * fractions[0]), int(n * fractions[1])
+    train = rng.choice(n, n_train, replace=False)
+    val = rng.choice(n, n_val, replace=False)
+    test = rng.choice(n, n - n_train - n_val, replace=False)
+    return train, val, test
+'''},
+    {"name": "split without shuffling", "fails": "test_split_indices_seeded_and_shuffled",
+     "says": "did not shuffle", "code": '''
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    order = np.arange(n)
+    n_train, n_val = int(n * fractions[0]), int(n * fractions[1])
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+'''},
+    {"name": "split sizes rounded instead of truncated", "fails": "test_split_indices_other_sizes",
+     "says": "int(n * fraction)", "code": '''
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    order = np.random.default_rng(seed).permutation(n)
+    n_train, n_val = round(n * fractions[0]), round(n * fractions[1])
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+'''},
+    {"name": "early stopping that never resets its counter", "fails": "test_early_stopping_resets_on_improvement",
+     "says": "never reset", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.counter = float("inf"), 0
+
+    def step(self, val_loss):
+        if val_loss < self.best - self.min_delta:
+            self.best = val_loss
+        else:
+            self.counter += 1
+        return self.counter >= self.patience
+'''},
+    {"name": "early stopping that ignores min_delta", "fails": "test_early_stopping_min_delta",
+     "says": "ignores min_delta", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.counter = float("inf"), 0
+
+    def step(self, val_loss):
+        if val_loss < self.best:
+            self.best, self.counter = val_loss, 0
+        else:
+            self.counter += 1
+        return self.counter >= self.patience
+'''},
+    {"name": "early stopping off by one (patience + 1 epochs)", "fails": "test_early_stopping_patience",
+     "says": "should return", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.counter = float("inf"), 0
+
+    def step(self, val_loss):
+        if val_loss < self.best - self.min_delta:
+            self.best, self.counter = val_loss, 0
+        else:
+            self.counter += 1
+        return self.counter > self.patience
+'''},
+    {"name": "fit that saves the best model every epoch", "fails": "test_fit_saves_only_new_best",
+     "says": "not the best", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if best_path is not None:
+            torch.save(model.state_dict(), best_path)
+        if early_stopping is not None and early_stopping.step(val_loss):
+            break
+    return history
+'''},
+    {"name": "fit that saves the whole model object", "fails": "test_fit_saves_only_new_best",
+     "says": "not the model object", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    best = -1.0
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if best_path is not None and val_acc > best:
+            best = val_acc
+            torch.save(model, best_path)
+    return history
+'''},
+    {"name": "fit that ignores early stopping", "fails": "test_fit_stops_early", "says": "break", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if early_stopping is not None:
+            early_stopping.step(val_loss)
+    return history
+'''},
+    {"name": "fit that always writes best_model.pth (the seed's fixed name)", "fails": "test_fit_history",
+     "says": "best_path is None", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    best = 0.0
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if val_acc > best:
+            best = val_acc
+            torch.save(model.state_dict(), best_path or "best_model.pth")
+        if early_stopping is not None and early_stopping.step(val_loss):
+            break
+    return history
+'''},
+]
+
+CORRECT = [
+    {"name": "the seed's train_epoch and validate (mean of batch losses, torch.max(outputs.data, 1))",
+     "code": _SEED_TRAIN_EPOCH.replace('tqdm(loader, desc="training", disable=not progress)',
+                                       '(tqdm(loader, desc="training") if progress else loader)')
+     + _SEED_VALIDATE.replace("for images, labels in loader:",
+                              "for images, labels in tqdm(loader, desc='validating'):")},
+    {"name": "train_epoch wrapping the loader with tqdm(..., disable=not progress)", "code": _SEED_TRAIN_EPOCH},
+    {"name": "validate under torch.inference_mode()",
+     "code": _change(_SEED_VALIDATE, "NO_GRAD", "with torch.inference_mode():")},
+    {"name": "per-sample weighted losses over len(loader.dataset), zero_grad last, model.zero_grad()",
+     "code": '''
+def train_epoch(model, loader, criterion, optimizer, device, progress=True):
+    model.train()
+    running_loss, running_correct = 0.0, 0
+    bar = tqdm(loader, leave=False, disable=not progress)
+    for images, labels in bar:
+        images = images.to(device)
+        labels = labels.to(device)
+        logits = model(images)
+        loss = criterion(logits, labels)
+        loss.backward()
+        optimizer.step()
+        model.zero_grad(set_to_none=False)
+        running_loss += loss.item() * images.size(0)
+        running_correct += int((logits.argmax(1) == labels).sum())
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    n = len(loader.dataset)
+    return running_loss / n, running_correct / n * 100
+
+
+@torch.no_grad()
+def validate(model, loader, criterion, device):
+    model.eval()
+    running_loss, running_correct = 0.0, 0
+    for images, labels in loader:
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        logits = model(images)
+        running_loss += criterion(logits, labels).item() * len(labels)
+        running_correct += (logits.argmax(dim=1) == labels).sum().item()
+    n = len(loader.dataset)
+    return running_loss / n, 100.0 * running_correct / n
+'''},
+    {"name": "EarlyStopping counting with best - val_loss > min_delta", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best_loss = None
+        self.counter = 0
+        self.early_stop = False
+
+    def step(self, val_loss):
+        if self.best_loss is None or self.best_loss - val_loss > self.min_delta:
+            self.best_loss = val_loss
+            self.counter = 0
+        else:
+            self.counter += 1
+            if self.counter >= self.patience:
+                self.early_stop = True
+        return self.early_stop
+'''},
+    {"name": "split_indices with torch.randperm returning tensors", "code": '''
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    a = int(n * fractions[0])
+    b = a + int(n * fractions[1])
+    return perm[:a], perm[a:b], perm[b:]
+'''},
+    {"name": "split_indices with np.random.seed and lists", "code": '''
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    np.random.seed(seed)
+    order = np.random.permutation(n).tolist()
+    n_train = int(n * fractions[0])
+    n_val = int(n * fractions[1])
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+'''},
+    {"name": "mnist_transform with literal constants", "code": '''
+def mnist_transform():
+    return transforms.Compose([
+        transforms.ToTensor(),
+        transforms.Normalize((0.1307,), (0.3081,)),
+    ])
+'''},
+    {"name": "fit in the seed's style with a best-accuracy variable and its own train step", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    train_losses, train_accuracies, val_losses, val_accuracies = [], [], [], []
+    best_val_acc = 0
+    for epoch in range(epochs):
+        print(f"Epoch [{epoch + 1}/{epochs}]")
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device, progress=False)
+        train_losses.append(train_loss)
+        train_accuracies.append(train_acc)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        val_losses.append(val_loss)
+        val_accuracies.append(val_acc)
+        if val_acc > best_val_acc:
+            best_val_acc = val_acc
+            if best_path:
+                torch.save(model.state_dict(), best_path)
+        if early_stopping and early_stopping.step(val_loss):
+            print("Early stopping")
+            break
+    return {"train_loss": train_losses, "train_acc": train_accuracies,
+            "val_loss": val_losses, "val_acc": val_accuracies}
+'''},
+]
