@@ -69,8 +69,10 @@ def describe_target(args: argparse.Namespace) -> str:
 def grade(names: list[str], args: argparse.Namespace) -> list[ExerciseResult]:
     """Run each exercise's suite in its own subprocess (``--jobs`` at a time), in order."""
     options = target_options(args.solutions, args.target)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None  # no oversubscription
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        return list(pool.map(lambda n: run_exercise(n, options, device=args.device, timeout=args.timeout), names))
+        return list(pool.map(lambda n: run_exercise(n, options, device=args.device, timeout=args.timeout,
+                                                    threads=threads), names))
 
 
 def cmd_grade(argv: list[str]) -> int:

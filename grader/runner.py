@@ -100,10 +100,11 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout: float = 300,
-                 select: list[str] | None = None) -> ExerciseResult:
+                 select: list[str] | None = None, threads: int | None = None) -> ExerciseResult:
     """Grade exercise ``name`` (tests from the kit) with pytest ``options`` in a fresh process.
 
-    ``select`` limits the run to test functions of that name (e.g. for the mistake gallery).
+    ``select`` limits the run to test functions of that name (e.g. for the mistake gallery);
+    ``threads`` caps torch's CPU threads (OMP_NUM_THREADS) when several runs share the cores.
     """
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
@@ -116,6 +117,8 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
                "--grader-report", str(report), "--device", device, *options]
         key = secrets.token_hex(16)
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", KEY_VARIABLE: key}
+        if threads:
+            env["OMP_NUM_THREADS"] = str(threads)
         with open(output, "wb") as out:
             proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)

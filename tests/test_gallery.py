@@ -43,7 +43,8 @@ def grade_variant(root: Path, exercise: str, kind: str, entry: dict) -> Exercise
     shutil.copytree(kit.SOLUTIONS_DIR / exercise, folder, ignore=shutil.ignore_patterns("__pycache__"))
     (module,) = [p for p in folder.glob("*.py") if not p.name.startswith("test_")]
     module.write_text(module.read_text() + "\n\n# --- gallery variant ---\n" + entry["code"].strip() + "\n")
-    return run_exercise(exercise, ["--target", str(root)], device="cpu", timeout=300, select=selected(kind, entry))
+    return run_exercise(exercise, ["--target", str(root)], device="cpu", timeout=300, select=selected(kind, entry),
+                        threads=1)
 
 
 @pytest.fixture(scope="session")

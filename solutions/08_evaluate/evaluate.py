@@ -109,6 +109,7 @@ def plot_training_history(history: dict[str, list[float]], path: str | Path) -> 
         ax.plot(epochs, history[f"val_{key}"], "s--", label="validation")
         ax.axvline(epochs[best], color="grey", linestyle=":", label=f"best epoch ({epochs[best]})")
         ax.set_xlabel("epoch")
+        ax.set_xticks(epochs)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend()
