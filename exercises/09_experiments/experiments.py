@@ -1,0 +1,69 @@
+"""Experiments after the first model: data augmentation, hyper-parameter sweeps, a new data set.
+
+Noise and random rotations make a model robust to small changes of its input; a sweep trains
+once per value of one hyper-parameter and plots accuracy against it. (The third experiment,
+Fashion-MNIST, needs no code here: the grader trains your 06 MLP and 07 CNN on it.)
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # draw into files only: no screen needed
+
+import matplotlib.pyplot as plt  # noqa: E402,F401
+import torch  # noqa: E402
+from torchvision import transforms  # noqa: E402,F401
+
+MNIST_MEAN = 0.1307  # mean pixel value of the MNIST training images, after scaling to [0, 1]
+MNIST_STD = 0.3081  # their standard deviation
+
+
+def add_gaussian_noise(x: torch.Tensor, std: float = 0.1,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+    """Return x + std * z with z ~ N(0, 1) drawn independently for every element.
+
+    x: float tensor of any shape, on any device. The result has x's shape, dtype and device;
+    x itself is not modified. ``generator`` (a torch.Generator on x's device) makes the noise
+    repeatable; without one, torch's global generator is used (seed it with torch.manual_seed).
+    std = 0 returns a tensor equal to x.
+    """
+    raise NotImplementedError("09_experiments.add_gaussian_noise: draw z with torch.randn(x.shape, generator=generator, "
+                              "dtype=x.dtype, device=x.device) and return x + std * z, a new tensor")
+
+
+def augment_transform(max_rotation: float = 15.0, noise_std: float = 0.1) -> Callable[[Any], torch.Tensor]:
+    """A training transform for MNIST images: PIL image (28 x 28, mode "L") -> (1, 28, 28) float32.
+
+    In this order:
+      1. rotate by an angle drawn uniformly from [-max_rotation, +max_rotation] degrees, a new
+         angle on every call (the corners that come into view are black, i.e. background);
+      2. ToTensor, then Normalize((MNIST_MEAN,), (MNIST_STD,)):  x' = (x / 255 - 0.1307) / 0.3081;
+      3. add Gaussian noise of standard deviation noise_std (in normalised units), new on every call.
+    max_rotation = 0 and noise_std = 0 give exactly the plain normalised image.
+    """
+    raise NotImplementedError("09_experiments.augment_transform: return transforms.Compose of a random rotation, "
+                              "ToTensor, Normalize((MNIST_MEAN,), (MNIST_STD,)) and a step that adds noise")
+
+
+def run_sweep(values: Iterable[Any], train_and_evaluate: Callable[[Any], float]) -> list[dict[str, Any]]:
+    """Call train_and_evaluate(v) exactly once for each v of ``values``, in order.
+
+    Returns [{"value": v, "accuracy": a}, ...] in the same order, where a is what
+    train_and_evaluate(v) returned (e.g. a test accuracy in percent).
+    """
+    raise NotImplementedError("09_experiments.run_sweep: call train_and_evaluate(v) once per value, in order, and "
+                              "collect {'value': v, 'accuracy': a} dicts in a list")
+
+
+def plot_sweep(results: list[dict[str, Any]], path: str | Path, xlabel: str) -> Path:
+    """Plot accuracy against value for the results of run_sweep and save the figure as a PNG.
+
+    One axes: the values on the x axis (labelled ``xlabel``), the accuracies on the y axis.
+    Creates missing parent folders of ``path``; returns ``path`` as a pathlib.Path.
+    """
+    raise NotImplementedError("09_experiments.plot_sweep: plot the accuracies against the values on one axes, set "
+                              "the x label, create the folder, fig.savefig(path) and return the path")
