@@ -1,0 +1,300 @@
+"""Tests for 06_mlp: the MLP's shapes, size, dropout and logits, then what it learns on MNIST.
+
+The architecture is judged by behaviour (shapes, parameter counts, what dropout does in each
+mode, how the outputs respond to the output bias), never by attribute names, so nn.Sequential,
+attributes, nn.ModuleList, module or functional activations all pass.
+"""
+from __future__ import annotations
+
+import numbers
+
+import pytest
+import torch
+from torch import nn
+
+from grader.harness import seed_everything
+
+BATCH = 32
+DEFAULT_PARAMETERS = 109_386
+# The MNIST threshold: the harness trains MLP() with Adam at LR decaying linearly to 0 over
+# EPOCHS. Calibrated on seeds 0-2: the reference reaches 97.60-97.63%, an MLP without hidden
+# ReLUs 92.4%. The time budget only guards against a pathologically slow model.
+THRESHOLD = 97.0
+EPOCHS, BATCH_SIZE, LR = 4, 128, 2e-3
+TIME_BUDGET = 300.0
+
+
+def trainable(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def expected_parameters(widths: list[int]) -> int:
+    """Linear layers between consecutive widths: in*out weights + out biases each."""
+    return sum(a * b + b for a, b in zip(widths, widths[1:]))
+
+
+def formula(widths: list[int]) -> str:
+    return " + ".join(f"{a}*{b}+{b}" for a, b in zip(widths, widths[1:]))
+
+
+def no_parameters_hint(count: int) -> str:
+    return ("; layers kept in a plain Python list (or dict) are invisible to PyTorch: use nn.Sequential, "
+            "nn.ModuleList or one attribute per layer") if count == 0 else ""
+
+
+def build(mod, device, **kwargs) -> nn.Module:
+    seed_everything(0)
+    model = mod.MLP(**kwargs)
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    assert isinstance(model, nn.Module), f"MLP({args}) returned {type(model).__name__}; MLP must subclass nn.Module"
+    return model.to(device)
+
+
+def call(model: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
+    """model(x), turning a crash into a learner-facing failure."""
+    try:
+        out = model(x)
+    except Exception as exc:  # noqa: BLE001 - any crash is the learner's to see
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise AssertionError(f"{what} with input of shape {tuple(x.shape)} raised "
+                             f"{type(exc).__name__}: {first}") from exc
+    assert isinstance(out, torch.Tensor), f"{what} returned {type(out).__name__}, expected a tensor of logits"
+    return out
+
+
+def images(device, n: int = BATCH, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 1, 28, 28, generator=g).to(device)
+
+
+@pytest.mark.points(2)
+def test_output_shape_for_images_and_vectors(mod, device):
+    model = build(mod, device).eval()
+    x = images(device)
+    try:
+        model(x)
+    except Exception as exc:  # noqa: BLE001
+        try:
+            model(x.view(BATCH, 784))
+        except Exception:  # noqa: BLE001
+            works_flat = False
+        else:
+            works_flat = True
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if works_flat:
+            raise AssertionError(
+                f"MLP() works on flat (N, 784) input but fails on images of shape (N, 1, 28, 28) ({error}): "
+                "flatten each image in forward, e.g. x.view(x.size(0), -1) or nn.Flatten()") from exc
+        raise AssertionError(
+            f"MLP() with images of shape ({BATCH}, 1, 28, 28) raised {error}; flatten each image and keep "
+            "the batch dimension: x.view(x.size(0), -1) gives (N, 784), while x.flatten() or x.view(-1) "
+            "merge the whole batch into one vector") from exc
+    with torch.no_grad():
+        out_images = call(model, x, "MLP()")
+        out_flat = call(model, x.reshape(BATCH, 784), "MLP()")
+    assert tuple(out_images.shape) == (BATCH, 10), (
+        f"MLP() turned images of shape ({BATCH}, 1, 28, 28) into shape {tuple(out_images.shape)}; "
+        f"expected ({BATCH}, 10): one row of 10 logits per image (flatten with the batch dimension kept: "
+        "x.view(x.size(0), -1), not x.view(-1) or x.flatten())")
+    assert tuple(out_flat.shape) == (BATCH, 10), (
+        f"MLP() turned flat input of shape ({BATCH}, 784) into shape {tuple(out_flat.shape)}; expected ({BATCH}, 10)")
+    assert out_images.dtype == torch.float32, f"MLP() returned {out_images.dtype}; logits should be float32"
+    assert torch.allclose(out_images, out_flat, atol=1e-5), (
+        "MLP() gave different logits for the same images as (N, 1, 28, 28) and as (N, 784): "
+        "flatten each image row by row (x.view(x.size(0), -1)) so both layouts mean the same thing")
+
+
+@pytest.mark.points(2)
+def test_default_parameter_count(mod, device):
+    model = build(mod, device)
+    got = trainable(model)
+    assert got == DEFAULT_PARAMETERS, (
+        f"MLP() has {got:,} trainable parameters, expected {DEFAULT_PARAMETERS:,} = "
+        f"{formula([784, 128, 64, 10])}: Linear(784, 128), Linear(128, 64), Linear(64, 10), "
+        "each with a bias; ReLU and Dropout have no parameters" + no_parameters_hint(got))
+
+
+@pytest.mark.points(2)
+def test_hidden_sizes_and_input_size_shape_the_network(mod, device):
+    cases = [
+        (dict(hidden_sizes=(256,)), [784, 256, 10]),
+        (dict(hidden_sizes=[64, 32, 16]), [784, 64, 32, 16, 10]),
+        (dict(input_size=100, hidden_sizes=(32,)), [100, 32, 10]),
+    ]
+    for kwargs, widths in cases:
+        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        model = build(mod, device, **kwargs).eval()
+        got, want = trainable(model), expected_parameters(widths)
+        assert got == want, (
+            f"MLP({args}) has {got:,} trainable parameters, expected {want:,} = {formula(widths)}: "
+            "build one Linear (+ReLU, +Dropout) per entry of hidden_sizes, starting from input_size, "
+            "then a Linear to num_classes (do not hard-code 784, 128 or 64)" + no_parameters_hint(got))
+        x = torch.randn(5, widths[0], device=device)
+        with torch.no_grad():
+            out = call(model, x, f"MLP({args})")
+        assert tuple(out.shape) == (5, 10), (
+            f"MLP({args}) turned input of shape (5, {widths[0]}) into {tuple(out.shape)}, expected (5, 10)")
+
+
+@pytest.mark.points(1)
+def test_num_classes(mod, device):
+    model = build(mod, device, num_classes=7).eval()
+    with torch.no_grad():
+        out = call(model, images(device, 5), "MLP(num_classes=7)")
+    assert tuple(out.shape) == (5, 7), (
+        f"MLP(num_classes=7) returned shape {tuple(out.shape)} for 5 images, expected (5, 7): "
+        "the output Linear must have num_classes outputs")
+    want = expected_parameters([784, 128, 64, 7])
+    assert trainable(model) == want, (
+        f"MLP(num_classes=7) has {trainable(model):,} trainable parameters, expected {want:,} = "
+        f"{formula([784, 128, 64, 7])}")
+
+
+def _check_count(mod, model: nn.Module, description: str) -> None:
+    want = trainable(model)
+    got = mod.count_parameters(model)
+    assert isinstance(got, numbers.Integral) and not isinstance(got, bool), (
+        f"count_parameters returned {type(got).__name__} ({got!r}); return a Python int "
+        "(sum of p.numel(), or .item() if you summed a tensor)")
+    if got == want:
+        return
+    params = list(model.parameters())
+    hints = [
+        (sum(p.numel() for p in params if p.requires_grad and p.dim() > 1),
+         "you seem to count only the weights: biases are parameters too"),
+        (sum(p.numel() for p in params),
+         "you seem to count frozen parameters too: count only those with requires_grad=True"),
+        (sum(t.numel() for t in model.state_dict().values()),
+         "you seem to count the state_dict, which also holds buffers (e.g. BatchNorm running "
+         "statistics) that are not trainable parameters: use model.parameters()"),
+        (len(params), "you seem to count parameter tensors, not the numbers inside them: sum p.numel()"),
+    ]
+    why = next((text for value, text in hints if value == got and value != want),
+               "count every trainable number: sum(p.numel() for p in model.parameters() if p.requires_grad)")
+    raise AssertionError(f"count_parameters({description}) returned {got:,}, expected {want:,}: {why}")
+
+
+@pytest.mark.points(2)
+def test_count_parameters(mod, device):
+    seed_everything(0)
+    _check_count(mod, build(mod, device), "MLP()")
+    plain = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 2))
+    _check_count(mod, plain, "Linear(10, 5) + Linear(5, 2)")
+    normed = nn.Sequential(nn.Linear(10, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    _check_count(mod, normed, "Linear(10, 8) + BatchNorm1d(8) + Linear(8, 2)")
+    frozen = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    for p in frozen[1].parameters():
+        p.requires_grad_(False)
+    _check_count(mod, frozen, "a model whose first Linear(784, 128) is frozen")
+    half_frozen = nn.Sequential(nn.Linear(10, 5), nn.Linear(5, 2))
+    half_frozen[0].bias.requires_grad_(False)
+    _check_count(mod, half_frozen, "a model whose first bias is frozen")
+
+
+@pytest.mark.points(2)
+def test_dropout_in_training_mode(mod, device):
+    x = images(device)
+    model = build(mod, device).train()
+    with torch.no_grad():
+        first, second = call(model, x, "MLP()"), call(model, x, "MLP()")
+    assert not torch.equal(first, second), (
+        "in training mode (model.train()) two forward passes of MLP() on the same images gave identical "
+        "logits, so no dropout is active: add nn.Dropout(dropout) after each hidden ReLU")
+    model = build(mod, device, dropout=0.0).train()
+    with torch.no_grad():
+        first, second = call(model, x, "MLP(dropout=0.0)"), call(model, x, "MLP(dropout=0.0)")
+    assert torch.equal(first, second), (
+        "MLP(dropout=0.0) in training mode gave different logits for the same images on two calls: "
+        "the dropout argument must set the dropout probability (nn.Dropout(dropout)), not a fixed value")
+    model = build(mod, device, dropout=1.0).train()
+    with torch.no_grad():
+        out = call(model, x, "MLP(dropout=1.0)")
+    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-6), (
+        "MLP(dropout=1.0) in training mode should drop every hidden unit, so every image gets the same "
+        "logits (the output bias); yours still depend on the image: pass the dropout argument to "
+        "the dropout after the hidden layers")
+
+
+@pytest.mark.points(1)
+def test_no_dropout_in_eval_mode(mod, device):
+    x = images(device)
+    model = build(mod, device, dropout=0.5).eval()
+    with torch.no_grad():
+        first, second = call(model, x, "MLP(dropout=0.5)"), call(model, x, "MLP(dropout=0.5)")
+    assert torch.equal(first, second), (
+        "in eval mode (model.eval()) two forward passes of MLP(dropout=0.5) on the same images differ: "
+        "dropout is still active; use nn.Dropout, or F.dropout(x, p, training=self.training)")
+    twin = build(mod, device, dropout=0.0)
+    twin.load_state_dict(model.state_dict())
+    twin.train()
+    with torch.no_grad():
+        reference = call(twin, x, "MLP(dropout=0.0)")
+    assert torch.allclose(first, reference, atol=1e-5), (
+        "in eval mode MLP(dropout=0.5) should compute exactly what the same weights compute without "
+        "dropout; yours differs: in eval mode dropout must pass activations through unchanged")
+
+
+@pytest.mark.points(2)
+def test_outputs_are_raw_logits(mod, device):
+    model = build(mod, device, num_classes=7).eval()
+    biases = [p for p in model.parameters() if tuple(p.shape) == (7,)]
+    assert len(biases) == 1, (
+        "could not find the output layer's bias (one parameter of shape (num_classes,)) in "
+        "MLP(num_classes=7): the last layer should be nn.Linear(last_hidden, num_classes) with a bias")
+    x = images(device)
+    shift = torch.tensor([-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0], device=device)
+    with torch.no_grad():
+        before = call(model, x, "MLP(num_classes=7)")
+        biases[0].add_(shift)
+        after = call(model, x, "MLP(num_classes=7)")
+    if not torch.allclose(after - before, shift.expand_as(before), atol=1e-3):
+        if torch.allclose(before.sum(dim=1), torch.ones(len(before), device=device), atol=1e-4):
+            why = "every row sums to 1, so there is a softmax at the output"
+        elif bool((before >= 0).all()):
+            why = "every output is >= 0, so an activation (ReLU, sigmoid, ...) follows the last Linear"
+        else:
+            why = "something after the last Linear changes its values"
+        raise AssertionError(
+            f"MLP must return raw logits from its last Linear, but {why}: remove it "
+            "(nn.CrossEntropyLoss applies log-softmax itself; logits can be any real number)")
+
+
+@pytest.mark.points(1)
+def test_hidden_layers_use_relu(mod, device):
+    model = build(mod, device, dropout=0.0).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 1:
+                p.zero_()  # without biases, a ReLU network satisfies f(2x) = 2 f(x)
+        x = images(device)
+        out, doubled, negated = call(model, x, "MLP()"), call(model, 2 * x, "MLP()"), call(model, -x, "MLP()")
+    scale = out.abs().max().item() + 1e-12
+    assert not torch.allclose(negated, -out, atol=1e-5 * scale), (
+        "MLP() behaves like a linear function of its input (with the biases set to zero, "
+        "f(-x) = -f(x)): put a ReLU after every hidden Linear; without it the stacked layers "
+        "collapse into one linear layer")
+    assert torch.allclose(doubled, 2 * out, atol=1e-4 * scale), (
+        "with the biases set to zero a ReLU network satisfies f(2x) = 2 f(x), but MLP() does not: "
+        "use ReLU as the hidden activation (nn.ReLU or F.relu)")
+
+
+ARCHITECTURE = ("test_output_shape_for_images_and_vectors", "test_default_parameter_count",
+                "test_hidden_sizes_and_input_size_shape_the_network", "test_num_classes",
+                "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode",
+                "test_outputs_are_raw_logits", "test_hidden_layers_use_relu")
+
+
+@pytest.mark.points(5)
+@pytest.mark.needs(*ARCHITECTURE)
+def test_mnist_accuracy(mod, device):
+    from grader.harness import train_and_score
+
+    seed_everything(0)
+    model = mod.MLP()
+    result = train_and_score(model, "mnist", epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR,
+                             device=device, seed=0, time_budget=TIME_BUDGET, lr_decay=True)
+    assert result.accuracy >= THRESHOLD, (
+        f"MLP() reached {result.accuracy:.2f}% on the 10,000 MNIST test images, below the "
+        f"{THRESHOLD:.1f}% threshold ({result.describe()}); the reference clears it with these "
+        "settings: compare your layers with the README (Linear+ReLU+Dropout per hidden layer, "
+        "a plain Linear output) and check nothing else changes the data in forward")

@@ -1,0 +1,48 @@
+"""06_mlp reference: a multi-layer perceptron for MNIST digits."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    """A fully connected classifier.
+
+    For every entry h of ``hidden_sizes`` (in order): Linear(previous width, h) -> ReLU ->
+    Dropout(p=dropout). Then one Linear(last width, num_classes) with NO activation: the
+    output is raw logits (nn.CrossEntropyLoss applies log-softmax itself).
+
+    Input: float32 of shape (N, 1, 28, 28) or (N, input_size); flatten everything but the
+    batch dimension first. Output: float32 of shape (N, num_classes).
+
+    Parameters: with widths w = (input_size, *hidden_sizes, num_classes) there are
+    sum over consecutive (a, b) of a*b + b; for the defaults
+    784*128+128 + 128*64+64 + 64*10+10 = 109,386.
+
+    Dropout zeroes each hidden activation with probability ``dropout`` in training mode
+    (model.train()) and does nothing in evaluation mode (model.eval()).
+    """
+
+    def __init__(self, input_size: int = 784, hidden_sizes: Sequence[int] = (128, 64),
+                 num_classes: int = 10, dropout: float = 0.2) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = input_size
+        for hidden in hidden_sizes:
+            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
+            width = hidden
+        layers.append(nn.Linear(width, num_classes))  # logits: no activation
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 28, 28) or (N, input_size) -> (N, num_classes) logits."""
+        return self.layers(x.flatten(start_dim=1))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable scalars in ``model``: the sum of p.numel() over its
+    parameters p with p.requires_grad (weights and biases alike; frozen parameters and
+    buffers such as BatchNorm running statistics do not count). Returns a Python int."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,249 @@
+"""Mistake gallery for 06_mlp: broken MLPs that must fail, correct styles that must pass.
+
+Each `code` is appended to a copy of solutions/06_mlp/mlp.py (which imports torch, nn, Sequence).
+"""
+
+ARCHITECTURE_TESTS = [
+    "test_output_shape_for_images_and_vectors", "test_default_parameter_count",
+    "test_hidden_sizes_and_input_size_shape_the_network", "test_num_classes",
+    "test_count_parameters", "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode",
+    "test_outputs_are_raw_logits", "test_hidden_layers_use_relu",
+]
+
+MUTANTS = [
+    {"name": "dropout missing", "fails": "test_dropout_in_training_mode", "says": "no dropout is active",
+     "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        layers, width = [], input_size
+        for h in hidden_sizes:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        return self.net(x.view(x.size(0), -1))
+'''},
+    {"name": "dropout always on (F.dropout with training=True)", "fails": "test_no_dropout_in_eval_mode",
+     "says": "dropout is still active", "code": '''
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        widths = [input_size, *hidden_sizes]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.out = nn.Linear(widths[-1], num_classes)
+        self.p = dropout
+
+    def forward(self, x):
+        x = x.view(x.size(0), -1)
+        for layer in self.hidden:
+            x = F.dropout(F.relu(layer(x)), self.p, training=True)
+        return self.out(x)
+'''},
+    {"name": "dropout argument ignored (always 0.2)", "fails": "test_dropout_in_training_mode",
+     "says": "the dropout argument", "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        layers, width = [], input_size
+        for h in hidden_sizes:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(0.2)]
+            width = h
+        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        return self.net(x.flatten(1))
+'''},
+    {"name": "ReLU after the output layer", "fails": "test_outputs_are_raw_logits", "says": "ReLU",
+     "code": '''
+_Reference = MLP
+
+class MLP(_Reference):
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+'''},
+    {"name": "softmax at the output", "fails": "test_outputs_are_raw_logits", "says": "softmax",
+     "code": '''
+_Reference = MLP
+
+class MLP(_Reference):
+    def forward(self, x):
+        return torch.softmax(super().forward(x), dim=1)
+'''},
+    {"name": "no hidden ReLU (the MLP collapses to one linear map)", "fails": "test_hidden_layers_use_relu",
+     "says": "linear function", "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        layers, width = [], input_size
+        for h in hidden_sizes:
+            layers += [nn.Linear(width, h), nn.Dropout(dropout)]
+            width = h
+        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        return self.net(x.flatten(1))
+'''},
+    {"name": "sigmoid instead of ReLU in the hidden layers", "fails": "test_hidden_layers_use_relu",
+     "says": "ReLU as the hidden activation", "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        layers, width = [], input_size
+        for h in hidden_sizes:
+            layers += [nn.Linear(width, h), nn.Sigmoid(), nn.Dropout(dropout)]
+            width = h
+        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        return self.net(x.flatten(1))
+'''},
+    {"name": "hidden_sizes ignored (always 128, 64)", "fails": "test_hidden_sizes_and_input_size_shape_the_network",
+     "says": "per entry of hidden_sizes", "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(input_size, 128), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(128, 64), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(64, num_classes))
+
+    def forward(self, x):
+        return self.net(x.flatten(1))
+'''},
+    {"name": "num_classes ignored (always 10)", "fails": "test_num_classes", "says": "num_classes outputs",
+     "code": '''
+_Reference = MLP
+
+class MLP(_Reference):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__(input_size, hidden_sizes, 10, dropout)
+'''},
+    {"name": "images not flattened", "fails": "test_output_shape_for_images_and_vectors", "says": "flatten",
+     "code": '''
+_Reference = MLP
+
+class MLP(_Reference):
+    def forward(self, x):
+        return self.layers(x)
+'''},
+    {"name": "flattening the batch away (x.flatten())", "fails": "test_output_shape_for_images_and_vectors",
+     "says": "flatten", "code": '''
+_Reference = MLP
+
+class MLP(_Reference):
+    def forward(self, x):
+        return self.layers(x.flatten())
+'''},
+    {"name": "layers in a plain Python list", "fails": "test_default_parameter_count", "says": "plain Python list",
+     "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        self.layers, width = [], input_size
+        for h in hidden_sizes:
+            self.layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        self.layers.append(nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+'''},
+    {"name": "count_parameters counts weights only", "fails": "test_count_parameters", "says": "biases",
+     "code": '''
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad and p.dim() > 1)
+'''},
+    {"name": "count_parameters counts frozen parameters", "fails": "test_count_parameters", "says": "requires_grad",
+     "code": '''
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters())
+'''},
+    {"name": "count_parameters counts the state_dict (buffers too)", "fails": "test_count_parameters",
+     "says": "buffers", "code": '''
+def count_parameters(model):
+    return sum(t.numel() for t in model.state_dict().values())
+'''},
+    {"name": "count_parameters counts tensors, not numbers", "fails": "test_count_parameters", "says": "numel",
+     "code": '''
+def count_parameters(model):
+    return len([p for p in model.parameters() if p.requires_grad])
+'''},
+    {"name": "count_parameters returns a tensor", "fails": "test_count_parameters", "says": "Python int",
+     "code": '''
+def count_parameters(model):
+    return sum(torch.tensor(p.numel()) for p in model.parameters() if p.requires_grad)
+'''},
+]
+
+CORRECT = [
+    {"name": "attributes in a ModuleList, F.relu, F.dropout(training=self.training), x.view",
+     "tests": ARCHITECTURE_TESTS, "code": '''
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        widths = [input_size, *hidden_sizes]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.out = nn.Linear(widths[-1], num_classes)
+        self.p = dropout
+
+    def forward(self, x):
+        x = x.view(x.size(0), -1)
+        for layer in self.hidden:
+            x = F.dropout(F.relu(layer(x)), self.p, training=self.training)
+        return self.out(x)
+
+def count_parameters(model):
+    total = 0
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            total += int(torch.tensor(p.shape).prod())
+    return total
+'''},
+    {"name": "output layer registered first, nn.Flatten inside nn.Sequential, one nn.Dropout module reused",
+     "tests": ARCHITECTURE_TESTS, "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        self.head = nn.Linear(list(hidden_sizes)[-1] if len(hidden_sizes) else input_size, num_classes)
+        self.drop = nn.Dropout(dropout)
+        body, width = [nn.Flatten()], input_size
+        for h in hidden_sizes:
+            body += [nn.Linear(width, h), nn.ReLU(), self.drop]
+            width = h
+        self.body = nn.Sequential(*body)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+def count_parameters(model):
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+'''},
+    {"name": "the chapter's fixed two-layer style (fc1/fc2/fc3, x.view(-1, 784)) passes the default-size tests",
+     "tests": ["test_output_shape_for_images_and_vectors", "test_default_parameter_count", "test_num_classes",
+               "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode", "test_outputs_are_raw_logits",
+               "test_hidden_layers_use_relu"], "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 128)
+        self.fc2 = nn.Linear(128, 64)
+        self.fc3 = nn.Linear(64, num_classes)
+        self.relu = nn.ReLU()
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        x = x.view(-1, 784)
+        x = self.dropout(self.relu(self.fc1(x)))
+        x = self.dropout(self.relu(self.fc2(x)))
+        return self.fc3(x)
+'''},
+]

@@ -1,0 +1,134 @@
+"""Mistake gallery for 07_cnn: broken CNNs that must fail, correct styles that must pass.
+
+Each `code` is appended to a copy of solutions/07_cnn/cnn.py (which imports torch and nn).
+"""
+
+ARCHITECTURE_TESTS = [
+    "test_output_shape", "test_parameter_count", "test_num_classes", "test_dropout_in_training_mode",
+    "test_no_dropout_in_eval_mode", "test_outputs_are_raw_logits",
+]
+
+# A configurable CNN for the mutants below: every argument is one way of getting it wrong.
+_BUILDER = '''
+import torch.nn.functional as F
+
+class _Configurable(nn.Module):
+    def __init__(self, num_classes=10, dropout=0.25, c1=32, c2=64, kernel=3, padding=1, side=7,
+                 out="none", use_dropout=True, dropout_always=False, flatten="batch"):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, c1, kernel, padding=padding)
+        self.conv2 = nn.Conv2d(c1, c2, kernel, padding=padding)
+        self.fc1 = nn.Linear(c2 * side * side, 128)
+        self.fc2 = nn.Linear(128, num_classes)
+        self.p, self.out, self.use_dropout, self.always, self.how = dropout, out, use_dropout, dropout_always, flatten
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.flatten() if self.how == "all" else x.view(x.size(0), -1)
+        x = F.relu(self.fc1(x))
+        if self.use_dropout:
+            x = F.dropout(x, self.p, training=True if self.always else self.training)
+        x = self.fc2(x)
+        if self.out == "relu":
+            x = F.relu(x)
+        elif self.out == "softmax":
+            x = F.softmax(x, dim=1)
+        return x
+'''
+
+
+def _mutant(**config) -> str:
+    args = "".join(f", {k}={v!r}" for k, v in config.items())
+    return _BUILDER + f'''
+class SimpleCNN(_Configurable):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__(num_classes, dropout{args})
+'''
+
+
+MUTANTS = [
+    {"name": "wrong conv channels (16 and 32)", "fails": "test_parameter_count", "says": "conv 1->16",
+     "code": _mutant(c1=16, c2=32)},
+    {"name": "no padding, Linear still 3136 inputs", "fails": "test_output_shape", "says": "padding=1",
+     "code": _mutant(padding=0)},
+    {"name": "no padding, Linear resized to 64*5*5", "fails": "test_parameter_count", "says": "padding=1",
+     "code": _mutant(padding=0, side=5)},
+    {"name": "5x5 kernels", "fails": "test_parameter_count", "says": "(5x5, padding 2)",
+     "code": _mutant(kernel=5, padding=2)},
+    {"name": "flattening the batch away (x.flatten())", "fails": "test_output_shape", "says": "x.view(x.size(0), -1)",
+     "code": _mutant(flatten="all")},
+    {"name": "softmax at the output", "fails": "test_outputs_are_raw_logits", "says": "softmax",
+     "code": _mutant(out="softmax")},
+    {"name": "ReLU after the output layer", "fails": "test_outputs_are_raw_logits", "says": "ReLU",
+     "code": _mutant(out="relu")},
+    {"name": "dropout missing", "fails": "test_dropout_in_training_mode", "says": "no dropout is active",
+     "code": _mutant(use_dropout=False)},
+    {"name": "dropout always on (F.dropout with training=True)", "fails": "test_no_dropout_in_eval_mode",
+     "says": "dropout is still active", "code": _mutant(dropout_always=True)},
+    {"name": "dropout argument ignored (always 0.25)", "fails": "test_dropout_in_training_mode",
+     "says": "the dropout argument", "code": _BUILDER + '''
+class SimpleCNN(_Configurable):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__(num_classes, 0.25)
+'''},
+    {"name": "num_classes ignored (always 10)", "fails": "test_num_classes", "says": "num_classes outputs",
+     "code": _BUILDER + '''
+class SimpleCNN(_Configurable):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__(10, dropout)
+'''},
+]
+
+CORRECT = [
+    {"name": "the chapter's style: attributes, one nn.ReLU / nn.MaxPool2d / nn.Dropout reused, x.view(-1, 64*7*7)",
+     "tests": ARCHITECTURE_TESTS, "code": '''
+class SimpleCNN(nn.Module):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=3, padding=1)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, num_classes)
+        self.relu = nn.ReLU()
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.conv1(x)))
+        x = self.pool(self.relu(self.conv2(x)))
+        x = x.view(-1, 64 * 7 * 7)
+        x = self.dropout(self.relu(self.fc1(x)))
+        return self.fc2(x)
+'''},
+    {"name": "functional: F.relu, F.max_pool2d, F.dropout(training=self.training), torch.flatten(x, 1)",
+     "tests": ARCHITECTURE_TESTS, "code": '''
+import torch.nn.functional as F
+
+class SimpleCNN(nn.Module):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__()
+        self.head = nn.Linear(128, num_classes)  # registered first on purpose
+        self.convs = nn.ModuleList([nn.Conv2d(1, 32, 3, padding=1), nn.Conv2d(32, 64, 3, padding=1)])
+        self.hidden = nn.Linear(3136, 128)
+        self.p = dropout
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = F.max_pool2d(F.relu(conv(x)), kernel_size=2)
+        x = F.relu(self.hidden(torch.flatten(x, 1)))
+        return self.head(F.dropout(x, p=self.p, training=self.training))
+'''},
+    {"name": "padding='same'", "tests": ARCHITECTURE_TESTS, "code": '''
+class SimpleCNN(nn.Module):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, num_classes))
+
+    def forward(self, x):
+        return self.net(x)
+'''},
+]
