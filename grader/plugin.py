@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -114,6 +115,10 @@ def _message(excinfo: pytest.ExceptionInfo) -> str:
         text = str(exc).split("\nassert ")[0].strip()
         if text:
             return text
+    missing = re.fullmatch(r"module 'graded_\d\d_\w+?_(\w+)' has no attribute '(\w+)'", str(exc))
+    if isinstance(exc, AttributeError) and missing:
+        module, name = missing.groups()
+        return f"{module}.py has no {name!r}: define it with the name and signature its docstring and README give"
     root = target_dir().resolve()
     where = ""
     for entry in excinfo.traceback:

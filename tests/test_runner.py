@@ -106,7 +106,7 @@ HOSTILE = {
     "os._exit(0) at import": ("import os\nos._exit(0)\n", "error", "ended early"),
     "os._exit(0) inside a test": ("import os\ndef double(x):\n    os._exit(0)\n", "error", "ended early"),
     "sys.exit(0) inside a test": ("import sys\ndef double(x):\n    sys.exit(0)\n", "failed", "SystemExit"),
-    "deleted function": ("def triple(x):\n    return 3 * x\n", "failed", "AttributeError"),
+    "deleted function": ("def triple(x):\n    return 3 * x\n", "failed", "alpha.py has no 'double'"),
     "missing file": (None, "error", "alpha.py is missing"),
     "infinite loop at import": ("while True:\n    pass\n", "timeout", "time limit"),
     "patches pytest's reports into passes": (PATCH_REPORTS, "error", "tampering"),
