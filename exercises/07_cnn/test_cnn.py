@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from grader.harness import seed_everything
+from grader.model_checks import check_dropout_in_training, check_no_dropout_in_eval, check_raw_logits
 
 DEFAULT_PARAMETERS = 421_642
 LAYERS = "conv 1->32 (3x3, padding 1): 320, conv 32->64 (3x3, padding 1): 18,496, " \
@@ -119,72 +120,21 @@ def test_num_classes(mod, device):
 
 @pytest.mark.points(2)
 def test_dropout_in_training_mode(mod, device):
-    x = images(device)
-    model = build(mod, device).train()
-    with torch.no_grad():
-        first, second = call(model, x, "SimpleCNN()"), call(model, x, "SimpleCNN()")
-    assert not torch.equal(first, second), (
-        "in training mode (model.train()) two forward passes of SimpleCNN() on the same images gave "
-        "identical logits, so no dropout is active: add nn.Dropout(dropout) after the ReLU of the "
-        "first Linear")
-    model = build(mod, device, dropout=0.0).train()
-    with torch.no_grad():
-        first, second = call(model, x, "SimpleCNN(dropout=0.0)"), call(model, x, "SimpleCNN(dropout=0.0)")
-    assert torch.equal(first, second), (
-        "SimpleCNN(dropout=0.0) in training mode gave different logits for the same images on two "
-        "calls: the dropout argument must set the dropout probability (nn.Dropout(dropout)), not a "
-        "fixed value")
-    model = build(mod, device, dropout=1.0).train()
-    with torch.no_grad():
-        out = call(model, x, "SimpleCNN(dropout=1.0)")
-    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-6), (
-        "SimpleCNN(dropout=1.0) in training mode should drop every unit before the last Linear, so "
-        "every image gets the same logits; yours still depend on the image: pass the dropout "
-        "argument to the dropout between the two Linear layers")
+    check_dropout_in_training(lambda **kw: build(mod, device, **kw), call, images(device), "SimpleCNN",
+                              where="after the ReLU of the first Linear",
+                              everything_dropped="every unit before the last Linear",
+                              dropout_layer="the dropout between the two Linear layers")
 
 
 @pytest.mark.points(1)
 def test_no_dropout_in_eval_mode(mod, device):
-    x = images(device)
-    model = build(mod, device, dropout=0.5).eval()
-    with torch.no_grad():
-        first, second = call(model, x, "SimpleCNN(dropout=0.5)"), call(model, x, "SimpleCNN(dropout=0.5)")
-    assert torch.equal(first, second), (
-        "in eval mode (model.eval()) two forward passes of SimpleCNN(dropout=0.5) on the same images "
-        "differ: dropout is still active; use nn.Dropout, or F.dropout(x, p, training=self.training)")
-    twin = build(mod, device, dropout=0.0)
-    twin.load_state_dict(model.state_dict())
-    twin.train()
-    with torch.no_grad():
-        reference = call(twin, x, "SimpleCNN(dropout=0.0)")
-    assert torch.allclose(first, reference, atol=1e-5), (
-        "in eval mode SimpleCNN(dropout=0.5) should compute exactly what the same weights compute "
-        "without dropout; yours differs: in eval mode dropout must pass activations through unchanged")
+    check_no_dropout_in_eval(lambda **kw: build(mod, device, **kw), call, images(device), "SimpleCNN")
 
 
 @pytest.mark.points(1)
 def test_outputs_are_raw_logits(mod, device):
-    model = build(mod, device, num_classes=7).eval()
-    biases = [p for p in model.parameters() if tuple(p.shape) == (7,)]
-    assert len(biases) == 1, (
-        "could not find the output layer's bias (one parameter of shape (num_classes,)) in "
-        "SimpleCNN(num_classes=7): the last layer should be nn.Linear(128, num_classes) with a bias")
-    x = images(device)
-    shift = torch.tensor([-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0], device=device)
-    with torch.no_grad():
-        before = call(model, x, "SimpleCNN(num_classes=7)")
-        biases[0].add_(shift)
-        after = call(model, x, "SimpleCNN(num_classes=7)")
-    if not torch.allclose(after - before, shift.expand_as(before), atol=1e-3):
-        if torch.allclose(before.sum(dim=1), torch.ones(len(before), device=device), atol=1e-4):
-            why = "every row sums to 1, so there is a softmax at the output"
-        elif bool((before >= 0).all()):
-            why = "every output is >= 0, so an activation (ReLU, sigmoid, ...) follows the last Linear"
-        else:
-            why = "something after the last Linear changes its values"
-        raise AssertionError(
-            f"SimpleCNN must return raw logits from its last Linear, but {why}: remove it "
-            "(nn.CrossEntropyLoss applies log-softmax itself; logits can be any real number)")
+    check_raw_logits(lambda **kw: build(mod, device, **kw), call, images(device), "SimpleCNN",
+                     last_layer="nn.Linear(128, num_classes)")
 
 
 ARCHITECTURE = ("test_output_shape", "test_parameter_count", "test_num_classes",

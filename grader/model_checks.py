@@ -1,0 +1,78 @@
+"""Behavioural checks shared by the model exercises (06_mlp, 07_cnn): dropout and raw logits.
+
+Each check takes ``make(**kwargs)``, which builds the learner's model on the test's device,
+``forward(model, x, what)``, which runs it and turns a crash into a learner-facing failure,
+and a batch ``x`` of images (N, 1, 28, 28). Failures raise AssertionError with a message.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+Make = Callable[..., nn.Module]
+Forward = Callable[[nn.Module, torch.Tensor, str], torch.Tensor]
+
+
+def _twice(forward: Forward, model: nn.Module, x: torch.Tensor, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    with torch.no_grad():
+        return forward(model, x, what), forward(model, x, what)
+
+
+def check_dropout_in_training(make: Make, forward: Forward, x: torch.Tensor, name: str, *,
+                              where: str, everything_dropped: str, dropout_layer: str) -> None:
+    """Dropout is active in training mode, follows the ``dropout`` argument, and p=1 drops all."""
+    first, second = _twice(forward, make().train(), x, f"{name}()")
+    assert not torch.equal(first, second), (
+        f"in training mode (model.train()) two forward passes of {name}() on the same images gave identical "
+        f"logits, so no dropout is active: add nn.Dropout(dropout) {where}")
+    first, second = _twice(forward, make(dropout=0.0).train(), x, f"{name}(dropout=0.0)")
+    assert torch.equal(first, second), (
+        f"{name}(dropout=0.0) in training mode gave different logits for the same images on two calls: "
+        "the dropout argument must set the dropout probability (nn.Dropout(dropout)), not a fixed value")
+    with torch.no_grad():
+        out = forward(make(dropout=1.0).train(), x, f"{name}(dropout=1.0)")
+    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-6), (
+        f"{name}(dropout=1.0) in training mode should drop {everything_dropped}, so every image gets the same "
+        f"logits; yours still depend on the image: pass the dropout argument to {dropout_layer}")
+
+
+def check_no_dropout_in_eval(make: Make, forward: Forward, x: torch.Tensor, name: str) -> None:
+    """In eval mode the model is deterministic and equals its dropout-free twin."""
+    model = make(dropout=0.5).eval()
+    first, second = _twice(forward, model, x, f"{name}(dropout=0.5)")
+    assert torch.equal(first, second), (
+        f"in eval mode (model.eval()) two forward passes of {name}(dropout=0.5) on the same images differ: "
+        "dropout is still active; use nn.Dropout, or F.dropout(x, p, training=self.training)")
+    twin = make(dropout=0.0)
+    twin.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        reference = forward(twin.train(), x, f"{name}(dropout=0.0)")
+    assert torch.allclose(first, reference, atol=1e-5), (
+        f"in eval mode {name}(dropout=0.5) should compute exactly what the same weights compute without "
+        "dropout; yours differs: in eval mode dropout must pass activations through unchanged")
+
+
+def check_raw_logits(make: Make, forward: Forward, x: torch.Tensor, name: str, *, last_layer: str) -> None:
+    """Shifting the output bias shifts the outputs by exactly that much: nothing follows the last Linear."""
+    model = make(num_classes=7).eval()
+    biases = [p for p in model.parameters() if tuple(p.shape) == (7,)]
+    assert len(biases) == 1, (
+        "could not find the output layer's bias (one parameter of shape (num_classes,)) in "
+        f"{name}(num_classes=7): the last layer should be {last_layer} with a bias")
+    shift = torch.tensor([-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0], device=x.device)
+    with torch.no_grad():
+        before = forward(model, x, f"{name}(num_classes=7)")
+        biases[0].add_(shift)
+        after = forward(model, x, f"{name}(num_classes=7)")
+    if torch.allclose(after - before, shift.expand_as(before), atol=1e-3):
+        return
+    if torch.allclose(before.sum(dim=1), torch.ones(len(before), device=x.device), atol=1e-4):
+        why = "every row sums to 1, so there is a softmax at the output"
+    elif bool((before >= 0).all()):
+        why = "every output is >= 0, so an activation (ReLU, sigmoid, ...) follows the last Linear"
+    else:
+        why = "something after the last Linear changes its values"
+    raise AssertionError(f"{name} must return raw logits from its last Linear, but {why}: remove it "
+                         "(nn.CrossEntropyLoss applies log-softmax itself; logits can be any real number)")
