@@ -2,15 +2,19 @@
 
 Every solution passes 100%; every stub reports "not started" (never passed, never error);
 exercises/ and solutions/ expose the same public names with the same signatures and
-docstrings; every test carries points; every exercise has a README with hints.
+docstrings; every test carries points; every exercise has a README with hints, and every README
+has a Traditional Chinese translation in step with it (README.zh-TW.md).
 """
 from __future__ import annotations
 
 import ast
 import inspect
+import re
+from collections import Counter
 from pathlib import Path
 
-from grader import kit
+from grader import i18n, kit
+from grader.hints import parse_hints
 from grader.loader import ModuleLoadError, load_module_file
 from grader.runner import ExerciseResult
 
@@ -101,3 +105,67 @@ def grading_problems(solutions: list[ExerciseResult], stubs: list[ExerciseResult
 
 def static_problems(names: list[str]) -> list[str]:
     return [p for n in names for p in parity_problems(n) + points_problems(n) + readme_problems(n)]
+
+
+FENCED = re.compile(r"^```.*?^```[ \t]*$", flags=re.M | re.S)
+INDENTED = re.compile(r"(?:(?<=\n\n)|\A)((?: {4,}\S.*\n(?:[ \t]*\n(?= {4,}\S))?)+)")
+
+
+def readme_outline(text: str, lang: str) -> dict:
+    """What a README and its translation must share: heading levels in order, the number of
+    hints, the code blocks (fenced or indented) verbatim, the inline code spans and the number
+    tokens (both as multisets), and whether it links to the other language before its first section."""
+    blocks = FENCED.findall(text)
+    prose = FENCED.sub("\n", text)
+    blocks += INDENTED.findall(prose)
+    prose = INDENTED.sub("\n", prose)
+    other = i18n.README_NAMES["zh-TW" if lang == "en" else "en"]
+    return {
+        "headings": [len(m) for m in re.findall(r"^(#{1,3}) ", prose, flags=re.M)],
+        "hints": len(parse_hints(text, lang)),
+        "code blocks": blocks,
+        "inline code": Counter(" ".join(span.split()) for span in re.findall(r"`([^`]+)`", prose)),
+        "numbers": Counter(re.findall(r"\d+(?:[.,]\d+)*", text)),
+        "link": f"]({other})" in prose.split("\n## ", 1)[0],
+    }
+
+
+def _multiset_difference(a: Counter, b: Counter) -> str:
+    return ", ".join(f"{k!r}" + (f" x{n}" if n > 1 else "") for k, n in sorted((a - b).items()))
+
+
+def translation_problems(english: Path, chinese: Path) -> list[str]:
+    """How ``chinese`` (README.zh-TW.md) is missing or out of step with ``english`` (README.md)."""
+    where = chinese.relative_to(kit.KIT_ROOT) if chinese.is_relative_to(kit.KIT_ROOT) else chinese
+    if not chinese.is_file():
+        return [f"{where} is missing (the translation of README.md)"]
+    en = readme_outline(english.read_text(encoding="utf-8"), "en")
+    zh = readme_outline(chinese.read_text(encoding="utf-8"), "zh-TW")
+    problems = []
+    if en["headings"] != zh["headings"]:
+        problems.append(f"heading levels {zh['headings']}, README.md has {en['headings']}")
+    if en["hints"] != zh["hints"]:
+        problems.append(f"{zh['hints']} hints under '## 提示', README.md has {en['hints']} under '## Hints'")
+    if en["code blocks"] != zh["code blocks"]:
+        changed = [a for a, b in zip(en["code blocks"], zh["code blocks"]) if a != b]
+        problems.append(f"{len(zh['code blocks'])} code blocks, README.md has {len(en['code blocks'])}"
+                        if len(en["code blocks"]) != len(zh["code blocks"])
+                        else f"{len(changed)} code block(s) differ from README.md's, first the one starting "
+                             f"{changed[0].strip().splitlines()[0]!r}")
+    for key in ("inline code", "numbers"):
+        if en[key] != zh[key]:
+            missing, extra = _multiset_difference(en[key], zh[key]), _multiset_difference(zh[key], en[key])
+            problems.append(f"{key} differ: " + "; ".join(
+                part for part in (missing and f"README.md has {missing} more", extra and f"this one has {extra} more") if part))
+    if not en["link"]:
+        problems.append("README.md does not link to README.zh-TW.md before its first section")
+    if not zh["link"]:
+        problems.append("no link back to README.md before the first section")
+    return [f"{where}: {p}" for p in problems]
+
+
+def translations_problems(names: list[str]) -> list[str]:
+    """translation_problems for the top-level README and every exercise README that exists."""
+    folders = [kit.KIT_ROOT] + [kit.EXERCISES_DIR / n for n in names]
+    return [p for f in folders if (f / "README.md").is_file()
+            for p in translation_problems(f / "README.md", f / i18n.README_NAMES["zh-TW"])]
