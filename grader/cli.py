@@ -18,7 +18,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from grader import kit
+from grader import i18n, kit
 from grader.runner import ExerciseResult, run_exercise, target_options
 from grader.scorecard import print_scorecard, to_gradescope, to_json, write_json
 
@@ -49,7 +49,14 @@ def grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gradescope", metavar="PATH", help="write Gradescope's results.json")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N exercises at once")
     parser.add_argument("-v", "--verbose", action="store_true", help="show each failing test's message")
+    add_lang_option(parser)
     return parser
+
+
+def add_lang_option(parser: argparse.ArgumentParser) -> None:
+    """--lang en|zh-TW (default: $GRADER_LANG, else the locale, else en)."""
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=None,
+                        help="language of progress, scorecard and hints (default: $GRADER_LANG, else the locale)")
 
 
 def resolve_device(choice: str) -> str:
@@ -97,7 +104,7 @@ def cmd_grade(argv: list[str]) -> int:
     args.device = resolve_device(args.device)
     results = grade(names, args)
     target = describe_target(args)
-    print_scorecard(results, target, args.device, verbose=args.verbose)
+    print_scorecard(results, target, args.device, verbose=args.verbose, lang=i18n.language(args.lang))
     if args.json:
         write_json(args.json, to_json(results, target, args.device))
     if args.gradescope:
@@ -147,6 +154,7 @@ def cmd_hint(argv: list[str]) -> int:
     parser.add_argument("name", metavar="NAME", help="exercise name or unique prefix")
     parser.add_argument("--all", action="store_true", help="show every hint")
     parser.add_argument("--reset", action="store_true", help="start again from the first hint")
+    add_lang_option(parser)
     args = parser.parse_args(argv)
     try:
         (name,) = kit.resolve_names([args.name])
@@ -154,7 +162,7 @@ def cmd_hint(argv: list[str]) -> int:
         parser.error(str(exc))
     from grader.hints import show_hint
 
-    return show_hint(name, args.all, args.reset)
+    return show_hint(name, args.all, args.reset, lang=i18n.language(args.lang))
 
 
 def cmd_release(argv: list[str]) -> int:

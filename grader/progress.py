@@ -9,11 +9,12 @@ import argparse
 import hashlib
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
 
-from grader import kit
+from grader import i18n, kit
 from grader.runner import run_exercise, target_options
 from grader.scorecard import atomic_write_text, paint, status_label, use_colour
 
@@ -36,7 +37,10 @@ def _load_cache() -> dict:
 
 
 def show_progress(args: argparse.Namespace) -> int:
-    """Print a bar of passed exercises and the next step; exit 0 when everything passed."""
+    """Print a bar of passed exercises and the next step (in --lang / GRADER_LANG / the locale's
+    language); exit 0 when everything passed."""
+    lang = i18n.language(getattr(args, "lang", None))
+    t = partial(i18n.text, lang=lang)
     target = kit.SOLUTIONS_DIR if args.solutions else Path(args.target).resolve() if args.target else kit.EXERCISES_DIR
     names = kit.exercise_names()
     cache = _load_cache()
@@ -47,7 +51,7 @@ def show_progress(args: argparse.Namespace) -> int:
         if cache.get(key) == stamp:
             done += 1
             continue
-        print(f"checking {name} ...", file=sys.stderr)
+        print(t("checking", name=name), file=sys.stderr)
         result = run_exercise(name, target_options(args.solutions, args.target), device=args.device, timeout=args.timeout)
         if result.status != "passed":
             pending = result
@@ -55,20 +59,24 @@ def show_progress(args: argparse.Namespace) -> int:
         cache[key] = stamp
         done += 1
     atomic_write_text(CACHE, json.dumps(cache, indent=1))
-    bar = tqdm.format_meter(done, len(names), 0, ncols=60, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} exercises")
-    print(f"\nProgress: {bar}")
+    bar = tqdm.format_meter(done, len(names), 0, ncols=60, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} " + t("bar_unit"))
+    print(f"\n{t('progress')} {bar}")
     if pending is None:
-        print("Every exercise passes. Run `grader --all` for the full scorecard, or `grader train` to see it all work.")
+        print(t("all_done"))
         return 0
     colour = use_colour(sys.stdout)
-    readme = (kit.EXERCISES_DIR / pending.name / "README.md").relative_to(kit.KIT_ROOT)
+    folder = kit.EXERCISES_DIR / pending.name
+    readme = i18n.readme_path(folder, lang)
+    readme = (readme if readme.is_file() else folder / "README.md").relative_to(kit.KIT_ROOT)
     module_dir = target / pending.name
-    print(f"Next: {pending.name} ({paint(status_label(pending.status), pending.status, colour)}, "
-          f"{pending.passed_tests}/{len(pending.tests)} tests, {pending.points}/{pending.max_points} points)")
+    print(t("next", name=pending.name, status=paint(status_label(pending.status, lang), pending.status, colour),
+            tests=f"{pending.passed_tests}/{len(pending.tests)}", points=f"{pending.points}/{pending.max_points}"))
     if pending.message:
+        if t("english_failures"):
+            print(f"  {t('english_failures')}")
         print(f"  {pending.message}")
-    print(f"  read   {readme}")
-    print(f"  edit   {module_dir}")
-    print(f"  test   pytest exercises/{pending.name}")
-    print(f"  hint   grader hint {pending.name}")
+    print(t("step_read", path=readme))
+    print(t("step_edit", path=module_dir))
+    print(t("step_test", name=pending.name))
+    print(t("step_hint", name=pending.name))
     return 1

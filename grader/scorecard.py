@@ -5,9 +5,11 @@ import json
 import os
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
+from grader import i18n
 from grader.runner import ExerciseResult
 
 COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "31", "not_started": "33", "blocked": "35"}
@@ -23,42 +25,53 @@ def paint(text: str, status: str, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour and code else text
 
 
-def status_label(status: str) -> str:
-    return status.replace("_", " ")
+def status_label(status: str, lang: str = "en") -> str:
+    """``not_started`` -> ``not started`` (or its zh-TW word)."""
+    return i18n.text(status, lang) if lang != "en" and status in i18n.MESSAGES[lang] else status.replace("_", " ")
 
 
 def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, verbose: bool = False,
-                    stream: TextIO = sys.stdout) -> None:
-    """One row per exercise (status, tests, points, seconds), a total row, then reasons."""
+                    stream: TextIO = sys.stdout, lang: str | None = None) -> None:
+    """One row per exercise (status, tests, points, seconds), a total row, then reasons.
+
+    Headings and status words are in ``lang`` (default: i18n.language()); reasons stay English."""
+    lang = lang or i18n.language()
+    t = partial(i18n.text, lang=lang)
+    left, right = i18n.ljust, i18n.rjust
     colour = use_colour(stream)
-    width = max([len(r.name) + 8 * r.bonus for r in results] + [8])
-    header = f"{'exercise':<{width}}  {'status':<11}  {'tests':>7}  {'points':>9}  {'seconds':>8}"
-    print(f"Grading {target} on {device}", file=stream)
+    bonus_tag = t("bonus_tag")
+    width = max([i18n.width(r.name) + (1 + i18n.width(bonus_tag)) * r.bonus for r in results] + [8])
+    status_width = max(11, *(i18n.width(status_label(s, lang)) for s in COLOURS))
+    header = (f"{left(t('col_exercise'), width)}  {left(t('col_status'), status_width)}  {right(t('col_tests'), 7)}  "
+              f"{right(t('col_points'), 9)}  {right(t('col_seconds'), 8)}")
+    print(t("grading", target=target, device=device), file=stream)
     print(header, file=stream)
-    print("-" * len(header), file=stream)
+    print("-" * i18n.width(header), file=stream)
     for r in results:
-        label = paint(f"{status_label(r.status):<11}", r.status, colour)
+        label = paint(left(status_label(r.status, lang), status_width), r.status, colour)
         tests = f"{r.passed_tests}/{len(r.tests)}"
-        name = f"{r.name} (bonus)" if r.bonus else r.name
-        print(f"{name:<{width}}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}", file=stream)
-    print("-" * len(header), file=stream)
+        name = f"{r.name} {bonus_tag}" if r.bonus else r.name
+        print(f"{left(name, width)}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}", file=stream)
+    print("-" * i18n.width(header), file=stream)
     passed = sum(r.status == "passed" for r in results)
     core = [r for r in results if not r.bonus]
     points, max_points = sum(r.points for r in core), sum(r.max_points for r in core)
     tests = f"{sum(r.passed_tests for r in results)}/{sum(len(r.tests) for r in results)}"
-    total = f"{passed}/{len(results)} passed"
+    total = t("n_passed", passed=passed, total=len(results))
     bonus = [r for r in results if r.bonus]
-    extra = f"  + bonus {sum(r.points for r in bonus)}/{sum(r.max_points for r in bonus)}" if bonus else ""
-    print(f"{'total':<{width}}  {total:<11}  {tests:>7}  {f'{points}/{max_points}':>9}  "
+    extra = f"  {t('bonus_total')} {sum(r.points for r in bonus)}/{sum(r.max_points for r in bonus)}" if bonus else ""
+    print(f"{left(t('total'), width)}  {left(total, status_width)}  {tests:>7}  {f'{points}/{max_points}':>9}  "
           f"{sum(r.seconds for r in results):>8.1f}{extra}", file=stream)
-    for r in results:
-        if r.status != "passed" and r.message:
-            reason = r.message if r.message.startswith(status_label(r.status)) else f"{status_label(r.status)}: {r.message}"
-            print(f"\n{r.name}: {reason}", file=stream)
-            if verbose:
-                for t in r.tests:
-                    if t.kind not in ("passed", "not_started") and t.message:
-                        print(f"  - {t.id.split('::', 1)[-1]}: {t.message}", file=stream)
+    reasons = [r for r in results if r.status != "passed" and r.message]
+    if reasons and t("english_failures"):
+        print(f"\n{t('english_failures')}", file=stream)
+    for r in reasons:
+        reason = r.message if r.message.startswith(status_label(r.status)) else f"{status_label(r.status)}: {r.message}"
+        print(f"\n{r.name}: {reason}", file=stream)
+        if verbose:
+            for test in r.tests:
+                if test.kind not in ("passed", "not_started") and test.message:
+                    print(f"  - {test.id.split('::', 1)[-1]}: {test.message}", file=stream)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
