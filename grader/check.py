@@ -104,7 +104,7 @@ def grading_problems(solutions: list[ExerciseResult], stubs: list[ExerciseResult
 
 
 def static_problems(names: list[str]) -> list[str]:
-    return [p for n in names for p in parity_problems(n) + points_problems(n) + readme_problems(n)]
+    return [p for n in names for p in parity_problems(n) + points_problems(n) + readme_problems(n)] + translations_problems(names)
 
 
 FENCED = re.compile(r"^```.*?^```[ \t]*$", flags=re.M | re.S)
