@@ -163,7 +163,7 @@ def test_hints_served_from_the_translation_one_at_a_time(monkeypatch, tmp_path: 
 
 def test_hint_command_in_both_languages_and_fallback(tmp_path: Path) -> None:
     root = make_kit(tmp_path / "kit")
-    proc = run_grader(root, "hint", "01", "--all")
+    proc = run_grader(root, "hint", "01", "--all", "--lang", "en")
     assert proc.returncode == 0 and proc.stdout.splitlines()[-1] == "That was the last hint.", proc.stdout
     proc = run_grader(root, "hint", "01", "--lang", "zh-TW", "--reset")
     assert proc.stdout.splitlines() == [
