@@ -21,27 +21,27 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     Must stay finite and silent (no RuntimeWarning) for x in [-1e4, 1e4]: np.exp(1000)
     overflows, so never exponentiate a large positive number.
     """
-    raise NotImplementedError("01_activations.sigmoid: compute 1 / (1 + e^-x) without ever calling exp on a large positive number")
+    raise NotImplementedError("01_activations.sigmoid: return 1 / (1 + e^-x) element-wise, finite and warning-free for x in [-1e4, 1e4]")
 
 
 def tanh(x: np.ndarray) -> np.ndarray:
     """tanh(x) = (e^x - e^-x) / (e^x + e^-x), in (-1, 1); stable for x in [-1e4, 1e4]."""
-    raise NotImplementedError("01_activations.tanh: compute tanh(x) element-wise, stable for large |x|")
+    raise NotImplementedError("01_activations.tanh: return tanh(x) element-wise, finite and warning-free for x in [-1e4, 1e4]")
 
 
 def relu_grad(x: np.ndarray) -> np.ndarray:
     """d ReLU / dx: 1 where x > 0, else 0."""
-    raise NotImplementedError("01_activations.relu_grad: return 1.0 where x > 0 and 0.0 elsewhere")
+    raise NotImplementedError("01_activations.relu_grad: return the slope of ReLU, 1.0 where x > 0 and 0.0 elsewhere")
 
 
 def sigmoid_grad(x: np.ndarray) -> np.ndarray:
     """sigma'(x) = sigma(x) * (1 - sigma(x))."""
-    raise NotImplementedError("01_activations.sigmoid_grad: return s * (1 - s) with s = sigmoid(x)")
+    raise NotImplementedError("01_activations.sigmoid_grad: return the slope of sigmoid at every element of x")
 
 
 def tanh_grad(x: np.ndarray) -> np.ndarray:
     """tanh'(x) = 1 - tanh(x)^2."""
-    raise NotImplementedError("01_activations.tanh_grad: return 1 - tanh(x)**2")
+    raise NotImplementedError("01_activations.tanh_grad: return the slope of tanh at every element of x")
 
 
 def plot_activations(path: str | Path) -> Path:
@@ -49,4 +49,4 @@ def plot_activations(path: str | Path) -> Path:
 
     Create the parent folders, use matplotlib's Agg backend (no screen needed), return the path.
     """
-    raise NotImplementedError("01_activations.plot_activations: plot the three functions side by side and save the PNG")
+    raise NotImplementedError("01_activations.plot_activations: save one PNG at path showing ReLU, Sigmoid and Tanh over [-5, 5] in three panels; return the path")
