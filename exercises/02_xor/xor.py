@@ -18,7 +18,7 @@ def collapse_linear(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarr
     y = W2 (W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2), so W = W2 W1 (out x in) and
     b = W2 b1 + b2 (out,). W1 is (hidden, in), W2 is (out, hidden): nn.Linear's convention.
     """
-    raise NotImplementedError("02_xor.collapse_linear: expand W2 (W1 x + b1) + b2 and return (W, b)")
+    raise NotImplementedError("02_xor.collapse_linear: return the one layer (W, b) equal to the two stacked linear layers")
 
 
 def make_xor_net(hidden: int = 8, activation: str | None = "tanh") -> nn.Module:
@@ -35,9 +35,9 @@ def train_xor(model: nn.Module, epochs: int = 1000, lr: float = 0.05) -> list[fl
     Each epoch: zero the gradients, forward all four points, loss, backward, step.
     Returns the loss of every epoch (computed before that epoch's step), as floats.
     """
-    raise NotImplementedError("02_xor.train_xor: loop over epochs doing zero_grad, forward, loss, backward, step")
+    raise NotImplementedError("02_xor.train_xor: train model on the four XOR points for `epochs` full-batch epochs with Adam(lr) and BCEWithLogitsLoss; return each epoch's loss")
 
 
 def xor_accuracy(model: nn.Module) -> float:
     """Fraction (0..1) of the four XOR points classified right (logit > 0 means class 1)."""
-    raise NotImplementedError("02_xor.xor_accuracy: compare (logits > 0) with XOR_Y and return the fraction correct")
+    raise NotImplementedError("02_xor.xor_accuracy: return the fraction (0..1) of the four XOR points the model classifies right")
