@@ -4,6 +4,14 @@ exercise with a message that names it; each alternative correct style passes.
 A gallery file ``tests/gallery/NN_name.py`` holds MUTANTS (code appended to the solution
 module, the test(s) it must fail, a phrase the failure message must contain) and CORRECT
 (code that must pass the listed tests, or all of them).
+
+A mutant is run on the tests named in its ``fails``; when the gallery file defines ``SLOW``
+(the names of its slow tests, possibly empty), on every test of the exercise except the slow
+ones it does not name. One of its ``fails`` tests must fail with its ``says`` phrase.
+
+No wrong blame: no failing message of a mutant may contain the ``says`` phrase of another
+mutant of the same exercise, unless that phrase is part of the mutant's own ``says`` or is
+listed in its optional ``also`` (for a message that is true for both mistakes).
 """
 from __future__ import annotations
 
@@ -21,21 +29,33 @@ from grader.runner import ExerciseResult, run_exercise
 GALLERY = Path(__file__).parent / "gallery"
 
 
-def entries() -> list[tuple[str, str, dict]]:
-    found = []
+def entries() -> tuple[list[tuple[str, str, dict]], dict[str, list[str] | None]]:
+    """Every (exercise, kind, entry) of the gallery, and each exercise's SLOW list (None if absent)."""
+    found, slow = [], {}
     for path in sorted(GALLERY.glob("[0-9][0-9]_*.py")):
         data = runpy.run_path(str(path))
+        slow[path.stem] = list(data["SLOW"]) if "SLOW" in data else None
         found += [(path.stem, "mutant", e) for e in data.get("MUTANTS", [])]
         found += [(path.stem, "correct", e) for e in data.get("CORRECT", [])]
-    return found
+    return found, slow
 
 
-ENTRIES = entries()
+ENTRIES, SLOW = entries()
 
 
-def selected(kind: str, entry: dict) -> list[str] | None:
-    names = entry.get("fails") if kind == "mutant" else entry.get("tests")
-    return [names] if isinstance(names, str) else names
+def names(kind: str, entry: dict) -> list[str] | None:
+    """The tests a mutant must fail (``fails``) or a correct style must pass (``tests``)."""
+    listed = entry.get("fails") if kind == "mutant" else entry.get("tests")
+    return [listed] if isinstance(listed, str) else listed
+
+
+def run_options(exercise: str, kind: str, entry: dict) -> tuple[list[str] | None, list[str]]:
+    """(select, extra pytest options): a mutant of a file with SLOW runs all but the slow tests it does not name."""
+    slow = SLOW[exercise]
+    if kind == "correct" or slow is None:
+        return names(kind, entry), []
+    skipped = [t for t in slow if t not in (names(kind, entry) or [])]
+    return None, (["-k", "not (" + " or ".join(skipped) + ")"] if skipped else [])
 
 
 def grade_variant(root: Path, exercise: str, kind: str, entry: dict) -> ExerciseResult:
@@ -43,7 +63,8 @@ def grade_variant(root: Path, exercise: str, kind: str, entry: dict) -> Exercise
     shutil.copytree(kit.SOLUTIONS_DIR / exercise, folder, ignore=shutil.ignore_patterns("__pycache__"))
     (module,) = [p for p in folder.glob("*.py") if not p.name.startswith("test_")]
     module.write_text(module.read_text() + "\n\n# --- gallery variant ---\n" + entry["code"].strip() + "\n")
-    return run_exercise(exercise, ["--target", str(root)], device="cpu", timeout=300, select=selected(kind, entry),
+    select, options = run_options(exercise, kind, entry)
+    return run_exercise(exercise, ["--target", str(root), *options], device="cpu", timeout=300, select=select,
                         threads=1)
 
 
@@ -57,15 +78,34 @@ def gallery_results(request, tmp_path_factory) -> dict[int, ExerciseResult]:
         return {i: f.result() for i, f in futures.items()}
 
 
+def test_name(test_id: str) -> str:
+    return test_id.split("::")[-1].split("[")[0]
+
+
+def wrong_blames(exercise: str, entry: dict, messages: list[str]) -> list[str]:
+    """The ``says`` phrases of other mutants of ``exercise`` that appear in ``messages`` without reason."""
+    own = entry["says"].lower()
+    allowed = [a.lower() for a in entry.get("also", [])]
+    others = {e["says"] for ex, kind, e in ENTRIES if ex == exercise and kind == "mutant" and e is not entry}
+    return sorted(p for p in others if p.lower() not in own and p.lower() not in allowed
+                  and any(p.lower() in m.lower() for m in messages))
+
+
 @pytest.mark.parametrize("index", range(len(ENTRIES)), ids=[f"{ex}-{kind}-{e['name']}" for ex, kind, e in ENTRIES])
 def test_gallery(index, gallery_results):
     exercise, kind, entry = ENTRIES[index]
     result = gallery_results[index]
-    detail = "; ".join(f"{t.id.split('::')[-1]}: {t.kind}: {t.message}" for t in result.tests) or result.message
+    detail = "; ".join(f"{test_name(t.id)}: {t.kind}: {t.message}" for t in result.tests
+                       if t.kind != "passed") or result.message
     if kind == "correct":
         assert result.status == "passed", f"a correct style ({entry['name']}) was rejected: {detail}"
         return
     assert result.status == "failed", f"mistake {entry['name']!r} was not caught (status {result.status}): {detail}"
-    messages = [t.message for t in result.tests if t.kind == "failed"]
-    assert any(entry["says"].lower() in m.lower() for m in messages), (
-        f"mistake {entry['name']!r} failed, but no message says {entry['says']!r}: {detail}")
+    failed = [t for t in result.tests if t.kind == "failed"]
+    targets = names(kind, entry)
+    named = [t.message for t in failed if targets is None or test_name(t.id) in targets]
+    assert any(entry["says"].lower() in m.lower() for m in named), (
+        f"mistake {entry['name']!r} failed, but no message of {targets or 'its tests'} says {entry['says']!r}: {detail}")
+    blamed = wrong_blames(exercise, entry, [t.message for t in failed])
+    assert not blamed, (
+        f"mistake {entry['name']!r} is blamed on other mistakes ({', '.join(map(repr, blamed))}): {detail}")

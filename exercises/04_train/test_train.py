@@ -200,14 +200,35 @@ def grads_empty(got: dict) -> bool:
 
 
 def run_train_epoch(mod, device):
-    """A probe trained one epoch (3 batches, SGD lr 0.1) with every optimizer step recorded."""
+    """A probe trained one epoch (3 batches, SGD lr 0.1) with every optimizer step recorded.
+
+    Returns the steps, the batches and the gradients left on the parameters at the end.
+    """
     x, y = random_data(3 * BATCH)
     loader = loader_of(x, y)
     model = Probe().to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     steps = record_steps(model, optimizer)
     mod.train_epoch(model, loader, nn.CrossEntropyLoss(), optimizer, device, progress=False)
-    return steps, list(loader)
+    return steps, list(loader), current_grads(model)
+
+
+def current_grads(model: nn.Module) -> dict:
+    return {n: None if p.grad is None else p.grad.detach().clone() for n, p in model.named_parameters()}
+
+
+def empty_step_cause(who: str, left: dict) -> str:
+    """Why optimizer.step() saw no gradients, told apart by what backward() left behind.
+
+    Gradients present after the call mean backward() ran after the step; none left means
+    they were cleared between backward() and step().
+    """
+    if grads_empty(left):
+        return (f"{who}: the gradients were wiped before the step: optimizer.zero_grad() ran between "
+                "loss.backward() and optimizer.step(), so the step had nothing to apply. Clear the gradients "
+                "before the forward pass (or after the step), never between backward and step.")
+    return (f"{who} called optimizer.step() before loss.backward(): at the step this batch's gradients did not "
+            "exist yet, so the parameters did not move. The order is zero_grad, forward, loss, backward, step.")
 
 
 # --------------------------------------------------------------------------- mnist_transform
@@ -316,10 +337,19 @@ def test_split_indices_other_sizes(mod):
     for n, fractions, sizes in cases:
         parts = split(mod, n, fractions=fractions)
         got = tuple(len(p) for p in parts)
-        assert got == sizes, (
-            f"split_indices({n}, fractions={fractions}) must give sizes {sizes} (int(n * fraction) for train and "
-            f"val, the rest for test), got {got}")
-        check_partition(parts, n)
+        if got == sizes:
+            check_partition(parts, n)
+            continue
+        default = (int(n * 0.6), int(n * 0.2), n - int(n * 0.6) - int(n * 0.2))
+        if fractions != (0.6, 0.2, 0.2) and got == default:
+            pytest.fail(f"split_indices ignores its fractions argument: with fractions={fractions} it still cut "
+                        f"{n} into 60% / 20% / 20% {got}, expected {sizes}")
+        rounded = (round(n * fractions[0]), round(n * fractions[1]))
+        if got[:2] == rounded and rounded != sizes[:2]:
+            pytest.fail(f"split_indices({n}, fractions={fractions}) rounded the sizes to {got}: truncate with "
+                        f"int(n * fraction) for train and val (the rest is test), which gives {sizes}")
+        pytest.fail(f"split_indices({n}, fractions={fractions}) must give sizes {sizes} (int(n * fraction) for train "
+                    f"and val, the rest for test), got {got}")
 
 
 # --------------------------------------------------------------------------- train_step
@@ -371,9 +401,12 @@ def test_train_step_updates_with_fresh_gradients(mod, device):
         if grads_match(got, add(want, stale)):
             pytest.fail("train_step stepped with stale gradients left over from before it was called: "
                         "start with optimizer.zero_grad(), because backward() adds to .grad")
-        if grads_empty(got) or grads_match(got, stale):
-            pytest.fail("train_step called optimizer.step() before loss.backward(), so it stepped without this "
-                        "batch's gradients: the order is zero_grad, forward, loss, backward, step")
+        if grads_empty(got):
+            pytest.fail(empty_step_cause("train_step", current_grads(model)))
+        if grads_match(got, stale):
+            pytest.fail("train_step called optimizer.step() before loss.backward() and without clearing the "
+                        "gradients first: it stepped with the stale gradients left over from before it was called. "
+                        "The order is zero_grad, forward, loss, backward, step.")
         pytest.fail("at optimizer.step() the gradients were not those of this batch's loss: zero_grad, "
                     "forward, loss = criterion(outputs, labels), loss.backward(), optimizer.step()")
     after = dict(model.named_parameters())
@@ -390,15 +423,13 @@ TRAIN_EPOCH_UNITS = dict(n_samples=6 * BATCH, n_right=18)  # 6 equal batches, 37
 
 @pytest.mark.points(2)
 def test_train_epoch_steps_once_per_batch_after_backward(mod, device):
-    steps, batches = run_train_epoch(mod, device)
+    steps, batches, left = run_train_epoch(mod, device)
     n = len(batches)
     assert steps, ("train_epoch never called optimizer.step(), so nothing was learned: each batch needs "
                    "zero_grad, forward, loss, backward, step")
     assert len(steps) == n, f"train_epoch called optimizer.step() {len(steps)} times for {n} batches: step once per batch"
-    first = steps[0]
-    assert not grads_empty(first["grads"]), (
-        "optimizer.step() ran before loss.backward(): at the first step the gradients were still empty, so the "
-        "parameters did not move. The order is zero_grad, forward, loss, backward, step.")
+    if grads_empty(steps[0]["grads"]):
+        pytest.fail(empty_step_cause("train_epoch", left))
     for i in range(n):
         want = batch_gradient(steps[i]["params"], *batches[i], device)
         if grads_match(steps[i]["grads"], want):
@@ -412,8 +443,9 @@ def test_train_epoch_steps_once_per_batch_after_backward(mod, device):
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_train_epoch_steps_once_per_batch_after_backward")
 def test_train_epoch_clears_gradients_every_step(mod, device):
-    steps, batches = run_train_epoch(mod, device)
+    steps, batches, left = run_train_epoch(mod, device)
     assert len(steps) == len(batches), (
         f"train_epoch called optimizer.step() {len(steps)} times for {len(batches)} batches: step once per batch")
     total = None
@@ -427,8 +459,7 @@ def test_train_epoch_clears_gradients_every_step(mod, device):
             pytest.fail(f"gradients piled up: at step {i + 1} .grad held the sum of the gradients of batches 1..{i + 1}, "
                         "because loss.backward() adds to .grad. Call optimizer.zero_grad() every step, before backward().")
         if grads_empty(got):
-            pytest.fail(f"at step {i + 1} the gradients were empty when optimizer.step() ran: step after "
-                        "loss.backward(), not before")
+            pytest.fail(empty_step_cause("train_epoch", left))
         pytest.fail(f"at step {i + 1} the gradients were not those of batch {i + 1} alone: each step is "
                     "zero_grad, forward, loss, backward, step")
 
@@ -524,6 +555,7 @@ def test_validate_tracks_no_gradients(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_validate_uses_eval_mode")
 def test_validate_leaves_parameters_untouched(mod, device):
     x, y = random_data(4 * BATCH)
     model = Probe(norm=True).to(device)
@@ -533,8 +565,8 @@ def test_validate_leaves_parameters_untouched(mod, device):
     after = model.state_dict()
     changed = [k for k, v in before.items() if not torch.equal(v, after[k])]
     assert not changed, (
-        f"validate changed the model's state ({', '.join(changed)}): validation must only look. In training mode "
-        "BatchNorm updates its running statistics on every batch: call model.eval() and use torch.no_grad()")
+        f"validate changed the model's state ({', '.join(changed)}) although it ran the model in evaluation mode: "
+        "validation must only look, with no backward pass and no optimizer step")
     assert all(p.grad is None for p in model.parameters()), (
         "validate left gradients on the parameters: it must not call loss.backward()")
 
@@ -572,6 +604,10 @@ def stop_signals(stopper, losses) -> list[bool]:
     return [bool(stopper.step(v)) for v in losses]
 
 
+def first_stop(signals: list[bool]) -> int | None:
+    return signals.index(True) if True in signals else None
+
+
 def explain(losses, want, got, **settings) -> str:
     args = ", ".join(f"{k}={v}" for k, v in settings.items())
     return (f"EarlyStopping({args}) on val losses {losses}: step() should return {want}, got {got}. "
@@ -586,13 +622,34 @@ def test_early_stopping_patience(mod):
         ({}, [1.0, 1.0, 1.0, 1.0], [False, False, False, True]),  # equal is not better
         ({"patience": 1}, [0.5, 0.4, 0.45], [False, False, True]),
         ({"patience": 2}, [3.0, 2.0, 1.0, 0.5], [False, False, False, False]),
+        ({}, [1.0, 2.0, 1.5, 1.2], [False, False, False, True]),  # better than the last epoch, not than the best
     ]
     for settings, losses, want in cases:
         got = stop_signals(mod.EarlyStopping(**settings), losses)
+        if got == want:
+            continue
+        if losses == [1.0, 2.0, 1.5, 1.2] and not any(got):
+            pytest.fail(f"EarlyStopping compared each loss with the previous epoch's instead of the best so far: on "
+                        f"val losses {losses} step() gave {got}, expected {want}, since 1.5 and 1.2 never beat the "
+                        "best 1.0. Keep the best loss and compare with it.")
+        if losses == [1.0] * 4 and not any(got):
+            pytest.fail("EarlyStopping counted an equal validation loss as an improvement: on val losses "
+                        f"{losses} it never stopped. Only val_loss < best - min_delta (strictly less) improves.")
+        stop, want_stop = first_stop(got), first_stop(want)
+        if want_stop is not None and stop is None:
+            pytest.fail(f"EarlyStopping never said stop: on val losses {losses} step() gave {got}, expected {want} "
+                        f"(patience {settings.get('patience', 3)}). Return True as soon as the count of bad epochs "
+                        "reaches patience: count >= patience, not count > patience.")
+        if want_stop is not None and stop is not None and stop != want_stop:
+            when = "late" if stop > want_stop else "early"
+            pytest.fail(f"EarlyStopping stops {abs(stop - want_stop)} epoch(s) {when}: on val losses {losses} step() "
+                        f"gave {got}, expected {want}. Count one more bad epoch, then say stop as soon as the "
+                        "count reaches patience (count >= patience).")
         assert got == want, explain(losses, want, got, **settings)
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_early_stopping_patience")
 def test_early_stopping_resets_on_improvement(mod):
     losses = [1.0, 1.1, 1.2, 0.9, 1.0, 1.0, 1.0]
     want = [False, False, False, False, False, False, True]
@@ -604,6 +661,7 @@ def test_early_stopping_resets_on_improvement(mod):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_early_stopping_patience", "test_early_stopping_resets_on_improvement")
 def test_early_stopping_min_delta(mod):
     cases = [  # improvements smaller than min_delta do not count
         ({"patience": 2, "min_delta": 0.1}, [1.0, 0.95, 0.92], [False, False, True]),
@@ -687,6 +745,7 @@ def check_history(history, epochs: int) -> None:
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_validate_units")
 def test_fit_history(mod, device, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model, train_loader, val_loader, optimizer, y_val = scripted_setup(device)
@@ -706,6 +765,7 @@ def test_fit_history(mod, device, tmp_path, monkeypatch):
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_validate_units")
 def test_fit_saves_only_new_best(mod, device, tmp_path):
     model, train_loader, val_loader, optimizer, _ = scripted_setup(device)
     best_path = tmp_path / "best.pth"
@@ -748,6 +808,7 @@ class StopAfter:
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_validate_units")
 def test_fit_stops_early(mod, device, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model, train_loader, val_loader, optimizer, _ = scripted_setup(device)

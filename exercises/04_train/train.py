@@ -24,8 +24,8 @@ def mnist_transform() -> transforms.Compose:
     ``ToTensor`` scales pixels 0..255 to [0, 1] and puts the channel first; ``Normalize``
     subtracts MNIST's mean and divides by its standard deviation (0 -> -0.4242, 255 -> 2.8215).
     """
-    raise NotImplementedError("04_train.mnist_transform: return transforms.Compose([ToTensor(), Normalize(...)]) "
-                              "with MNIST_MEAN and MNIST_STD")
+    raise NotImplementedError("04_train.mnist_transform: return the transform that turns an MNIST image into a "
+                              "normalised (1, 28, 28) float32 tensor")
 
 
 def split_indices(n: int, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
@@ -35,8 +35,8 @@ def split_indices(n: int, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2
     Sizes: int(n * fractions[0]), int(n * fractions[1]) and the rest (70 000 -> 42 000 /
     14 000 / 14 000). Disjoint, together exactly range(n); the same seed gives the same split.
     """
-    raise NotImplementedError("04_train.split_indices: permute range(n) with a generator seeded by `seed`, "
-                              "then cut it into three consecutive pieces")
+    raise NotImplementedError("04_train.split_indices: return shuffled, disjoint (train, val, test) index arrays "
+                              "that together cover range(n)")
 
 
 def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
@@ -46,8 +46,8 @@ def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     Returns the batch's loss (a float, computed before the update) and how many of its
     samples the forward pass classified right (an int; the prediction is the arg-max logit).
     """
-    raise NotImplementedError("04_train.train_step: zero_grad, forward, loss, backward, step; "
-                              "return (loss.item(), number right)")
+    raise NotImplementedError("04_train.train_step: update the model once on this batch; return (the batch's loss, "
+                              "how many it classified right)")
 
 
 def train_epoch(model: nn.Module, loader: Iterable, criterion: nn.Module, optimizer: torch.optim.Optimizer,
@@ -58,8 +58,8 @@ def train_epoch(model: nn.Module, loader: Iterable, criterion: nn.Module, optimi
     per sample, sum_b loss_b * B_b / N (with equal batches that is also the mean of the batch
     losses), accuracy = 100 * correct / N in percent. Shows a tqdm bar when ``progress``.
     """
-    raise NotImplementedError("04_train.train_epoch: model.train(), then for each batch move it to device "
-                              "and call train_step; return (mean loss, accuracy in %)")
+    raise NotImplementedError("04_train.train_epoch: train on every batch of the loader once; return (mean loss "
+                              "per sample, accuracy in %)")
 
 
 def validate(model: nn.Module, loader: Iterable, criterion: nn.Module,
@@ -68,8 +68,8 @@ def validate(model: nn.Module, loader: Iterable, criterion: nn.Module,
 
     Returns (avg_loss, accuracy) in the units of train_epoch; changes no parameter.
     """
-    raise NotImplementedError("04_train.validate: model.eval(), then loop under torch.no_grad(); "
-                              "return (mean loss, accuracy in %)")
+    raise NotImplementedError("04_train.validate: score the model on the loader without changing it; return "
+                              "(mean loss per sample, accuracy in %)")
 
 
 class EarlyStopping:
@@ -79,13 +79,12 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int = 3, min_delta: float = 0.0) -> None:
-        raise NotImplementedError("04_train.EarlyStopping: store patience and min_delta, start with best = inf "
-                                  "and a count of 0 bad epochs")
+        raise NotImplementedError("04_train.EarlyStopping: keep what step() needs to remember between epochs")
 
     def step(self, val_loss: float) -> bool:
         """Record one epoch's validation loss; True when training should stop."""
-        raise NotImplementedError("04_train.EarlyStopping.step: improve (reset the count) or count one more "
-                                  "bad epoch; return count >= patience")
+        raise NotImplementedError("04_train.EarlyStopping.step: record one validation loss; return True when training "
+                                  "should stop")
 
 
 def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable, criterion: nn.Module,
@@ -97,5 +96,5 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable, criterio
     With ``best_path``, saves model.state_dict() there whenever val_acc beats every earlier
     epoch; stops after the epoch for which ``early_stopping.step(val_loss)`` is True.
     """
-    raise NotImplementedError("04_train.fit: per epoch train_epoch, validate, record the history, save a new "
-                              "best, ask early_stopping; return the history")
+    raise NotImplementedError("04_train.fit: train and validate for up to `epochs` epochs, keep the best model; "
+                              "return the history")

@@ -54,9 +54,11 @@ def _change(code: str, marker: str, replacement: str) -> str:
     return "\n".join(out) + "\n"
 
 
+SLOW = ['test_loop_trains_mnist']  # tests a mutant runs only when its `fails` names them
+
 MUTANTS = [
     {"name": "forgetting optimizer.zero_grad()", "fails": "test_train_epoch_clears_gradients_every_step",
-     "says": "optimizer.zero_grad()", "code": _change(_SEED_TRAIN_EPOCH, "ZERO", "")},
+     "says": "gradients piled up", "code": _change(_SEED_TRAIN_EPOCH, "ZERO", "")},
     {"name": "forgetting zero_grad: the loop does not learn MNIST", "fails": "test_loop_trains_mnist",
      "says": "known-good MLP", "code": _change(_SEED_TRAIN_EPOCH, "ZERO", "")},
     {"name": "stepping before backward", "fails": "test_train_epoch_steps_once_per_batch_after_backward",
@@ -67,15 +69,15 @@ MUTANTS = [
     {"name": "a loop that never steps does not learn MNIST", "fails": "test_loop_trains_mnist",
      "says": "check the five steps", "code": _change(_SEED_TRAIN_EPOCH, "STEP", "")},
     {"name": "no model.train() in train_epoch", "fails": "test_train_epoch_uses_training_mode",
-     "says": "model.train()", "code": _change(_SEED_TRAIN_EPOCH, "TRAIN", "")},
+     "says": "ran the model in evaluation mode", "code": _change(_SEED_TRAIN_EPOCH, "TRAIN", "")},
     {"name": "no model.eval() in validate", "fails": ["test_validate_uses_eval_mode",
                                                        "test_validate_leaves_parameters_untouched"],
-     "says": "model.eval()", "code": _change(_SEED_VALIDATE, "EVAL", "")},
+     "says": "ran the model in training mode", "code": _change(_SEED_VALIDATE, "EVAL", "")},
     {"name": "no torch.no_grad() in validate", "fails": "test_validate_tracks_no_gradients",
-     "says": "torch.no_grad()", "code": _change(_SEED_VALIDATE, "NO_GRAD", "if True:")},
-    {"name": "accuracy as a fraction", "fails": "test_validate_units", "says": "fraction",
+     "says": "validate tracked gradients", "code": _change(_SEED_VALIDATE, "NO_GRAD", "if True:")},
+    {"name": "accuracy as a fraction", "fails": "test_validate_units", "says": "a fraction: it must be a percentage",
      "code": _change(_SEED_VALIDATE, "RETURN", "return total_loss / len(loader), correct / total")},
-    {"name": "accuracy as a fraction in train_epoch", "fails": "test_train_epoch_units", "says": "fraction",
+    {"name": "accuracy as a fraction in train_epoch", "fails": "test_train_epoch_units", "says": "a fraction: it must be a percentage",
      "code": _change(_SEED_TRAIN_EPOCH, "RETURN", "return total_loss / len(loader), correct / total")},
     {"name": "summed loss: sum of batch losses not divided", "fails": "test_train_epoch_units",
      "says": "sum of the 6 batch losses",
@@ -114,7 +116,7 @@ def train_step(model, images, labels, criterion, optimizer):
     return loss.item(), (outputs.argmax(dim=1) == labels).sum().item()
 '''},
     {"name": "train_step returning tensors", "fails": "test_train_step_returns_loss_and_correct",
-     "says": "loss.item()", "code": '''
+     "says": "returned the loss as Tensor", "also": ["returned avg_loss as Tensor"], "code": '''
 def train_step(model, images, labels, criterion, optimizer):
     optimizer.zero_grad()
     outputs = model(images)
@@ -136,7 +138,7 @@ def mnist_transform():
 '''},
     {"name": "overlapping splits", "fails": ["test_split_indices_disjoint_and_covering",
                                              "test_split_indices_mnist_sizes"],
-     "says": "share", "code": '''
+     "says": "scored on images it trained on", "code": '''
 def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
     rng = np.random.default_rng(seed)
     n_train, n_val = int(n * fractions[0]), int(n * fractions[1])
@@ -153,7 +155,7 @@ def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 '''},
     {"name": "split sizes rounded instead of truncated", "fails": "test_split_indices_other_sizes",
-     "says": "int(n * fraction)", "code": '''
+     "says": "rounded the sizes", "code": '''
 def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
     order = np.random.default_rng(seed).permutation(n)
     n_train, n_val = round(n * fractions[0]), round(n * fractions[1])
@@ -188,7 +190,7 @@ class EarlyStopping:
         return self.counter >= self.patience
 '''},
     {"name": "early stopping off by one (patience + 1 epochs)", "fails": "test_early_stopping_patience",
-     "says": "should return", "code": '''
+     "says": "never said stop", "code": '''
 class EarlyStopping:
     def __init__(self, patience=3, min_delta=0.0):
         self.patience, self.min_delta = patience, min_delta
@@ -202,7 +204,7 @@ class EarlyStopping:
         return self.counter > self.patience
 '''},
     {"name": "fit that saves the best model every epoch", "fails": "test_fit_saves_only_new_best",
-     "says": "not the best", "code": '''
+     "says": "not the best epoch", "code": '''
 def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     for epoch in range(epochs):
@@ -231,7 +233,7 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
             torch.save(model, best_path)
     return history
 '''},
-    {"name": "fit that ignores early stopping", "fails": "test_fit_stops_early", "says": "break", "code": '''
+    {"name": "fit that ignores early stopping", "fails": "test_fit_stops_early", "says": "break out of the epoch loop", "code": '''
 def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     for epoch in range(epochs):
@@ -257,6 +259,166 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
             best = val_acc
             torch.save(model.state_dict(), best_path or "best_model.pth")
         if early_stopping is not None and early_stopping.step(val_loss):
+            break
+    return history
+'''},
+    {"name": "zero_grad between backward and step in train_step", "fails": "test_train_step_updates_with_fresh_gradients",
+     "says": "wiped before the step", "code": '''
+def train_step(model, images, labels, criterion, optimizer):
+    outputs = model(images)
+    loss = criterion(outputs, labels)
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item(), (outputs.argmax(dim=1) == labels).sum().item()
+'''},
+    {"name": "zero_grad between backward and step in train_epoch",
+     "fails": "test_train_epoch_steps_once_per_batch_after_backward", "says": "wiped before the step",
+     "code": _change(_change(_SEED_TRAIN_EPOCH, "ZERO", ""), "BACKWARD", "loss.backward()\noptimizer.zero_grad()")},
+    {"name": "running loss summed as tensors (loss.item() forgotten, the graph is kept)", "fails": "test_train_epoch_units",
+     "says": "returned avg_loss as Tensor",
+     "code": _SEED_TRAIN_EPOCH.replace("total_loss += loss.item()", "total_loss += loss")},
+    {"name": "correct counted as a tensor in validate", "fails": "test_validate_units",
+     "says": "returned accuracy as Tensor",
+     "code": _SEED_VALIDATE.replace("correct += (predicted == labels).sum().item()", "correct += (predicted == labels).sum()")},
+    {"name": "train_step returning correct as a tensor", "fails": "test_train_step_returns_loss_and_correct",
+     "says": "returned correct as Tensor", "also": ["returned accuracy as Tensor"], "code": '''
+def train_step(model, images, labels, criterion, optimizer):
+    optimizer.zero_grad()
+    outputs = model(images)
+    loss = criterion(outputs, labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item(), (outputs.argmax(dim=1) == labels).sum()
+'''},
+    {"name": "train_step reporting the loss after the update", "fails": "test_train_step_returns_loss_and_correct",
+     "says": "before the update", "code": '''
+def train_step(model, images, labels, criterion, optimizer):
+    optimizer.zero_grad()
+    outputs = model(images)
+    loss = criterion(outputs, labels)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        after = criterion(model(images), labels).item()
+    return after, int((outputs.argmax(dim=1) == labels).sum())
+'''},
+    {"name": "mnist_transform with mean and std swapped", "fails": "test_mnist_transform_values",
+     "says": "mean and std swapped", "code": '''
+def mnist_transform():
+    return transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_STD,), (MNIST_MEAN,))])
+'''},
+    {"name": "split ignoring its seed (unseeded permutation)", "fails": "test_split_indices_seeded_and_shuffled",
+     "says": "same seed must give the same split", "code": '''
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    order = np.random.permutation(n)
+    n_train, n_val = int(n * fractions[0]), int(n * fractions[1])
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+'''},
+    {"name": "split ignoring fractions (always 60/20/20)", "fails": "test_split_indices_other_sizes",
+     "says": "ignores its fractions argument", "code": '''
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    order = np.random.default_rng(seed).permutation(n)
+    n_train, n_val = int(n * 0.6), int(n * 0.2)
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+'''},
+    {"name": "early stopping that counts an equal loss as an improvement (<=)", "fails": "test_early_stopping_patience",
+     "says": "equal validation loss as an improvement", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.counter = float("inf"), 0
+
+    def step(self, val_loss):
+        if val_loss <= self.best - self.min_delta:
+            self.best, self.counter = val_loss, 0
+        else:
+            self.counter += 1
+        return self.counter >= self.patience
+'''},
+    {"name": "early stopping comparing with the previous epoch, not the best", "fails": "test_early_stopping_patience",
+     "says": "previous epoch", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.last, self.counter = float("inf"), 0
+
+    def step(self, val_loss):
+        if val_loss < self.last - self.min_delta:
+            self.counter = 0
+        else:
+            self.counter += 1
+        self.last = val_loss
+        return self.counter >= self.patience
+'''},
+    {"name": "early stopping one epoch early (counts after the check)", "fails": "test_early_stopping_patience",
+     "says": "epoch(s) early", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.counter = float("inf"), 0
+
+    def step(self, val_loss):
+        if val_loss < self.best - self.min_delta:
+            self.best, self.counter = val_loss, 0
+            return False
+        self.counter += 1
+        return self.counter >= self.patience - 1
+'''},
+    {"name": "fit that never remembers the new best", "fails": "test_fit_saves_only_new_best",
+     "says": "not the best epoch", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    best = 0.0
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if best_path is not None and val_acc > best:
+            torch.save(model.state_dict(), best_path)
+        if early_stopping is not None and early_stopping.step(val_loss):
+            break
+    return history
+'''},
+    {"name": "fit saving the model only once, after the last epoch", "fails": "test_fit_saves_only_new_best",
+     "says": "not the best epoch", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if early_stopping is not None and early_stopping.step(val_loss):
+            break
+    if best_path is not None:
+        torch.save(model.state_dict(), best_path)
+    return history
+'''},
+    {"name": "fit recording the training accuracy as val_acc", "fails": "test_fit_history",
+     "says": "record validate's accuracy", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, train_acc)):
+            history[key].append(value)
+        if early_stopping is not None and early_stopping.step(val_loss):
+            break
+    return history
+'''},
+    {"name": "fit giving early stopping the validation accuracy", "fails": "test_fit_stops_early",
+     "says": "not the epochs' validation losses", "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)
+        val_loss, val_acc = validate(model, val_loader, criterion, device)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if early_stopping is not None and early_stopping.step(val_acc):
             break
     return history
 '''},
@@ -366,5 +528,30 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
             break
     return {"train_loss": train_losses, "train_acc": train_accuracies,
             "val_loss": val_losses, "val_acc": val_accuracies}
+'''},
+    {"name": "train_step with model.zero_grad() and torch.max, EarlyStopping with a stop flag and >= patience",
+     "code": '''
+def train_step(model, images, labels, criterion, optimizer):
+    model.zero_grad()
+    logits = model(images)
+    loss = criterion(logits, labels)
+    loss.backward()
+    optimizer.step()
+    _, predicted = torch.max(logits, dim=1)
+    return float(loss.detach()), int(predicted.eq(labels).sum())
+
+
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.wait, self.stop = None, 0, False
+
+    def step(self, val_loss):
+        if self.best is None or val_loss < self.best - self.min_delta:
+            self.best, self.wait = val_loss, 0
+        else:
+            self.wait += 1
+            self.stop = self.stop or self.wait >= self.patience
+        return self.stop
 '''},
 ]
