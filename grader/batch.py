@@ -7,16 +7,17 @@ hand-in does, the others are graded; if the grader itself fails on a hand-in, th
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 
-from grader.cli import describe_target, grade
-from grader.runner import ExerciseResult
-from grader.scorecard import status_label, to_json, write_json, atomic_write_text
+from grader.cli import grade
+from grader.runner import ExerciseResult, target_options
+from grader.scorecard import atomic_write_text, status_label, to_json, write_json
+from grader.settings import Settings
 
 SKIPPED = {"__MACOSX", "__pycache__"}
 
@@ -36,12 +37,11 @@ def handin_root(folder: Path, names: list[str]) -> Path:
     return folder
 
 
-def grade_handin(folder: Path, names: list[str], args: argparse.Namespace) -> tuple[str, list[ExerciseResult], bool]:
+def grade_handin(folder: Path, names: list[str], settings: Settings) -> tuple[str, list[ExerciseResult], bool]:
     """(target description, results, whether the grader itself failed) for one hand-in."""
     try:
-        root = handin_root(folder, names)
-        options = argparse.Namespace(solutions=False, target=str(root), device=args.device, timeout=args.timeout, jobs=1)
-        return describe_target(options), grade(names, options), False
+        root = handin_root(folder, names).resolve()
+        return str(root), grade(names, target_options(target=root), replace(settings, jobs=1)), False
     except Exception as exc:  # one hand-in must never stop the batch
         reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
         return str(folder.resolve()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], True
@@ -63,32 +63,31 @@ def csv_text(names: list[str], rows: list[tuple[str, list[ExerciseResult]]]) -> 
     return buffer.getvalue()
 
 
-def run_batch(folder: Path, names: list[str], args: argparse.Namespace) -> int:
+def run_batch(folder: Path, names: list[str], settings: Settings, csv_path: Path, json_dir: Path | None) -> int:
     """Grade every hand-in of ``folder``; 0 when every hand-in was graded, 1 when the grader failed on one."""
-    json_dir = Path(args.json_dir) if args.json_dir else None
     handins = [h for h in find_handins(folder) if not json_dir or h.resolve() != json_dir.resolve()]
     if not handins:
         print(f"grader batch: {folder} has no hand-in folders", file=sys.stderr)
         return 2
     if json_dir:
         json_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Grading {len(handins)} hand-ins of {folder} ({len(names)} exercises each, {args.jobs} at a time) on {args.device}")
+    print(f"Grading {len(handins)} hand-ins of {folder} ({len(names)} exercises each, {settings.jobs} at a time) on {settings.device}")
     graded: dict[str, tuple[str, list[ExerciseResult], bool]] = {}
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(grade_handin, h, names, args): h for h in handins}
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        futures = {pool.submit(grade_handin, h, names, settings): h for h in handins}
         for done, future in enumerate(as_completed(futures), start=1):
             handin = futures[future]
             target, results, crashed = graded[handin.name] = future.result()
             if json_dir:
-                write_json(json_dir / f"{handin.name}.json", to_json(results, target, args.device))
+                write_json(json_dir / f"{handin.name}.json", to_json(results, target, settings.device, settings.sandbox))
             points, max_points = sum(r.points for r in results), sum(r.max_points for r in results)
             statuses = ", ".join(f"{r.name[:2]} {status_label(r.status)}" for r in results)
             print(f"[{done}/{len(handins)}] {display_name(handin)}: {points}/{max_points} points ({statuses})"
                   + (f"\n  {results[0].message}" if crashed else ""), flush=True)
     rows = [(display_name(h), graded[h.name][1]) for h in handins]
-    atomic_write_text(args.csv, csv_text(names, rows))
+    atomic_write_text(csv_path, csv_text(names, rows))
     failed = [display_name(h) for h in handins if graded[h.name][2]]
-    print(f"Wrote {args.csv} ({len(rows)} hand-ins)" + (f" and {len(rows)} JSON files in {json_dir}" if json_dir else ""))
+    print(f"Wrote {csv_path} ({len(rows)} hand-ins)" + (f" and {len(rows)} JSON files in {json_dir}" if json_dir else ""))
     if failed:
         print(f"The grader failed on {len(failed)} hand-in(s): {', '.join(failed)}", file=sys.stderr)
         return 1

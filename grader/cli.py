@@ -19,19 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grader import i18n, kit
-from grader.runner import ExerciseResult, run_exercise, target_options
+from grader.runner import ExerciseResult, target_options
 from grader.scorecard import print_scorecard, to_gradescope, to_json, write_json
+from grader.settings import Settings, add_run_options, seconds, settings_from, writable_file, writable_folder
 
-DEFAULT_TIMEOUT = 600.0
 
-
-def add_target_options(parser: argparse.ArgumentParser) -> None:
-    """--solutions / --target / --device / --data-dir, shared by the grading commands."""
+def add_target_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -> None:
+    """--solutions / --target / --data-dir and the run options, shared by the grading commands."""
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--solutions", action="store_true", help="grade solutions/ (the reference)")
     which.add_argument("--target", metavar="DIR", help="grade DIR, laid out like exercises/ (a hand-in)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="torch device for the tests (auto: CUDA when available)")
+    add_run_options(parser, jobs=jobs)
     parser.add_argument("--data-dir", metavar="DIR", help="where datasets live (default: data/ or $GRADER_DATA_DIR)")
 
 
@@ -43,11 +41,8 @@ def grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("names", nargs="*", metavar="NAME", help="exercises to grade (a unique prefix such as 04 works)")
     parser.add_argument("--all", action="store_true", help="grade every exercise")
     add_target_options(parser)
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"time limit per exercise (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--gradescope", metavar="PATH", help="write Gradescope's results.json")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N exercises at once")
     parser.add_argument("-v", "--verbose", action="store_true", help="show each failing test's message")
     add_lang_option(parser)
     return parser
@@ -59,27 +54,42 @@ def add_lang_option(parser: argparse.ArgumentParser) -> None:
                         help="language of progress, scorecard and hints (default: $GRADER_LANG, else the locale)")
 
 
-def resolve_device(choice: str) -> str:
-    if choice != "auto":
-        return choice
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def describe_target(args: argparse.Namespace) -> str:
     if args.solutions:
         return str(kit.SOLUTIONS_DIR)
     return str(Path(args.target).resolve()) if args.target else str(kit.EXERCISES_DIR)
 
 
-def grade(names: list[str], args: argparse.Namespace) -> list[ExerciseResult]:
-    """Run each exercise's suite in its own subprocess (``--jobs`` at a time), in order."""
-    options = target_options(args.solutions, args.target)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None  # no oversubscription
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        return list(pool.map(lambda n: run_exercise(n, options, device=args.device, timeout=args.timeout,
-                                                    threads=threads), names))
+def prepare_datasets(names: list[str]) -> None:
+    """Fetch and verify what the exercises read, before a sandbox that cannot fetch runs them.
+
+    A dataset that cannot be had is left to the tests, which report it in the learner's terms.
+    """
+    wanted = dict.fromkeys(d for name in names for d in kit.datasets_needed(name))
+    if not wanted:
+        return
+    from grader.datasets import DatasetUnavailable, prepare
+
+    for dataset in wanted:
+        try:
+            prepare(dataset, progress=False)
+        except DatasetUnavailable:
+            pass
+
+
+def grade(names: list[str], options: list[str], settings: Settings) -> list[ExerciseResult]:
+    """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order."""
+    if settings.sandbox:
+        prepare_datasets(names)
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        return list(pool.map(lambda n: settings.run(n, options), names))
+
+
+def refuse_unwritable(parser: argparse.ArgumentParser, *problems: str | None) -> None:
+    """Exit 2 naming the first output path that cannot be written, before any grading."""
+    for problem in problems:
+        if problem:
+            parser.error(problem)
 
 
 def cmd_grade(argv: list[str]) -> int:
@@ -89,26 +99,28 @@ def cmd_grade(argv: list[str]) -> int:
         parser.error(f"--target {args.target}: no such folder")
     if args.solutions and not kit.SOLUTIONS_DIR.is_dir():
         parser.error(f"--solutions: {kit.SOLUTIONS_DIR} does not exist (a student copy has no solutions)")
-    if args.jobs < 1 or args.timeout <= 0:
-        parser.error("--jobs and --timeout must be positive")
     if args.data_dir:
         os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    try:
+        names = kit.resolve_names(args.names) if args.names else kit.exercise_names()
+    except ValueError as exc:
+        parser.error(str(exc))
+    refuse_unwritable(parser, writable_file(args.json, "--json"), writable_file(args.gradescope, "--gradescope"))
+    settings = settings_from(args, parser, untrusted=bool(args.target))
     if not args.names and not args.all:
         from grader.progress import show_progress
 
-        return show_progress(args)
-    try:
-        names = kit.exercise_names() if args.all else kit.resolve_names(args.names)
-    except ValueError as exc:
-        parser.error(str(exc))
-    args.device = resolve_device(args.device)
-    results = grade(names, args)
+        return show_progress(args, settings)
+    results = grade(names, target_options(args.solutions, args.target), settings)
     target = describe_target(args)
-    print_scorecard(results, target, args.device, verbose=args.verbose, lang=i18n.language(args.lang))
-    if args.json:
-        write_json(args.json, to_json(results, target, args.device))
-    if args.gradescope:
-        write_json(args.gradescope, to_gradescope(results))
+    print_scorecard(results, target, settings.device, verbose=args.verbose, lang=i18n.language(args.lang))
+    failed = [problem for problem in (
+        write_json(args.json, to_json(results, target, settings.device, settings.sandbox)) if args.json else None,
+        write_json(args.gradescope, to_gradescope(results)) if args.gradescope else None) if problem]
+    for problem in failed:
+        print(f"grader: {problem}", file=sys.stderr)
+    if failed:
+        return 2
     return 0 if all(r.status == "passed" for r in results) else 1
 
 
@@ -127,19 +139,17 @@ def cmd_check(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="grader check", description=(
         "Check the kit: solutions pass 100%, stubs report not started, stubs and solutions expose the "
         "same names, signatures and docstrings, every test carries points, every README has hints."))
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N")
+    add_run_options(parser)
     args = parser.parse_args(argv)
     from grader.check import grading_problems, static_problems
 
     names = kit.exercise_names()
     problems = static_problems(names)
-    args.device = resolve_device(args.device)
-    solutions = grade(names, argparse.Namespace(**vars(args), solutions=True, target=None))
-    print_scorecard(solutions, str(kit.SOLUTIONS_DIR), args.device)
-    stubs = grade(names, argparse.Namespace(**vars(args), solutions=False, target=None))
-    print_scorecard(stubs, str(kit.EXERCISES_DIR), args.device)
+    settings = settings_from(args, parser, untrusted=False)
+    solutions = grade(names, target_options(solutions=True), settings)
+    print_scorecard(solutions, str(kit.SOLUTIONS_DIR), settings.device)
+    stubs = grade(names, target_options(), settings)
+    print_scorecard(stubs, str(kit.EXERCISES_DIR), settings.device)
     problems += grading_problems(solutions, stubs)
     print()
     for problem in problems:
@@ -188,27 +198,22 @@ def cmd_batch(argv: list[str]) -> int:
     parser.add_argument("--csv", required=True, metavar="PATH",
                         help="CSV: handin, points per exercise, total, max_total, status per exercise; sorted by hand-in")
     parser.add_argument("--json-dir", metavar="DIR", help="also write DIR/<handin>.json (the --json contract)")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N hand-ins at once")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"time limit per exercise (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="torch device for the tests (auto: CUDA when available)")
+    add_run_options(parser)
     parser.add_argument("--data-dir", metavar="DIR", help="where datasets live (default: data/ or $GRADER_DATA_DIR)")
     args = parser.parse_args(argv)
     if not Path(args.dir).is_dir():
         parser.error(f"{args.dir}: no such folder")
-    if args.jobs < 1 or args.timeout <= 0:
-        parser.error("--jobs and --timeout must be positive")
     try:
         names = kit.resolve_names(args.names) if args.names else kit.exercise_names()
     except ValueError as exc:
         parser.error(str(exc))
+    refuse_unwritable(parser, writable_file(args.csv, "--csv"), writable_folder(args.json_dir, "--json-dir"))
     if args.data_dir:
         os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
-    args.device = resolve_device(args.device)
+    settings = settings_from(args, parser, untrusted=True)
     from grader.batch import run_batch
 
-    return run_batch(Path(args.dir), names, args)
+    return run_batch(Path(args.dir), names, settings, Path(args.csv), Path(args.json_dir) if args.json_dir else None)
 
 
 def cmd_train(argv: list[str]) -> int:
@@ -223,25 +228,22 @@ def cmd_watch(argv: list[str]) -> int:
         "summary after each run. Without NAME: the first exercise that does not pass, moving on as each "
         "one passes. Ctrl-C stops (exit 0)."))
     parser.add_argument("name", nargs="?", metavar="NAME", help="exercise name or unique prefix (default: the next one to do)")
-    add_target_options(parser)
-    parser.add_argument("--interval", type=float, default=0.5, metavar="SECONDS", help="how often to look for changes (default 0.5)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"time limit per run (default {DEFAULT_TIMEOUT:g})")
+    add_target_options(parser, jobs=False)
+    parser.add_argument("--interval", type=seconds, default=0.5, metavar="SECONDS",
+                        help="how often to look for changes (default 0.5)")
     args = parser.parse_args(argv)
     if args.target and not Path(args.target).is_dir():
         parser.error(f"--target {args.target}: no such folder")
-    if args.interval <= 0 or args.timeout <= 0:
-        parser.error("--interval and --timeout must be positive")
     try:
         name = kit.resolve_names([args.name])[0] if args.name else None
     except ValueError as exc:
         parser.error(str(exc))
     if args.data_dir:
         os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
-    args.device = resolve_device(args.device)
+    settings = settings_from(args, parser, untrusted=bool(args.target))
     from grader.watch import watch
 
-    return watch(name, args)
+    return watch(name, args, settings)
 
 
 COMMANDS = {"data": cmd_data, "check": cmd_check, "hint": cmd_hint, "release": cmd_release, "batch": cmd_batch, "watch": cmd_watch, "train": cmd_train}

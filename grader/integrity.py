@@ -8,8 +8,11 @@ reports or what the assertions compute. Two cheap guards raise the bar (neither 
   comparisons of NumPy and torch) and the registered pytest plugins; :meth:`Snapshot.changes`
   names whatever was replaced since.
 - :func:`sign` / :func:`verify`: each line of the results channel carries an HMAC under a key
-  the runner passes in the environment and the plugin removes from it before the hand-in
-  is imported, so forged lines are recognised.
+  the runner hands the plugin through a pipe (never the environment or the command line), so
+  forged lines are recognised.
+
+:func:`comparisons_are_honest` is the body of the control test that must pass: it fails when
+NumPy's, torch's or pytest's comparisons were bent to say "equal" to everything.
 """
 from __future__ import annotations
 
@@ -19,13 +22,16 @@ import json
 import sys
 from typing import Any
 
-KEY_VARIABLE = "GRADER_REPORT_KEY"
 # Whole namespaces whose callables nothing may rebind during a test run ...
-WATCHED_MODULES = ("builtins", "math", "json", "pytest", "_pytest.runner", "_pytest.reports", "_pytest.python",
-                   "_pytest.outcomes", "_pytest.main", "_pytest.fixtures", "pluggy", "grader.plugin",
-                   "grader.loader", "grader.integrity", "grader.harness", "numpy.testing", "torch.testing")
-WATCHED_CLASSES = (("_pytest.reports", "TestReport"), ("_pytest.runner", "CallInfo"),
-                   ("grader.plugin", "Recorder"), ("pluggy", "PluginManager"))
+WATCHED_MODULES = ("builtins", "math", "json", "hmac", "pytest", "_pytest.runner", "_pytest.reports", "_pytest.python",
+                   "_pytest.outcomes", "_pytest.main", "_pytest.fixtures", "_pytest.python_api", "_pytest.nodes",
+                   "pluggy", "grader.plugin", "grader.plain", "grader.loader", "grader.integrity", "grader.harness",
+                   "grader.model_checks", "numpy.testing", "numpy.testing._private.utils", "numpy._core.numeric",
+                   "numpy._core.fromnumeric", "numpy._core._methods", "torch.testing")
+WATCHED_CLASSES = (("_pytest.reports", "TestReport"), ("_pytest.runner", "CallInfo"), ("_pytest.python", "Function"),
+                   ("_pytest.nodes", "Item"), ("_pytest.nodes", "Node"), ("grader.plugin", "Recorder"),
+                   ("grader.plain", "GradedModule"), ("pluggy", "PluginManager"), ("torch", "Tensor"),
+                   ("torch._C", "TensorBase"), ("torch.nn", "Module"))
 # ... and the comparisons the tests rely on in libraries that rebind other names lazily
 # (torch wraps torch.manual_seed when its compiler loads, for example).
 WATCHED_NAMES = {"numpy": ("allclose", "array_equal", "isclose", "all", "any", "abs", "max", "isnan", "isfinite"),
@@ -50,19 +56,38 @@ def _callables() -> dict[str, Any]:
 
 
 class Snapshot:
-    """What the watched namespaces and the plugin manager held when it was taken."""
+    """What the watched namespaces, objects and the plugin manager held when it was taken."""
 
     def __init__(self, plugins: list[object]) -> None:
         self.callables = _callables()
         self.plugins = {id(p) for p in plugins}
+        self.instances: dict[str, tuple[object, dict[str, int]]] = {}
+        self.functions: dict[str, tuple[object, tuple]] = {}
+
+    def watch_functions(self, functions: dict[str, object]) -> None:
+        """Also watch these functions' code, defaults and globals (e.g. the collected tests')."""
+        self.functions = {label: (fn, _function_state(fn)) for label, fn in functions.items()}
+
+    def watch_instance(self, label: str, instance: object) -> None:
+        """Also watch ``instance``'s own attributes: none may be added, replaced or deleted."""
+        self.instances[label] = (instance, {k: id(v) for k, v in vars(instance).items()})
 
     def changes(self, plugins: list[object]) -> list[str]:
         """Names replaced or deleted since the snapshot, and plugins registered since."""
         now = _callables()
         changed = [name for name, value in self.callables.items() if now.get(name) is not value]
+        changed += [f"the code of {label}" for label, (fn, state) in self.functions.items() if _function_state(fn) != state]
+        for label, (instance, attributes) in self.instances.items():
+            if {k: id(v) for k, v in vars(instance).items()} != attributes:
+                changed.append(f"attributes of {label}")
         if {id(p) for p in plugins} - self.plugins:
             changed.append("a new pytest plugin was registered")
         return changed
+
+
+def _function_state(function: object) -> tuple:
+    """Identities of what a function runs: its code, defaults and global namespace."""
+    return tuple(id(getattr(function, attr, None)) for attr in ("__code__", "__defaults__", "__kwdefaults__", "__globals__"))
 
 
 def sign(key: str, event: dict) -> str:
@@ -79,3 +104,30 @@ def verify(key: str, event: dict) -> bool:
         return False
     body = json.dumps({k: v for k, v in event.items() if k != "sig"}, sort_keys=True)
     return hmac.compare_digest(claimed, hmac.new(key.encode(), body.encode(), hashlib.sha256).hexdigest())
+
+
+def comparisons_are_honest() -> None:
+    """Raise AssertionError unless the comparisons the tests use tell 0 from 1 (and 1 from 1)."""
+    import numpy as np
+    import pytest
+
+    zero, one = np.zeros(3), np.ones(3)
+    checks = {"numpy.allclose": not np.allclose(zero, one) and np.allclose(one, one),
+              "numpy.array_equal": not np.array_equal(zero, one) and np.array_equal(one, one),
+              "numpy.isclose": not np.isclose(zero, one).any(), "ndarray ==": not (zero == one).any(),
+              "numpy.max/abs": float(np.max(np.abs(zero - one))) == 1.0,
+              "pytest.approx": not (0.0 == pytest.approx(1.0)) and 1.0 == pytest.approx(1.0)}
+    try:
+        np.testing.assert_allclose(zero, one)
+        checks["numpy.testing.assert_allclose"] = False
+    except AssertionError:
+        pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        a, b = torch.zeros(3), torch.ones(3)
+        checks.update({"torch.allclose": not torch.allclose(a, b) and torch.allclose(b, b),
+                       "torch.equal": not torch.equal(a, b), "Tensor ==": not bool((a == b).any()),
+                       "Tensor.argmax": int(torch.tensor([0.0, 2.0, 1.0]).argmax()) == 1})
+    bent = [name for name, honest in checks.items() if not honest]
+    if bent:
+        raise AssertionError(f"comparisons give wrong answers: {', '.join(bent)}")

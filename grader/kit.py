@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 KIT_ROOT = Path(os.environ.get("GRADER_KIT_ROOT", Path(__file__).resolve().parents[1]))
 EXERCISES_DIR = KIT_ROOT / "exercises"
 SOLUTIONS_DIR = KIT_ROOT / "solutions"
+MANIFEST = EXERCISES_DIR / "kit.toml"
 
 
 def exercise_names() -> list[str]:
@@ -36,3 +43,12 @@ def resolve_names(requested: list[str]) -> list[str]:
 def test_files(exercise: str) -> list[Path]:
     """The kit's test files of one exercise (always from exercises/, never from a hand-in)."""
     return sorted((EXERCISES_DIR / exercise).glob("test_*.py"))
+
+
+def datasets_needed(exercise: str) -> list[str]:
+    """The datasets an exercise's tests read, from ``exercises/kit.toml`` (none if unlisted)."""
+    try:
+        manifest = tomllib.loads(MANIFEST.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    return list(manifest.get(exercise, {}).get("datasets", []))

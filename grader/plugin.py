@@ -8,15 +8,19 @@ does not import fails its tests with one line instead of breaking collection.
 
 Markers: ``points(n)`` (default 1); ``needs("test_a", ...)``: the test is *blocked* (skipped
 with a reason) unless those tests of the same file passed, so a slow threshold test never runs
-on a broken model.
+on a broken model. A name in ``needs`` that is no test of the file stops collection.
 
 Outcome kinds recorded per test: passed, failed, not_started (a stub's NotImplementedError),
-error (the module does not import, or a fixture failed), blocked.
+error (the module does not import, or a fixture failed), blocked. Any other skip (the graded
+code calling ``pytest.skip`` or raising ``unittest.SkipTest``) counts as failed.
+
+When the runner starts pytest it passes ``--grader-channel W,R``: R delivers the signing key
+and the control-test token, W takes the signed results. The plugin then adds two control tests
+(one must pass, one must fail) after the exercise's own tests.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 from pathlib import Path
@@ -25,8 +29,10 @@ from typing import Any, TextIO
 import pytest
 
 from grader import kit
-from grader.integrity import KEY_VARIABLE, Snapshot, sign
+from grader.integrity import Snapshot, comparisons_are_honest, sign
 from grader.loader import ModuleLoadError, load_module_file
+from grader.plain import GradedModule
+from grader.text import clip
 
 DEFAULT_POINTS = 1
 BLOCKED_PREFIX = "blocked: "
@@ -38,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--solutions", action="store_true", help="grade solutions/ instead of exercises/")
     group.addoption("--target", metavar="DIR", help="grade DIR, laid out like exercises/")
     group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device (auto: CUDA when available)")
-    group.addoption("--grader-report", metavar="PATH", help=argparse.SUPPRESS)
+    group.addoption("--grader-channel", metavar="W,R", help=argparse.SUPPRESS)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,9 +58,19 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--target {target}: no such folder")
     _state["target"] = kit.SOLUTIONS_DIR if solutions else Path(target).resolve() if target else kit.EXERCISES_DIR
     _state["device"] = config.getoption("--device")
-    report_path = config.getoption("--grader-report")
-    key = os.environ.pop(KEY_VARIABLE, "")  # gone before any graded code can look for it
-    config.pluginmanager.register(Recorder(open(report_path, "w") if report_path else None, key), "grader-recorder")
+    stream, key, control = _open_channel(config.getoption("--grader-channel"))
+    config.pluginmanager.register(Recorder(stream, key, control), "grader-recorder")
+
+
+def _open_channel(spec: str | None) -> tuple[TextIO | None, str, str]:
+    """(results stream, signing key, control token) from the runner's inherited pipes."""
+    if not spec:
+        return None, "", ""
+    write_fd, read_fd = (int(fd) for fd in spec.split(","))
+    with os.fdopen(read_fd, "r") as secrets:
+        key, control = (secrets.read().split() + ["", ""])[:2]
+    os.set_inheritable(write_fd, False)  # the graded code's own subprocesses do not get it
+    return os.fdopen(write_fd, "w"), key, control
 
 
 def target_dir() -> Path:
@@ -65,6 +81,11 @@ def target_dir() -> Path:
 def load(exercise: str, module: str):
     """The learner's ``<target>/<exercise>/<module>.py``; raises ModuleLoadError with one line."""
     return load_module_file(target_dir() / exercise / f"{module}.py")
+
+
+def load_graded(exercise: str, module: str) -> GradedModule:
+    """:func:`load`, seen through :class:`GradedModule`: its functions return plain values."""
+    return GradedModule(load(exercise, module))
 
 
 def torch_device():
@@ -83,7 +104,7 @@ def torch_device():
 def mod(request: pytest.FixtureRequest):
     """The module under test: ``test_<module>.py`` in ``NN_name/`` grades ``<target>/NN_name/<module>.py``."""
     path = Path(request.node.path)
-    return load(path.parent.name, path.stem.removeprefix("test_"))
+    return load_graded(path.parent.name, path.stem.removeprefix("test_"))
 
 
 @pytest.fixture
@@ -119,13 +140,45 @@ def _message(excinfo: pytest.ExceptionInfo) -> str:
     if isinstance(exc, AttributeError) and missing:
         module, name = missing.groups()
         return f"{module}.py has no {name!r}: define it with the name and signature its docstring and README give"
+    frame = _learner_frame(excinfo)
+    where = f" ({frame[0]}, line {frame[1]})" if frame else ""
+    return f"{type(exc).__name__}: {exc}{where}".strip()
+
+
+def _learner_frame(excinfo: pytest.ExceptionInfo | None) -> tuple[str, int, str] | None:
+    """(file name, line, function) of the deepest traceback frame in the graded folder."""
+    if excinfo is None:
+        return None
     root = target_dir().resolve()
-    where = ""
+    found = None
     for entry in excinfo.traceback:
         path = Path(str(entry.path))
         if path.is_relative_to(root):
-            where = f" ({path.name}, line {entry.lineno + 1})"
-    return f"{type(exc).__name__}: {exc}{where}".strip()
+            found = (path.name, entry.lineno + 1, entry.name)
+    return found
+
+
+def _grades_an_exercise(item: pytest.Item) -> bool:
+    """True for a test of an exercise suite (``exercises/NN_name/test_*.py``)."""
+    return Path(str(item.path)).resolve().parent.parent == kit.EXERCISES_DIR.resolve()
+
+
+def _skip_by_graded_code(excinfo: pytest.ExceptionInfo | None, reason: str) -> str:
+    """The failure message for a skip that the graded code, not the kit, asked for."""
+    frame = _learner_frame(excinfo)
+    who = f"{frame[2]} ({frame[0]}, line {frame[1]})" if frame else "the graded code"
+    how = "called pytest.skip" if excinfo is None or isinstance(excinfo.value, pytest.skip.Exception) else (
+        f"raised {type(excinfo.value).__name__}")
+    return (f"{who} {how} ({reason or 'no reason'}): a test cannot be skipped by the code it grades; "
+            "unfinished code should raise NotImplementedError")
+
+
+def _control_must_pass() -> None:
+    comparisons_are_honest()
+
+
+def _control_must_fail() -> None:
+    raise AssertionError("a control test that must fail")
 
 
 class Recorder:
@@ -135,9 +188,10 @@ class Recorder:
     collection, before any graded code is imported) has been compared with the process.
     """
 
-    def __init__(self, stream: TextIO | None, key: str) -> None:
+    def __init__(self, stream: TextIO | None, key: str, control: str = "") -> None:
         self.stream = stream
         self.key = key
+        self.control = control
         self.kinds: dict[str, str] = {}  # nodeid -> kind
         self.pending: dict[str, tuple[str, str]] = {}  # nodeid -> (kind, message), until teardown
         self.points = [0, 0]
@@ -145,13 +199,39 @@ class Recorder:
 
     def _emit(self, event: dict) -> None:
         if self.stream is not None:
+            if "message" in event:
+                event["message"] = clip(str(event["message"]))
             self.stream.write(sign(self.key, event) + "\n")
             self.stream.flush()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        """Refuse ``needs`` names that are no test of the file; append the control tests."""
+        for item in items:
+            marker = item.get_closest_marker("needs")
+            module = getattr(item, "module", None)
+            known = {name for name in vars(module) if name.startswith("test")} if module else set()
+            unknown = [name for name in (marker.args if marker else ()) if name not in known]
+            if unknown:
+                problem = (f"{item.nodeid}: needs({', '.join(map(repr, unknown))}) names no test of "
+                           f"{Path(str(item.path)).name}; fix the marker")
+                self._emit({"event": "collection_error", "message": problem})
+                raise pytest.UsageError(problem)
+        if self.control and items:
+            parent = items[-1].parent
+            for suffix, check in (("pass", _control_must_pass), ("fail", _control_must_fail)):
+                name = f"test_grader_control_{self.control}_{suffix}"
+                items.append(pytest.Function.from_parent(parent, name=name, callobj=check))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         tests = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
         self.points[1] = sum(t["max_points"] for t in tests)
         self.snapshot = Snapshot(session.config.pluginmanager.get_plugins())
+        self.snapshot.watch_instance("grader.plugin.Recorder()", self)
+        self.snapshot.watch_functions({item.nodeid: getattr(item, "obj", None) for item in session.items})
+        for module in {id(m): m for m in (getattr(item, "module", None) for item in session.items) if m}.values():
+            self.snapshot.watch_instance(f"the test module {module.__name__}", module)
         bonus = any(item.get_closest_marker("bonus") for item in session.items)
         self._emit({"event": "collected", "pid": os.getpid(), "tests": tests, "bonus": bonus})
 
@@ -170,6 +250,7 @@ class Recorder:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        raised = call.excinfo  # before pytest's unittest support swaps a SkipTest for a skip
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
         if report.when == "teardown":
@@ -182,7 +263,15 @@ class Recorder:
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             reason = reason.removeprefix("Skipped: ")
-            kind, message = ("blocked" if reason.startswith(BLOCKED_PREFIX) else "skipped"), reason
+            if reason.startswith(BLOCKED_PREFIX) and _learner_frame(raised) is None:
+                kind, message = "blocked", reason
+            elif _learner_frame(raised) is None and not _grades_an_exercise(item):
+                kind, message = "skipped", reason  # the kit's own tests may skip
+            else:
+                kind, message = "failed", _skip_by_graded_code(raised, reason)
+                report.outcome, report.longrepr = "failed", message
+                if hasattr(report, "wasxfail"):
+                    del report.wasxfail
         elif report.passed:
             kind = "passed"
         elif excinfo is not None and isinstance(excinfo.value, ModuleLoadError):
@@ -197,6 +286,8 @@ class Recorder:
             kind, message = "failed", _message(excinfo)
         report.grader_kind = kind
         self.pending[item.nodeid] = (kind, message)
+        if self.control and item.name == f"test_grader_control_{self.control}_fail" and kind == "failed":
+            report.outcome, report.longrepr = "passed", None  # expected: not a failure of the run
 
     def _finish(self, item: pytest.Item) -> None:
         """Check the process is as the snapshot left it, then record and emit the test's result."""

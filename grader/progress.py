@@ -15,7 +15,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from grader import i18n, kit
-from grader.runner import run_exercise, target_options
+from grader.runner import target_options
+from grader.settings import Settings
 from grader.scorecard import atomic_write_text, paint, status_label, use_colour
 
 CACHE = kit.KIT_ROOT / ".grader" / "progress.json"
@@ -36,7 +37,7 @@ def _load_cache() -> dict:
         return {}
 
 
-def show_progress(args: argparse.Namespace) -> int:
+def show_progress(args: argparse.Namespace, settings: Settings) -> int:
     """Print a bar of passed exercises and the next step (in --lang / GRADER_LANG / the locale's
     language); exit 0 when everything passed."""
     lang = i18n.language(getattr(args, "lang", None))
@@ -52,7 +53,7 @@ def show_progress(args: argparse.Namespace) -> int:
             done += 1
             continue
         print(t("checking", name=name), file=sys.stderr)
-        result = run_exercise(name, target_options(args.solutions, args.target), device=args.device, timeout=args.timeout)
+        result = settings.run(name, target_options(args.solutions, args.target))
         if result.status != "passed":
             pending = result
             break

@@ -1,30 +1,39 @@
 """Run one exercise's tests in a subprocess with a time limit and read back what happened.
 
-Results travel through a JSON-lines file written by the plugin (never by parsing pytest's
-text). The plugin announces the collected tests before any learner code is imported, so the
-runner knows what it expected and notices a process that ended early, hung, or contradicts
-its own exit status.
+Results travel as signed JSON lines through a pipe the test process inherits (never by
+parsing pytest's text, never through a file the graded code could reach). The plugin announces
+the collected tests before any learner code is imported, so the runner knows what it expected
+and notices a process that ended early, hung, or contradicts its own exit status; two control
+tests with unpredictable names (one must pass, one must fail) expose blanket tampering.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader import kit
-from grader.integrity import KEY_VARIABLE, verify
+from grader import sandbox as sandboxing
+from grader.integrity import verify
+from grader.limits import CGroup, Limits
+from grader.text import clip
 
-STATUSES = ("passed", "failed", "not_started", "error", "timeout", "blocked")
 OUTCOMES = {"passed": "passed", "failed": "failed", "not_started": "failed", "error": "error",
-            "blocked": "skipped", "skipped": "skipped"}
-OUTPUT_TAIL = 4000  # characters of the test process's output kept for diagnostics
+            "blocked": "skipped"}
+DEFAULT_TIMEOUT = 600.0  # seconds per exercise
+OUTPUT_TAIL = 4000  # bytes of the test process's output kept for diagnostics
+CHANNEL_LIMIT = 8 << 20  # bytes of results the plugin may send; more means interference
+CONTROL_PREFIX = "test_grader_control_"
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -48,6 +57,7 @@ class ExerciseResult:
     tests: list[TestResult] = field(default_factory=list)
     bonus: bool = False
     output: str = ""
+    peak_memory_mb: float | None = None
 
     @property
     def passed_tests(self) -> int:
@@ -69,13 +79,22 @@ def target_options(solutions: bool = False, target: str | Path | None = None) ->
     return ["--target", str(Path(target).resolve())] if target else []
 
 
-def read_events(path: Path, key: str) -> tuple[list[dict], int]:
+def graded_folder(options: list[str]) -> Path:
+    """The folder that ``options`` (from :func:`target_options`) grade."""
+    if "--solutions" in options:
+        return kit.SOLUTIONS_DIR
+    if "--target" in options:
+        return Path(options[options.index("--target") + 1]).resolve()
+    return kit.EXERCISES_DIR
+
+
+def parse_events(data: bytes, key: str) -> tuple[list[dict], int]:
     """The correctly signed events of the results channel, and how many lines were not."""
     events, forged = [], 0
-    for line in path.read_text(errors="replace").splitlines():
+    for line in data.decode(errors="replace").splitlines():
         try:
             event = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             event = None
         if isinstance(event, dict) and verify(key, event):
             events.append(event)
@@ -84,75 +103,195 @@ def read_events(path: Path, key: str) -> tuple[list[dict], int]:
     return events, forged
 
 
-def _tail(path: Path) -> str:
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - OUTPUT_TAIL))
-        return f.read().decode(errors="replace")
+class Drain(threading.Thread):
+    """Reads a pipe to its end in the background, keeping at most ``limit`` bytes.
+
+    ``tail`` keeps the last bytes (program output), otherwise the first ones are kept and
+    ``overflow`` tells that more came (the results channel, which the plugin keeps small).
+    """
+
+    def __init__(self, fd: int, limit: int, tail: bool) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.limit, self.keep_tail = fd, limit, tail
+        self.data = bytearray()
+        self.overflow = False
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 1 << 16):
+                if self.keep_tail:
+                    self.data += chunk
+                    del self.data[:-self.limit]
+                elif len(self.data) + len(chunk) <= self.limit:
+                    self.data += chunk
+                else:
+                    self.overflow = True
+        except OSError:
+            pass
+
+    def finish(self) -> bytes:
+        """The kept bytes once the writers closed the pipe (or after a short grace: a descendant
+        that escaped may still hold it open)."""
+        self.join(timeout=2)
+        return bytes(self.data)
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _set_parent_death_signal() -> None:
+    """Ask the kernel to SIGKILL this (child) process when the grader dies (Linux only)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _kill(proc: subprocess.Popen, group: CGroup | None) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
-    proc.wait()
+    if group is not None:
+        group.kill_all()
 
 
-def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout: float = 300,
-                 select: list[str] | None = None, threads: int | None = None) -> ExerciseResult:
+def _wait(proc: subprocess.Popen, timeout: float, group: CGroup | None) -> tuple[int | None, int]:
+    """(exit status or None on timeout, peak resident memory in bytes) of ``proc``."""
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    try:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, 0 if timed_out else os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                _kill(proc, group)
+                timed_out = True
+                continue
+            time.sleep(0.02)
+    except BaseException:  # Ctrl-C: never leave a test process behind
+        _kill(proc, group)
+        proc.wait()
+        raise
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if group is not None:
+        group.kill_all()  # descendants that outlived the test process
+    return (None if timed_out else proc.returncode), usage.ru_maxrss * 1024
+
+
+def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout: float = DEFAULT_TIMEOUT,
+                 select: list[str] | None = None, threads: int | None = None,
+                 sandbox: bool = False, limits: Limits | None = None) -> ExerciseResult:
     """Grade exercise ``name`` (tests from the kit) with pytest ``options`` in a fresh process.
 
     ``select`` limits the run to test functions of that name (e.g. for the mistake gallery);
-    ``threads`` caps torch's CPU threads (OMP_NUM_THREADS) when several runs share the cores.
+    ``threads`` caps torch's CPU threads (OMP_NUM_THREADS) when several runs share the cores;
+    ``sandbox`` runs the process in bubblewrap (:mod:`grader.sandbox`) under ``limits``.
+    Results come back through a pipe whose write end the process inherits; the signing key
+    and the names of the control tests arrive through another pipe, never the environment.
     """
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-        report, output = Path(tmp) / "report.jsonl", Path(tmp) / "output.txt"
-        paths = [str(p) for p in kit.test_files(name)]
-        if select:
-            paths = [f"{p}::{test}" for p in paths for test in select]
-        cmd = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider",
-               "--rootdir", str(kit.KIT_ROOT), "-c", str(kit.KIT_ROOT / "pyproject.toml"),
-               "--grader-report", str(report), "--device", device, *options]
-        key = secrets.token_hex(16)
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", KEY_VARIABLE: key}
-        if threads:
-            env["OMP_NUM_THREADS"] = str(threads)
-        with open(output, "wb") as out:
-            proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
-            try:
-                returncode: int | None = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill(proc)
-                returncode = None
-            except BaseException:  # Ctrl-C: never leave a test process behind
-                _kill(proc)
-                raise
-        events, forged = read_events(report, key) if report.exists() else ([], 0)
-        result = summarise(name, events, returncode, timeout, time.perf_counter() - started, forged)
-        result.output = _tail(output)
-        if not paths:
-            result.status, result.message = "error", f"the kit has no tests for {name}"
-        return result
+    paths = [str(p) for p in kit.test_files(name)]
+    if not paths:
+        return ExerciseResult(name, "error", 0, 0, 0.0, f"the kit has no tests for {name}")
+    if select:
+        paths = [f"{p}::{test}" for p in paths for test in select]
+    key, control = secrets.token_hex(16), secrets.token_hex(6)
+    report_r, report_w = os.pipe()
+    secret_r, secret_w = os.pipe()
+    os.write(secret_w, f"{key}\n{control}\n".encode())
+    os.close(secret_w)
+    cmd = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider",
+           "--rootdir", str(kit.KIT_ROOT), "-c", str(kit.KIT_ROOT / "pyproject.toml"),
+           "--grader-channel", f"{report_w},{secret_r}", "--device", device, *options]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    if sandbox:
+        from grader.datasets import data_dir
+
+        data = data_dir().resolve()
+        env["GRADER_DATA_DIR"] = str(data)
+        cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data)
+    group = CGroup.create(limits)
+
+    def prepare_child() -> None:
+        if group is not None:
+            group.enter()
+        if limits is not None:
+            limits.apply_rlimits()
+        if not sandbox:
+            _set_parent_death_signal()
+
+    try:
+        proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                pass_fds=(report_w, secret_r), preexec_fn=prepare_child)
+    finally:
+        os.close(report_w)
+        os.close(secret_r)
+    assert proc.stdout is not None
+    output, channel = Drain(proc.stdout.fileno(), OUTPUT_TAIL, tail=True), Drain(report_r, CHANNEL_LIMIT, tail=False)
+    output.start()
+    channel.start()
+    try:
+        returncode, peak = _wait(proc, timeout, group)
+        events, forged = parse_events(channel.finish(), key)
+        tail = output.finish().decode(errors="replace")
+    finally:
+        if group is not None:
+            group.close()
+        proc.stdout.close()
+        os.close(report_r)
+    if channel.overflow:
+        forged += 1
+    result = summarise(name, events, returncode, timeout, time.perf_counter() - started, forged, control)
+    result.output = tail
+    result.peak_memory_mb = round(peak / 2**20, 1)
+    return result
+
+
+def run_safely(name: str, options: list[str], **settings: Any) -> ExerciseResult:
+    """:func:`run_exercise`, with a failure of the grader itself turned into an ``error`` result,
+    so that one exercise never costs the others theirs."""
+    try:
+        return run_exercise(name, options, **settings)
+    except Exception as exc:  # noqa: BLE001 - reported in the exercise's row
+        return ExerciseResult(name, "error", 0, 0, 0.0,
+                              clip(f"the grader failed on this exercise: {type(exc).__name__}: {exc}"))
+
+
+def _control_problem(results: dict[str, dict], expected: list[str]) -> str | None:
+    """Why the control tests (one must pass, one must fail) show interference, or None."""
+    for tid in expected:
+        kind = results.get(tid, {}).get("kind")
+        want = "passed" if tid.endswith("_pass") else "failed"
+        if kind is not None and kind != want:
+            return (f"tampering: a control test that must {'pass' if want == 'passed' else 'fail'} "
+                    f"{'failed' if want == 'passed' else 'passed'}: the graded code changed how tests run, compare "
+                    "or report; results cannot be trusted")
+    return None
 
 
 def summarise(name: str, events: list[dict], returncode: int | None, timeout: float, seconds: float,
-              forged: int = 0) -> ExerciseResult:
+              forged: int = 0, control: str | None = None) -> ExerciseResult:
     """Turn the plugin's events and the process's fate into one ExerciseResult.
 
     The channel must hold, in order: one "collected" event, one result per collected test in
-    collection order, one "finished" event; anything else (or a forged line) means the graded
-    code interfered, and the exercise is an error.
+    collection order, one "finished" event; anything else (or a forged line, or a control test
+    with the wrong outcome) means the graded code interfered, and the exercise is an error.
     """
     collected = next((e for e in events if e.get("event") == "collected"), None)
-    expected = [(t["id"], int(t["max_points"])) for t in collected["tests"]] if collected else []
+    try:
+        announced = [(str(t["id"]), int(t["max_points"])) for t in collected["tests"]] if collected else []
+    except (KeyError, TypeError, ValueError):
+        announced, forged = [], forged + 1
+    controls = [tid for tid, _ in announced if control and f"::{CONTROL_PREFIX}{control}_" in tid]
+    expected = [(tid, points) for tid, points in announced if tid not in controls]
     results = [e for e in events if e.get("event") == "result"]
-    received = {e["id"]: e for e in results if "id" in e}
-    in_order = [e.get("id") for e in results] == [tid for tid, _ in expected][:len(results)]
+    received = {str(e.get("id")): e for e in results}
+    in_order = [e.get("id") for e in results] == [tid for tid, _ in announced][:len(results)]
     finished = any(e.get("event") == "finished" for e in events)
     current = next((tid for tid, _ in expected if tid not in received), None)
+    problem = next((str(e.get("message", "")) for e in events if e.get("event") == "collection_error"), None)
 
     tests = []
     for tid, max_points in expected:
@@ -164,39 +303,56 @@ def summarise(name: str, events: list[dict], returncode: int | None, timeout: fl
             continue
         kind = e.get("kind") if e.get("kind") in OUTCOMES else "error"
         points = max_points if kind == "passed" else 0
-        tests.append(TestResult(tid, OUTCOMES[kind], kind, points, max_points, str(e.get("message", ""))))
+        tests.append(TestResult(tid, OUTCOMES[kind], kind, points, max_points, clip(str(e.get("message", "")))))
 
-    result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "", tests,
-                            bonus=bool(collected and collected.get("bonus")))
+    result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "",
+                            tests, bonus=bool(collected and collected.get("bonus")))
     kinds = [t.kind for t in tests]
     short = current.split("::")[-1] if current else ""
     tampered = next((t.message for t in tests if t.message.startswith("tampering")), None)
+    if control is not None and collected is not None and expected and len(controls) != 2:
+        tampered = tampered or "tampering: the grader's control tests are missing; results cannot be trusted"
+    tampered = tampered or _control_problem(received, controls)
     if forged or not in_order or sum(e.get("event") == "collected" for e in events) > 1 or tampered:
         result.status = "error"
-        result.message = tampered or "tampering: the results channel holds lines the grader did not write; results cannot be trusted"
+        result.message = tampered or ("tampering: the results channel holds lines the grader did not write; "
+                                      "results cannot be trusted")
         result.points = 0
         for t in tests:
             t.points = 0
     elif returncode is None:
-        result.status, result.message = "timeout", f"exceeded the time limit of {timeout:g} s" + (f" in {short}" if short else "")
+        result.status = "timeout"
+        result.message = f"exceeded the time limit of {timeout:g} s" + (f" in {short}" if short else "")
+    elif problem is not None:
+        result.status, result.message = "error", clip(problem)
     elif collected is None:
         result.status, result.message = "error", f"the tests could not be collected (pytest exit status {returncode})"
-    elif not finished or len(received) < len(expected):
+    elif not finished or len(received) < len(announced):
         result.status = "error"
         result.message = f"the test process ended early (exit status {returncode})" + (f" during {short}" if short else "")
-    elif (returncode == 0) != all(k in ("passed", "blocked", "skipped") for k in kinds) or returncode not in (0, 1):
+    elif (returncode == 0) != all(k in ("passed", "blocked") for k in kinds) or returncode not in (0, 1):
         result.status, result.message = "error", (f"pytest's exit status {returncode} contradicts the recorded results "
-                                               "(the graded code may have interfered with pytest)")
-    elif "error" in kinds:
-        result.status, result.message = "error", next(t.message for t in tests if t.kind == "error")
-    elif all(k == "passed" for k in kinds):
-        result.status = "passed"
-    elif "not_started" in kinds and all(k in ("not_started", "blocked") for k in kinds):
-        result.status = "not_started"
-        result.message = next(t.message for t in tests if t.kind == "not_started")
-    elif all(k in ("passed", "blocked", "skipped") for k in kinds):
-        result.status, result.message = "blocked", next(t.message for t in tests if t.kind == "blocked")
+                                                  "(the graded code may have interfered with pytest)")
     else:
-        result.status = "failed"
-        result.message = next(t.message for t in tests if t.kind not in ("passed", "blocked", "skipped"))
+        result.status, result.message = _verdict(tests)
     return result
+
+
+def _verdict(tests: list[TestResult]) -> tuple[str, str]:
+    """(status, headline message) from the tests' kinds, once the run itself is trusted."""
+    kinds = [t.kind for t in tests]
+
+    def first(*wanted: str) -> str:
+        return next((t.message for t in tests if t.kind in wanted), "")
+
+    if not tests:
+        return "error", "no tests were collected"
+    if "error" in kinds:
+        return "error", first("error")
+    if all(k == "passed" for k in kinds):
+        return "passed", ""
+    if "not_started" in kinds and all(k in ("not_started", "blocked") for k in kinds):
+        return "not_started", first("not_started")
+    if all(k in ("passed", "blocked") for k in kinds):
+        return "blocked", first("blocked")
+    return "failed", first("failed", "not_started")

@@ -88,9 +88,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
-def to_json(results: list[ExerciseResult], target: str, device: str) -> dict:
-    """The grader's JSON contract (KIT.md)."""
-    return {"target": target, "device": device,
+def to_json(results: list[ExerciseResult], target: str, device: str, sandbox: bool = False) -> dict:
+    """The results JSON (docs/results-schema.json)."""
+    return {"target": target, "device": device, "sandbox": sandbox,
             "points": sum(r.points for r in results), "max_points": sum(r.max_points for r in results),
             "exercises": [r.to_json() for r in results]}
 
@@ -113,5 +113,10 @@ def to_gradescope(results: list[ExerciseResult]) -> dict:
             "output": "; ".join(f"{r.name}: {status_label(r.status)}" for r in results), "tests": tests}
 
 
-def write_json(path: str | Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+def write_json(path: str | Path, data: dict) -> str | None:
+    """Write ``data`` atomically; None when written, else one line saying why not."""
+    try:
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    except OSError as exc:
+        return f"could not write {path}: {exc.strerror or exc}"
+    return None

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from grader import kit
 from grader.progress import CACHE, fingerprint
-from grader.runner import ExerciseResult, run_exercise, target_options
+from grader.runner import ExerciseResult, target_options
+from grader.settings import Settings
 from grader.scorecard import atomic_write_text, paint, status_label, use_colour
 
 Snapshot = dict[Path, tuple[int, int]]
@@ -84,7 +85,7 @@ def wait_for_change(folders: list[Path], before: Snapshot, interval: float) -> N
         current = settled
 
 
-def watch(name: str | None, args: argparse.Namespace) -> int:
+def watch(name: str | None, args: argparse.Namespace, settings: Settings) -> int:
     """Run, summarise, wait for a save, repeat; follow the learner's progress when ``name`` is None."""
     target = kit.SOLUTIONS_DIR if args.solutions else Path(args.target).resolve() if args.target else kit.EXERCISES_DIR
     colour = use_colour(sys.stdout)
@@ -94,8 +95,7 @@ def watch(name: str | None, args: argparse.Namespace) -> int:
             folders = list(dict.fromkeys([target / current, kit.EXERCISES_DIR / current]))
             before = snapshot(folders)
             print(f"running {current} ...", flush=True)
-            result = run_exercise(current, target_options(args.solutions, args.target), device=args.device,
-                                  timeout=args.timeout)
+            result = settings.run(current, target_options(args.solutions, args.target))
             print(summary(result, colour), flush=True)
             if result.status == "passed":
                 remember_pass(target, current)

@@ -74,7 +74,8 @@ def handin(root: Path, alpha: str | None = SOLUTIONS["01_alpha/alpha.py"], beta:
     return write(root, files)
 
 
-def run_grader(kit_root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GRADER_KIT_ROOT": str(kit_root), "NO_COLOR": "1"}
+def run_grader(kit_root: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m grader ARGS`` on the kit at ``kit_root``, in English, with ``env`` added."""
+    env = {**os.environ, "GRADER_KIT_ROOT": str(kit_root), "NO_COLOR": "1", "GRADER_LANG": "en", **(env or {})}
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=kit_root, env=env,
                           capture_output=True, text=True, timeout=timeout)

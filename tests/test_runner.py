@@ -6,6 +6,7 @@ import json
 import pytest
 
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
+from results import load_valid
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def graded(kit, tmp_path, *args: str, **modules) -> tuple[int, dict, str]:
     out = tmp_path / "result.json"
     proc = run_grader(kit, "--all", "--target", str(target), "--json", str(out), *args)
     assert out.exists(), f"no JSON written; stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    return proc.returncode, json.loads(out.read_text()), proc.stdout
+    return proc.returncode, load_valid(out), proc.stdout
 
 
 def statuses(report: dict) -> dict[str, str]:
@@ -30,12 +31,16 @@ def test_solutions_pass_and_json_contract(kit, tmp_path):
     out = tmp_path / "r.json"
     proc = run_grader(kit, "01", "02_b", "--solutions", "--json", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = json.loads(out.read_text())
-    assert set(report) == {"target", "device", "points", "max_points", "exercises"}
+    report = load_valid(out)
+    assert set(report) == {"target", "device", "sandbox", "points", "max_points", "exercises"}
     assert report["points"] == report["max_points"] == 6
+    assert report["sandbox"] is False, "the reference is trusted: no sandbox by default"
     ex = report["exercises"][0]
-    assert set(ex) == {"name", "status", "points", "max_points", "seconds", "message", "tests", "bonus"}
-    assert ex["bonus"] is False
+    assert set(ex) == {"name", "status", "points", "max_points", "seconds", "message", "tests", "bonus",
+                       "peak_memory_mb"}
+    assert ex["bonus"] is False and ex["peak_memory_mb"] > 1
+    assert [t["id"].split("::")[-1] for t in ex["tests"]] == ["test_double", "test_double_negative"], (
+        "the control tests never appear in results")
     assert set(ex["tests"][0]) == {"id", "outcome", "points", "max_points", "message"}
     assert statuses(report) == {"01_alpha": "passed", "02_beta": "passed"}
     assert "2/2 passed" in proc.stdout
@@ -45,7 +50,7 @@ def test_stubs_are_not_started(kit, tmp_path):
     out = tmp_path / "r.json"
     proc = run_grader(kit, "--all", "--json", str(out))
     assert proc.returncode == 1
-    report = json.loads(out.read_text())
+    report = load_valid(out)
     assert statuses(report) == {"01_alpha": "not_started", "02_beta": "not_started"}
     assert "not started" in proc.stdout
     beta = report["exercises"][1]["tests"]
@@ -88,7 +93,7 @@ FORGE_CHANNEL = """
 import json, os
 for fd in os.listdir("/proc/self/fd"):
     try:
-        if os.readlink(f"/proc/self/fd/{fd}").endswith(".jsonl"):
+        if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
             for test in ("test_double", "test_double_negative"):
                 line = {"event": "result", "id": f"01_alpha/test_alpha.py::{test}", "kind": "passed", "points": 2}
                 os.write(int(fd), (json.dumps(line) + "\\n").encode())
