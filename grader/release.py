@@ -22,13 +22,18 @@ from pathlib import Path, PurePosixPath
 
 from grader import kit
 
-TOP_FILES = {"pyproject.toml", "README.md", ".gitignore", "data/README.md"}
+TOP_FILES = {"pyproject.toml", "README.md", "README.zh-TW.md", ".gitignore", "data/README.md"}
 TOP_DIRS = {"exercises", "grader"}
 JUNK_SUFFIXES = (".pyc", ".pyo", "~", ".swp", ".swo", ".tmp", ".orig", ".rej")
 README_NOTE = """
 > **Student copy.** This copy has no `solutions/` and none of the kit's own tests (`tests/`), so
 > the instructor's commands (`grader --solutions`, `grader check`) do not work here. Your work
 > goes in `exercises/`; `grader` shows your progress and `pytest` runs the exercise suites.
+"""
+README_NOTE_ZH = """
+> **學生版副本。** 這份副本沒有 `solutions/`，也沒有套件自己的測試（`tests/`），所以講師用的指令
+> （`grader --solutions`、`grader check`）在這裡無法使用。你的作業寫在 `exercises/`；`grader` 顯示
+> 你的進度，`pytest` 執行各練習的測試。
 """
 
 
@@ -147,10 +152,11 @@ def find_leaks(out: Path, solutions: Path) -> list[str]:
 
 def _adapt(out: Path) -> None:
     """The copy's README gets a note; its pytest configuration runs the exercise suites."""
-    readme = out / "README.md"
-    if readme.is_file():
-        head, sep, rest = _read(readme).partition("\n")
-        readme.write_text(head + sep + README_NOTE + rest)
+    for name, note in (("README.md", README_NOTE), ("README.zh-TW.md", README_NOTE_ZH)):
+        readme = out / name
+        if readme.is_file():
+            head, sep, rest = _read(readme).partition("\n")
+            readme.write_text(head + sep + note + rest)
     pyproject = out / "pyproject.toml"
     if pyproject.is_file():
         text = _read(pyproject).replace('testpaths = ["tests"]', 'testpaths = ["exercises"]')
