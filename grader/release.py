@@ -174,8 +174,10 @@ def _unsafe_destination(out: Path, root: Path) -> str | None:
     return None
 
 
-def release(out_arg: str, force: bool = False) -> int:
-    """Write the student copy to ``out_arg``; 0 clean, 1 a leak was found, 2 refused."""
+def release(out_arg: str, force: bool = False, github_classroom: bool = False) -> int:
+    """Write the student copy to ``out_arg``; 0 clean, 1 a leak was found, 2 refused.
+
+    ``github_classroom`` adds the grading workflow (:mod:`grader.classroom`)."""
     root, out = kit.KIT_ROOT.resolve(), Path(out_arg).expanduser().resolve()
     if out.exists() and not out.is_dir():
         print(f"grader release: {out_arg} exists and is not a folder", file=sys.stderr)
@@ -196,6 +198,10 @@ def release(out_arg: str, force: bool = False) -> int:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, out / rel)
     _adapt(out)
+    if github_classroom:
+        from grader.classroom import write_workflow
+
+        print(f"Added {write_workflow(out).relative_to(out).as_posix()}: grades every push, scorecard in the job summary.")
     exercises = sorted({PurePosixPath(p).parts[1] for p in files if p.startswith("exercises/")})
     print(f"Released {len(files)} files ({len(exercises)} exercises) from {root} to {out}")
     print("Left out: solutions/, tests/ (the kit's own tests), .git/, data files, caches and local state.")
