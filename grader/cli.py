@@ -7,6 +7,8 @@
     grader hint NAME             the next hint of an exercise
     grader release OUT           a student copy of the kit, without solutions/
     grader batch DIR --csv PATH  grade every hand-in folder of DIR into one CSV (and JSON files)
+    grader export gradescope OUT.zip   the kit as a Gradescope autograder bundle
+    grader summary RESULT.json   a results JSON as a Markdown scorecard (GitHub job summary)
     grader watch [NAME]          re-run an exercise's tests whenever one of its files is saved
     grader train [--model both]  the chapter's pipeline with your code: train, test, plots, report.md
 """
@@ -182,10 +184,13 @@ def cmd_release(argv: list[str]) -> int:
         "The copy is then scanned for solution code. Exit 0 clean, 1 a leak was found, 2 refused."))
     parser.add_argument("out", metavar="OUT", help="destination folder (must be empty or absent)")
     parser.add_argument("--force", action="store_true", help="replace the contents of a non-empty OUT")
+    parser.add_argument("--github-classroom", action="store_true", help=(
+        "add .github/workflows/grade.yml: grade every push on a CPU runner, scorecard in the job summary, "
+        "grader.json as an artifact"))
     args = parser.parse_args(argv)
     from grader.release import release
 
-    return release(args.out, args.force)
+    return release(args.out, args.force, args.github_classroom)
 
 
 def cmd_batch(argv: list[str]) -> int:
@@ -246,7 +251,20 @@ def cmd_watch(argv: list[str]) -> int:
     return watch(name, args, settings)
 
 
-COMMANDS = {"data": cmd_data, "check": cmd_check, "hint": cmd_hint, "release": cmd_release, "batch": cmd_batch, "watch": cmd_watch, "train": cmd_train}
+def cmd_export(argv: list[str]) -> int:
+    from grader.export import cmd_export as export
+
+    return export(argv)
+
+
+def cmd_summary(argv: list[str]) -> int:
+    from grader.classroom import cmd_summary as summary
+
+    return summary(argv)
+
+
+COMMANDS = {"data": cmd_data, "check": cmd_check, "hint": cmd_hint, "release": cmd_release, "batch": cmd_batch,
+            "watch": cmd_watch, "train": cmd_train, "export": cmd_export, "summary": cmd_summary}
 
 
 def main(argv: list[str] | None = None) -> int:
