@@ -35,8 +35,8 @@ def save_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: i
       intact, and a successful save leaves no temporary file behind.
     """
     raise NotImplementedError(
-        "05_checkpoint.save_checkpoint: build the checkpoint dict, torch.save it to a temporary file "
-        "next to path, then os.replace it onto path")
+        "05_checkpoint.save_checkpoint: write the training state to path so that path always holds a complete "
+        "checkpoint; return the path")
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
@@ -50,8 +50,8 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
     - Returns {"epoch": int, "loss": float, "accuracy": float} read from the file.
     """
     raise NotImplementedError(
-        "05_checkpoint.load_checkpoint: torch.load the file with weights_only=True (errors naming the path), "
-        "then load_state_dict into the model and the optimizer")
+        "05_checkpoint.load_checkpoint: restore the model (and the optimizer) from the file safely; return its "
+        "epoch, loss and accuracy")
 
 
 def load_model_for_inference(model: nn.Module, path: str | os.PathLike,
@@ -61,7 +61,7 @@ def load_model_for_inference(model: nn.Module, path: str | os.PathLike,
     Loads it into ``model``, switches the model to evaluation mode and returns the same model.
     """
     raise NotImplementedError(
-        "05_checkpoint.load_model_for_inference: load the state_dict into model, call model.eval(), return model")
+        "05_checkpoint.load_model_for_inference: return the model with the saved weights, ready for predictions")
 
 
 def predict_single_image(model: nn.Module, image: torch.Tensor,
@@ -73,5 +73,4 @@ def predict_single_image(model: nn.Module, image: torch.Tensor,
     class = argmax p (Python int), confidence = 100 * p[class] (Python float in 0..100).
     """
     raise NotImplementedError(
-        "05_checkpoint.predict_single_image: model.eval(), torch.no_grad(), unsqueeze(0), softmax, "
-        "return (argmax, 100 * max probability)")
+        "05_checkpoint.predict_single_image: return (predicted class, confidence in %) for one image")

@@ -3,10 +3,12 @@
 Each ``code`` is appended to a copy of solutions/05_checkpoint/checkpoint.py (whose imports it uses).
 """
 
+SLOW = []  # tests a mutant runs only when its `fails` names them
+
 MUTANTS = [
     {"name": "checkpoint without optimizer state",
      "fails": ["test_save_checkpoint_contents", "test_resume_is_bit_exact"],
-     "says": "optimizer state", "code": '''
+     "says": "holds no optimizer state", "also": ["restore the optimizer"], "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -28,7 +30,7 @@ def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
 '''},
     {"name": "non-atomic save: torch.save straight onto path",
-     "fails": "test_save_is_atomic", "says": "not atomic", "code": '''
+     "fails": "test_save_is_atomic", "says": "the write is not atomic", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +40,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     return path
 '''},
     {"name": "non-atomic save through an open file handle",
-     "fails": "test_save_is_atomic", "says": "not atomic", "code": '''
+     "fails": "test_save_is_atomic", "says": "the write is not atomic", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
         return Path(path)
 '''},
     {"name": "temporary file copied, not moved",
-     "fails": "test_save_leaves_no_temporary_files", "says": "temporary file", "code": '''
+     "fails": "test_save_leaves_no_temporary_files", "says": "folder holds more than the checkpoint", "also": ["the write is not atomic"], "code": '''
 import shutil
 
 
@@ -95,7 +97,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     return path
 '''},
     {"name": "saves the whole model object (not loadable with weights_only)",
-     "fails": "test_save_checkpoint_contents", "says": "weights_only", "code": '''
+     "fails": "test_save_checkpoint_contents", "says": "cannot be read with torch.load(path, weights_only=True)", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +119,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     os.replace(tmp, path)
     return path
 '''},
-    {"name": "weights_only=False", "fails": "test_load_refuses_pickled_code", "says": "weights_only=True",
+    {"name": "weights_only=False", "fails": "test_load_refuses_pickled_code", "says": "ran code hidden inside an untrusted",
      "code": '''
 def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     path = Path(path)
@@ -170,7 +172,7 @@ def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
 '''},
     {"name": "torch.load errors passed on unwrapped (corrupt file not named)",
-     "fails": "test_load_corrupt_file_names_path", "says": "does not name the path", "code": '''
+     "fails": "test_load_corrupt_file_names_path", "says": "let torch.load's own", "code": '''
 def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     state = torch.load(path, map_location=map_location, weights_only=True)
     model.load_state_dict(state["model_state_dict"])
@@ -201,7 +203,7 @@ def predict_single_image(model, image, device="cpu"):
     return cls, float(probs[cls]) * 100
 '''},
     {"name": "confidence as a fraction", "fails": "test_predict_single_image_values",
-     "says": "percent", "code": '''
+     "says": "is a fraction between 0 and 1", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
     with torch.no_grad():
@@ -226,6 +228,50 @@ def predict_single_image(model, image, device="cpu"):
         probs = torch.softmax(model(image.unsqueeze(0).to(device)), dim=1)[0]
     conf, cls = probs.max(dim=0)
     return cls, conf * 100
+'''},
+    {"name": "save through a temporary file copied onto path, then removed (not atomic)", "fails": "test_save_is_atomic",
+     "says": "the write is not atomic", "code": '''
+import shutil
+
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
+                "loss": loss, "accuracy": accuracy, "model_architecture": str(model)}, tmp)
+    shutil.copy(tmp, path)
+    os.remove(tmp)
+    return path
+'''},
+    {"name": "load with weights_only=True that lets torch's error through (no path named)",
+     "fails": "test_load_corrupt_file_names_path", "says": "let torch.load's own", "code": '''
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    model.load_state_dict(checkpoint["model_state_dict"])
+    if optimizer is not None:
+        optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
+    return {"epoch": checkpoint["epoch"], "loss": checkpoint["loss"], "accuracy": checkpoint["accuracy"]}
+'''},
+    {"name": "checkpoint without the epoch", "fails": "test_save_checkpoint_contents",
+     "says": "missing the key(s) ['epoch']", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = {"model_state_dict": model.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
+                  "loss": loss, "accuracy": accuracy, "model_architecture": str(model)}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(checkpoint, tmp)
+    os.replace(tmp, path)
+    return path
+'''},
+    {"name": "prediction confidence from the logits (no softmax)", "fails": "test_predict_single_image_values",
+     "says": "raw logit of the predicted class", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        logits = model(image.unsqueeze(0).to(device))[0]
+        predicted = int(logits.argmax().item())
+        return predicted, float(logits[predicted].item())
 '''},
 ]
 
