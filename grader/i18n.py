@@ -36,7 +36,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hint": "Hint {number}/{total}: {text}",
         "more_hints": "(run `grader hint {name}` again for the next one, `--all` for all)",
         "last_hint": "That was the last hint.",
-        "no_translation": "",
+        "cached": "cached, {age} ago", "no_translation": "",
     },
     "zh-TW": {
         "passed": "通過", "failed": "未通過", "error": "錯誤", "timeout": "逾時",
@@ -56,7 +56,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hint": "提示 {number}/{total}：{text}",
         "more_hints": "（再執行一次 `grader hint {name} --lang zh-TW` 看下一個提示，加 `--all` 看全部）",
         "last_hint": "這是最後一個提示了。",
-        "no_translation": "（{name} 還沒有中文版 README，以下是英文提示。）",
+        "cached": "快取結果，{age}前", "no_translation": "（{name} 還沒有中文版 README，以下是英文提示。）",
     },
 }
 

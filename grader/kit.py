@@ -45,10 +45,21 @@ def test_files(exercise: str) -> list[Path]:
     return sorted((EXERCISES_DIR / exercise).glob("test_*.py"))
 
 
-def datasets_needed(exercise: str) -> list[str]:
-    """The datasets an exercise's tests read, from ``exercises/kit.toml`` (none if unlisted)."""
+def _entry(exercise: str) -> dict:
+    """The exercise's table of ``exercises/kit.toml`` (empty when absent or unreadable)."""
     try:
         manifest = tomllib.loads(MANIFEST.read_text())
     except (OSError, tomllib.TOMLDecodeError):
-        return []
-    return list(manifest.get(exercise, {}).get("datasets", []))
+        return {}
+    entry = manifest.get(exercise, {})
+    return entry if isinstance(entry, dict) else {}
+
+
+def datasets_needed(exercise: str) -> list[str]:
+    """The datasets an exercise's tests read, from ``exercises/kit.toml`` (none if unlisted)."""
+    return list(_entry(exercise).get("datasets", []))
+
+
+def uses(exercise: str) -> list[str]:
+    """Other exercises whose graded modules this one's tests read (``uses`` in kit.toml)."""
+    return [name for name in _entry(exercise).get("uses", []) if name != exercise]

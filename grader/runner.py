@@ -19,10 +19,11 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from grader import kit
 from grader import sandbox as sandboxing
+from grader import zygote
 from grader.integrity import verify
 from grader.limits import CGroup, Limits
 from grader.text import clip
@@ -58,6 +59,7 @@ class ExerciseResult:
     bonus: bool = False
     output: str = ""
     peak_memory_mb: float | None = None
+    cached_age: float | None = None  # seconds since it was graded, when it comes from the cache
 
     @property
     def passed_tests(self) -> int:
@@ -66,6 +68,7 @@ class ExerciseResult:
     def to_json(self) -> dict:
         data = asdict(self)
         data.pop("output")
+        data["cached"] = data.pop("cached_age") is not None
         for test in data["tests"]:
             test.pop("kind")
         data["seconds"] = round(self.seconds, 2)
@@ -110,11 +113,12 @@ class Drain(threading.Thread):
     ``overflow`` tells that more came (the results channel, which the plugin keeps small).
     """
 
-    def __init__(self, fd: int, limit: int, tail: bool) -> None:
+    def __init__(self, fd: int, limit: int, tail: bool, on_line: Callable[[bytes], None] | None = None) -> None:
         super().__init__(daemon=True)
-        self.fd, self.limit, self.keep_tail = fd, limit, tail
+        self.fd, self.limit, self.keep_tail, self.on_line = fd, limit, tail, on_line
         self.data = bytearray()
         self.overflow = False
+        self.seen = 0  # bytes of data already handed to on_line
 
     def run(self) -> None:
         try:
@@ -124,10 +128,19 @@ class Drain(threading.Thread):
                     del self.data[:-self.limit]
                 elif len(self.data) + len(chunk) <= self.limit:
                     self.data += chunk
+                    self._lines()
                 else:
                     self.overflow = True
         except OSError:
             pass
+
+    def _lines(self) -> None:
+        end = self.data.rfind(b"\n") + 1
+        if self.on_line is None or end <= self.seen:
+            return
+        for line in bytes(self.data[self.seen:end]).splitlines():
+            self.on_line(line)
+        self.seen = end
 
     def finish(self) -> bytes:
         """The kept bytes once the writers closed the pipe (or after a short grace: a descendant
@@ -144,47 +157,64 @@ def _set_parent_death_signal() -> None:
         pass
 
 
-def _kill(proc: subprocess.Popen, group: CGroup | None) -> None:
+def _spawn_warm(preloaded: zygote.Zygote | None, pytest_args: list[str], env: dict[str, str],
+                fds: tuple[int, int, int], threads: int | None, group: CGroup | None) -> int | None:
+    """The pid of a test process forked by the zygote, or None to start one the slow way."""
+    if preloaded is None:
+        return None
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        return preloaded.spawn([*pytest_args, "--grader-channel", zygote.CHANNEL], env, kit.KIT_ROOT, fds, threads,
+                               [str(d) for d in group.dirs] if group else [])
+    except OSError:
+        return None
+
+
+def _kill(pid: int, group: CGroup | None) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     if group is not None:
         group.kill_all()
 
 
-def _wait(proc: subprocess.Popen, timeout: float, group: CGroup | None) -> tuple[int | None, int]:
-    """(exit status or None on timeout, peak resident memory in bytes) of ``proc``."""
+def _wait(pid: int, timeout: float, group: CGroup | None) -> tuple[int | None, int]:
+    """(exit status or None on timeout, peak resident memory in bytes) of our child ``pid``."""
     deadline = time.monotonic() + timeout
     timed_out = False
     try:
         while True:
-            pid, status, usage = os.wait4(proc.pid, 0 if timed_out else os.WNOHANG)
-            if pid:
+            done, status, usage = os.wait4(pid, 0 if timed_out else os.WNOHANG)
+            if done:
                 break
             if time.monotonic() > deadline:
-                _kill(proc, group)
+                _kill(pid, group)
                 timed_out = True
                 continue
             time.sleep(0.02)
     except BaseException:  # Ctrl-C: never leave a test process behind
-        _kill(proc, group)
-        proc.wait()
+        _kill(pid, group)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
         raise
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if group is not None:
         group.kill_all()  # descendants that outlived the test process
-    return (None if timed_out else proc.returncode), usage.ru_maxrss * 1024
+    return (None if timed_out else os.waitstatus_to_exitcode(status)), usage.ru_maxrss * 1024
 
 
 def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout: float = DEFAULT_TIMEOUT,
                  select: list[str] | None = None, threads: int | None = None,
-                 sandbox: bool = False, limits: Limits | None = None) -> ExerciseResult:
+                 sandbox: bool = False, limits: Limits | None = None, warm: bool = False,
+                 on_test: Callable[[TestResult], None] | None = None) -> ExerciseResult:
     """Grade exercise ``name`` (tests from the kit) with pytest ``options`` in a fresh process.
 
     ``select`` limits the run to test functions of that name (e.g. for the mistake gallery);
     ``threads`` caps torch's CPU threads (OMP_NUM_THREADS) when several runs share the cores;
-    ``sandbox`` runs the process in bubblewrap (:mod:`grader.sandbox`) under ``limits``.
+    ``sandbox`` runs the process in bubblewrap (:mod:`grader.sandbox`) under ``limits``;
+    ``warm`` forks the process from the preloaded zygote (:mod:`grader.zygote`) when not
+    sandboxed; ``on_test`` is called with each test's result as soon as it arrives.
     Results come back through a pipe whose write end the process inherits; the signing key
     and the names of the control tests arrive through another pipe, never the environment.
     """
@@ -199,47 +229,61 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
     secret_r, secret_w = os.pipe()
     os.write(secret_w, f"{key}\n{control}\n".encode())
     os.close(secret_w)
-    cmd = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider",
-           "--rootdir", str(kit.KIT_ROOT), "-c", str(kit.KIT_ROOT / "pyproject.toml"),
-           "--grader-channel", f"{report_w},{secret_r}", "--device", device, *options]
+    pytest_args = [*paths, "-q", "-p", "no:cacheprovider", "--rootdir", str(kit.KIT_ROOT),
+                   "-c", str(kit.KIT_ROOT / "pyproject.toml"), "--device", device, *options]
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
-    if sandbox:
-        from grader.datasets import data_dir
-
-        data = data_dir().resolve()
-        env["GRADER_DATA_DIR"] = str(data)
-        cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data)
     group = CGroup.create(limits)
-
-    def prepare_child() -> None:
-        if group is not None:
-            group.enter()
-        if limits is not None:
-            limits.apply_rlimits()
-        if not sandbox:
-            _set_parent_death_signal()
-
+    output_r, output_w = os.pipe()
+    proc: subprocess.Popen | None = None
     try:
-        proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                pass_fds=(report_w, secret_r), preexec_fn=prepare_child)
+        preloaded = zygote.shared() if warm and not sandbox else None
+        pid = _spawn_warm(preloaded, pytest_args, env, (output_w, report_w, secret_r), threads, group)
+        if pid is None:
+            cmd = [sys.executable, "-m", "pytest", *pytest_args, "--grader-channel", f"{report_w},{secret_r}"]
+            if sandbox:
+                from grader.datasets import data_dir
+
+                env["GRADER_DATA_DIR"] = str(data_dir().resolve())
+                cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data_dir().resolve())
+
+            def prepare_child() -> None:
+                if group is not None:
+                    group.enter()
+                if limits is not None:
+                    limits.apply_rlimits()
+                if not sandbox:
+                    _set_parent_death_signal()
+
+            proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=output_w,
+                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                    pass_fds=(report_w, secret_r), preexec_fn=prepare_child)
+            pid = proc.pid
     finally:
-        os.close(report_w)
-        os.close(secret_r)
-    assert proc.stdout is not None
-    output, channel = Drain(proc.stdout.fileno(), OUTPUT_TAIL, tail=True), Drain(report_r, CHANNEL_LIMIT, tail=False)
+        for fd in (output_w, report_w, secret_r):
+            os.close(fd)
+
+    def stream(line: bytes) -> None:
+        events, _ = parse_events(line, key)
+        for event in events:
+            if on_test and event.get("event") == "result" and f"::{CONTROL_PREFIX}" not in str(event.get("id")):
+                on_test(_as_test(event, int(event.get("max_points", 0))))
+
+    output = Drain(output_r, OUTPUT_TAIL, tail=True)
+    channel = Drain(report_r, CHANNEL_LIMIT, tail=False, on_line=stream if on_test else None)
     output.start()
     channel.start()
     try:
-        returncode, peak = _wait(proc, timeout, group)
+        returncode, peak = _wait(pid, timeout, group)
+        if proc is not None:
+            proc.returncode = -1 if returncode is None else returncode  # reaped above, by wait4
         events, forged = parse_events(channel.finish(), key)
         tail = output.finish().decode(errors="replace")
     finally:
         if group is not None:
             group.close()
-        proc.stdout.close()
+        os.close(output_r)
         os.close(report_r)
     if channel.overflow:
         forged += 1
@@ -257,6 +301,13 @@ def run_safely(name: str, options: list[str], **settings: Any) -> ExerciseResult
     except Exception as exc:  # noqa: BLE001 - reported in the exercise's row
         return ExerciseResult(name, "error", 0, 0, 0.0,
                               clip(f"the grader failed on this exercise: {type(exc).__name__}: {exc}"))
+
+
+def _as_test(event: dict, max_points: int) -> TestResult:
+    """A "result" event as a TestResult worth at most ``max_points`` (the announced value)."""
+    kind = event.get("kind") if event.get("kind") in OUTCOMES else "error"
+    points = max_points if kind == "passed" else 0
+    return TestResult(str(event.get("id")), OUTCOMES[kind], kind, points, max_points, clip(str(event.get("message", ""))))
 
 
 def _control_problem(results: dict[str, dict], expected: list[str]) -> str | None:
@@ -301,9 +352,7 @@ def summarise(name: str, events: list[dict], returncode: int | None, timeout: fl
                       else f"not run: the test process ended early (exit status {returncode})")
             tests.append(TestResult(tid, "error", "error", 0, max_points, reason))
             continue
-        kind = e.get("kind") if e.get("kind") in OUTCOMES else "error"
-        points = max_points if kind == "passed" else 0
-        tests.append(TestResult(tid, OUTCOMES[kind], kind, points, max_points, clip(str(e.get("message", "")))))
+        tests.append(_as_test(e, max_points))
 
     result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "",
                             tests, bonus=bool(collected and collected.get("bonus")))

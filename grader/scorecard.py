@@ -51,7 +51,10 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
         label = paint(left(status_label(r.status, lang), status_width), r.status, colour)
         tests = f"{r.passed_tests}/{len(r.tests)}"
         name = f"{r.name} {bonus_tag}" if r.bonus else r.name
-        print(f"{left(name, width)}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}", file=stream)
+        cached = f"  ({t('cached', age=describe_age(r.cached_age))})" if r.cached_age is not None else ""
+        memory = f"  {r.peak_memory_mb:.0f} MB" if verbose and r.peak_memory_mb else ""
+        print(f"{left(name, width)}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}"
+              f"{memory}{cached}", file=stream)
     print("-" * i18n.width(header), file=stream)
     passed = sum(r.status == "passed" for r in results)
     core = [r for r in results if not r.bonus]
@@ -72,6 +75,14 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
             for test in r.tests:
                 if test.kind not in ("passed", "not_started") and test.message:
                     print(f"  - {test.id.split('::', 1)[-1]}: {test.message}", file=stream)
+
+
+def describe_age(seconds: float) -> str:
+    """'12 s', '5 min', '3 h', '2 d'."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -12,11 +12,13 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
+from grader import cache
 from grader import sandbox as sandboxing
 from grader.limits import Limits, parse_size
-from grader.runner import DEFAULT_TIMEOUT, ExerciseResult, run_safely
+from grader.runner import DEFAULT_TIMEOUT, ExerciseResult, TestResult, graded_folder, run_safely
 
 DEFAULT_MEMORY = "4G"
 
@@ -29,11 +31,27 @@ class Settings:
     sandbox: bool = False
     limits: Limits | None = None
     threads: int | None = None  # torch threads per test process; None: torch's default
+    cache: bool = False  # reuse a remembered result whose inputs did not change
+    warm: bool = True  # fork test processes from a preloaded zygote when not sandboxed
 
-    def run(self, name: str, options: list[str]) -> ExerciseResult:
-        """Grade one exercise with these settings (never raises for the exercise's sake)."""
-        return run_safely(name, options, device=self.device, timeout=self.timeout, threads=self.threads,
-                          sandbox=self.sandbox, limits=self.limits)
+    def remembered(self, name: str, options: list[str]) -> ExerciseResult | None:
+        """The cached result of this exercise with its current inputs, without grading (None if none)."""
+        return cache.load(cache.key(name, graded_folder(options), self.device)) if self.cache else None
+
+    def run(self, name: str, options: list[str], on_test: Callable[[TestResult], None] | None = None) -> ExerciseResult:
+        """Grade one exercise with these settings (never raises for the exercise's sake);
+        ``on_test`` sees each test's result as it finishes (all at once for a remembered result)."""
+        key = cache.key(name, graded_folder(options), self.device) if self.cache else None
+        remembered = cache.load(key) if key else None
+        if remembered is not None:
+            for test in remembered.tests if on_test else []:
+                on_test(test)
+            return remembered
+        result = run_safely(name, options, device=self.device, timeout=self.timeout, threads=self.threads,
+                            sandbox=self.sandbox, limits=self.limits, warm=self.warm, on_test=on_test)
+        if key:
+            cache.store(key, result)
+        return result
 
 
 def threads_for(jobs: int) -> int | None:
@@ -86,10 +104,20 @@ def add_run_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -> No
                         help=f"memory cap per exercise inside the sandbox (default {DEFAULT_MEMORY})")
 
 
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
+    """--fresh and --cache: when a remembered result may stand in for grading."""
+    parser.add_argument("--fresh", action="store_true", help="grade again even what has not changed")
+    parser.add_argument("--cache", action="store_true",
+                        help="with --target: reuse remembered results too (always on for exercises/ and solutions/)")
+
+
 def resolve_device(choice: str) -> str:
-    """'cpu' or 'cuda' for --device; raises ValueError when CUDA is asked for and absent."""
-    if choice == "cpu":
-        return choice
+    """'cpu' or 'cuda' for --device; raises ValueError when CUDA is asked for and absent.
+
+    Without an NVIDIA device node there is no CUDA, which spares importing torch (seconds).
+    """
+    if choice == "cpu" or (choice == "auto" and not any(Path("/dev").glob("nvidia[0-9]*")) and not Path("/dev/dxg").exists()):
+        return "cpu"
     import torch
 
     if torch.cuda.is_available():
@@ -124,7 +152,8 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser, *, 
         parser.error(str(exc))
     limits = Limits(memory=args.memory, limit_data=device == "cpu") if sandbox else None
     jobs = getattr(args, "jobs", 1)
-    return Settings(device, args.timeout, jobs, sandbox, limits, threads_for(jobs))
+    remember = not getattr(args, "fresh", True) and (not getattr(args, "target", None) or getattr(args, "cache", False))
+    return Settings(device, args.timeout, jobs, sandbox, limits, threads_for(jobs), remember)
 
 
 def writable_file(path: str | None, what: str) -> str | None:

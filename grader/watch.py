@@ -1,23 +1,21 @@
 """``grader watch [NAME]``: re-run an exercise's tests each time one of its .py files is saved.
 
 Without NAME it follows the learner: it starts at the first exercise that does not pass (the
-same order and the same remembered passes as ``grader``) and moves on to the next one when it
-passes. Changes are found by polling file sizes and modification times, so nothing needs to be
+same order and the same remembered results as ``grader``) and moves on to the next one when it
+passes. Each test's outcome is printed as soon as it finishes. Changes are found by polling file sizes and modification times, so nothing needs to be
 installed. Ctrl-C stops it (exit 0).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 from grader import kit
-from grader.progress import CACHE, fingerprint
-from grader.runner import ExerciseResult, target_options
+from grader.runner import ExerciseResult, TestResult, target_options
 from grader.settings import Settings
-from grader.scorecard import atomic_write_text, paint, status_label, use_colour
+from grader.scorecard import paint, status_label, use_colour
 
 Snapshot = dict[Path, tuple[int, int]]
 
@@ -38,29 +36,22 @@ def snapshot(folders: list[Path]) -> Snapshot:
     return state
 
 
-def _cache() -> dict:
-    try:
-        return json.loads(CACHE.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def remember_pass(target: Path, name: str) -> None:
-    """Record a pass the way ``grader`` does, so progress agrees with what watch saw."""
-    cache = _cache()
-    cache[f"{target}::{name}"] = fingerprint(target, name)
-    atomic_write_text(CACHE, json.dumps(cache, indent=1))
-
-
-def first_pending(target: Path, after: str | None = None) -> str | None:
+def first_pending(settings: Settings, options: list[str], after: str | None = None) -> str | None:
     """The first exercise (after ``after``) not remembered as passed with its current files."""
-    cache = _cache()
     for name in kit.exercise_names():
         if after is not None and name <= after:
             continue
-        if cache.get(f"{target}::{name}") != fingerprint(target, name):
+        known = settings.remembered(name, options)
+        if known is None or known.status != "passed":
             return name
     return None
+
+
+def test_line(test: TestResult) -> str:
+    """One finished test: its outcome and name, and the first line of why it did not pass."""
+    name = test.id.split("::")[-1]
+    reason = f": {test.message.splitlines()[0][:160]}" if test.kind != "passed" and test.message else ""
+    return f"{status_label(test.kind)} {name}{reason}"
 
 
 def summary(result: ExerciseResult, colour: bool) -> str:
@@ -89,21 +80,20 @@ def watch(name: str | None, args: argparse.Namespace, settings: Settings) -> int
     """Run, summarise, wait for a save, repeat; follow the learner's progress when ``name`` is None."""
     target = kit.SOLUTIONS_DIR if args.solutions else Path(args.target).resolve() if args.target else kit.EXERCISES_DIR
     colour = use_colour(sys.stdout)
-    current = name or first_pending(target)
+    options = target_options(args.solutions, args.target)
+    current = name or first_pending(settings, options)
     try:
         while current is not None:
             folders = list(dict.fromkeys([target / current, kit.EXERCISES_DIR / current]))
             before = snapshot(folders)
             print(f"running {current} ...", flush=True)
-            result = settings.run(current, target_options(args.solutions, args.target))
+            result = settings.run(current, options, on_test=lambda test: print(f"  {test_line(test)}", flush=True))
             print(summary(result, colour), flush=True)
-            if result.status == "passed":
-                remember_pass(target, current)
-                if name is None:
-                    current = first_pending(target, after=current)
-                    if current is not None:
-                        print(f"Moving on to {current}.", flush=True)
-                    continue
+            if result.status == "passed" and name is None:
+                current = first_pending(settings, options, after=current)
+                if current is not None:
+                    print(f"Moving on to {current}.", flush=True)
+                continue
             where = target / current
             shown = where.relative_to(kit.KIT_ROOT) if where.is_relative_to(kit.KIT_ROOT) else where
             print(f"Watching {shown}/*.py: save a file to re-run, Ctrl-C to stop.", flush=True)

@@ -1,0 +1,99 @@
+"""The learner's loop: remembered results, warm test processes, streaming, on the stand-in kit."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from fake_kit import SOLUTIONS, handin, make_kit, run_grader
+from grader import cache, kit as real_kit
+from results import load_valid
+
+
+@pytest.fixture
+def kit(tmp_path):
+    root = make_kit(tmp_path / "kit")
+    (root / "exercises" / "kit.toml").write_text('[02_beta]\nuses = ["01_alpha"]\n')
+    return root
+
+
+def cached(kit, *args: str) -> dict[str, bool]:
+    out = kit / "r.json"
+    proc = run_grader(kit, "--all", "--json", str(out), *args)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    return {e["name"]: e["cached"] for e in load_valid(out)["exercises"]}
+
+
+def test_an_unchanged_exercise_is_not_graded_again(kit):
+    assert cached(kit, "--solutions") == {"01_alpha": False, "02_beta": False}
+    proc = run_grader(kit, "--all", "--solutions")
+    assert proc.stdout.count("cached,") == 2 and proc.returncode == 0
+    assert cached(kit, "--solutions", "--fresh") == {"01_alpha": False, "02_beta": False}
+
+
+@pytest.mark.parametrize("changed, regraded", [
+    ("solutions/02_beta/beta.py", {"02_beta"}),                   # the graded module
+    ("exercises/02_beta/test_beta.py", {"02_beta"}),              # the kit's tests
+    ("solutions/01_alpha/alpha.py", {"01_alpha", "02_beta"}),     # a module 02 uses (kit.toml)
+    ("exercises/kit.toml", {"01_alpha", "02_beta"}),              # the manifest
+])
+def test_any_changed_input_means_grading_again(kit, changed, regraded):
+    cached(kit, "--solutions")
+    path = kit / changed
+    path.write_text(path.read_text() + "\n# changed\n")
+    again = cached(kit, "--solutions")
+    assert {name for name, hit in again.items() if not hit} == regraded
+
+
+def test_the_key_covers_device_and_environment():
+    name = "01_activations"
+    cpu = cache.key(name, real_kit.SOLUTIONS_DIR, "cpu")
+    assert cpu == cache.key(name, real_kit.SOLUTIONS_DIR, "cpu")
+    assert cpu != cache.key(name, real_kit.SOLUTIONS_DIR, "cuda")
+    assert cpu != cache.key(name, real_kit.EXERCISES_DIR, "cpu")
+
+
+def test_hand_ins_are_not_cached_unless_asked_and_a_corrupt_cache_is_ignored(kit, tmp_path):
+    target = handin(tmp_path / "h")
+    cached(kit, "--target", str(target), "--sandbox", "off")
+    assert cached(kit, "--target", str(target), "--sandbox", "off") == {"01_alpha": False, "02_beta": False}
+    cached(kit, "--target", str(target), "--sandbox", "off", "--cache")
+    assert cached(kit, "--target", str(target), "--sandbox", "off", "--cache") == {"01_alpha": True, "02_beta": True}
+    for entry in (kit / ".grader" / "results").glob("*.json"):
+        entry.write_text("{not json")
+    assert cached(kit, "--target", str(target), "--sandbox", "off", "--cache") == {"01_alpha": False, "02_beta": False}
+
+
+def test_warm_test_processes_do_not_share_state(kit, tmp_path):
+    polluter = "import json\njson.polluted = True\n" + SOLUTIONS["01_alpha/alpha.py"]
+    victim = "import json\ndef inc(x):\n    return x + 1 if not hasattr(json, 'polluted') else x\n"
+    target = handin(tmp_path / "h", alpha=polluter, beta=victim)
+    out = tmp_path / "r.json"
+    proc = run_grader(kit, "--all", "--target", str(target), "--sandbox", "off", "--json", str(out))
+    assert proc.returncode == 0, proc.stdout
+    assert {e["status"] for e in load_valid(out)["exercises"]} == {"passed"}
+
+
+def test_results_stream_while_the_exercise_runs(kit, tmp_path):
+    slow = "import time\ndef double(x):\n    if x < 0:\n        time.sleep(3)\n    return 2 * x\n"
+    target = handin(tmp_path / "h", alpha=slow)
+    script = textwrap.dedent(f"""
+        import json, time
+        from grader.runner import run_exercise, target_options
+        seen = []
+        started = time.monotonic()
+        result = run_exercise("01_alpha", target_options(target={str(target)!r}), device="cpu", warm=True,
+                              on_test=lambda t: seen.append((t.id.split("::")[-1], t.kind, time.monotonic())))
+        ended = time.monotonic()
+        print(json.dumps({{"seen": [(n, k, ended - at) for n, k, at in seen], "status": result.status}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "GRADER_KIT_ROOT": str(kit)})
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["status"] == "passed"
+    assert [(name, kind) for name, kind, _ in report["seen"]] == [("test_double", "passed"),
+                                                                 ("test_double_negative", "passed")]
+    assert report["seen"][0][2] > 2.0, "the first test's result arrived only at the end"
