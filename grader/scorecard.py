@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from grader import i18n
+from grader.environment import record
 from grader.runner import ExerciseResult
 
 COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "31", "not_started": "33", "blocked": "35"}
@@ -99,9 +100,11 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
-def to_json(results: list[ExerciseResult], target: str, device: str, sandbox: bool = False) -> dict:
-    """The results JSON (docs/results-schema.json)."""
+def to_json(results: list[ExerciseResult], target: str, device: str, sandbox: bool = False,
+            environment: dict | None = None) -> dict:
+    """The results JSON (docs/results-schema.json), with the reproducibility record."""
     return {"target": target, "device": device, "sandbox": sandbox,
+            "environment": environment if environment is not None else record(device, sandbox=sandbox),
             "points": sum(r.points for r in results), "max_points": sum(r.max_points for r in results),
             "exercises": [r.to_json() for r in results]}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 from pathlib import Path
 
-from grader import cache
+from grader import cache, environment
 from grader import sandbox as sandboxing
 from grader.limits import Limits, parse_size
 from grader.runner import DEFAULT_TIMEOUT, ExerciseResult, TestResult, graded_folder, run_safely
@@ -33,6 +33,10 @@ class Settings:
     threads: int | None = None  # torch threads per test process; None: torch's default
     cache: bool = False  # reuse a remembered result whose inputs did not change
     warm: bool = True  # fork test processes from a preloaded zygote when not sandboxed
+
+    def environment(self) -> dict:
+        """The reproducibility record of a run with these settings."""
+        return environment.record(self.device, self.threads, self.sandbox, self.timeout)
 
     def remembered(self, name: str, options: list[str]) -> ExerciseResult | None:
         """The cached result of this exercise with its current inputs, without grading (None if none)."""
