@@ -108,6 +108,13 @@ def mod(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
+def metrics() -> dict[str, Any]:
+    """What a threshold test measured (accuracy, threshold, epochs, seconds, tries): the test fills
+    it, the results JSON carries it as the test's "metrics" and ``grader -v`` shows it."""
+    return {}
+
+
+@pytest.fixture
 def device():
     return torch_device()
 
@@ -171,6 +178,21 @@ def _skip_by_graded_code(excinfo: pytest.ExceptionInfo | None, reason: str) -> s
         f"raised {type(excinfo.value).__name__}")
     return (f"{who} {how} ({reason or 'no reason'}): a test cannot be skipped by the code it grades; "
             "unfinished code should raise NotImplementedError")
+
+
+def _plain_metrics(measured: Any) -> dict[str, Any] | None:
+    """The metrics as JSON-safe plain values (numbers, strings, lists of them), or None."""
+    if not isinstance(measured, dict):
+        return None
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value][:20]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in list(value.items())[:20]}
+        return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)[:200]
+
+    return {str(k): plain(v) for k, v in list(measured.items())[:20]}
 
 
 def _control_must_pass() -> None:
@@ -299,8 +321,9 @@ class Recorder:
         self.kinds[item.nodeid] = kind
         points = max_points(item) if kind == "passed" else 0
         self.points[0] += points
+        measured = getattr(item, "funcargs", {}).get("metrics") or None
         self._emit({"event": "result", "id": item.nodeid, "kind": kind, "points": points,
-                    "max_points": max_points(item), "message": message})
+                    "max_points": max_points(item), "message": message, "metrics": _plain_metrics(measured)})
 
     def pytest_report_teststatus(self, report: pytest.TestReport):
         kind = getattr(report, "grader_kind", None)

@@ -45,6 +45,7 @@ class TestResult:
     points: int
     max_points: int
     message: str = ""
+    metrics: dict | None = None  # what a threshold test measured (accuracy, threshold, epochs, ...)
 
 
 @dataclass
@@ -71,6 +72,8 @@ class ExerciseResult:
         data["cached"] = data.pop("cached_age") is not None
         for test in data["tests"]:
             test.pop("kind")
+            if test["metrics"] is None:
+                del test["metrics"]
         data["seconds"] = round(self.seconds, 2)
         return data
 
@@ -307,7 +310,9 @@ def _as_test(event: dict, max_points: int) -> TestResult:
     """A "result" event as a TestResult worth at most ``max_points`` (the announced value)."""
     kind = event.get("kind") if event.get("kind") in OUTCOMES else "error"
     points = max_points if kind == "passed" else 0
-    return TestResult(str(event.get("id")), OUTCOMES[kind], kind, points, max_points, clip(str(event.get("message", ""))))
+    metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else None
+    return TestResult(str(event.get("id")), OUTCOMES[kind], kind, points, max_points, clip(str(event.get("message", ""))),
+                      metrics)
 
 
 def _control_problem(results: dict[str, dict], expected: list[str]) -> str | None:

@@ -76,6 +76,26 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
             for test in r.tests:
                 if test.kind not in ("passed", "not_started") and test.message:
                     print(f"  - {test.id.split('::', 1)[-1]}: {test.message}", file=stream)
+    measured = [(r.name, test) for r in results for test in r.tests if test.metrics] if verbose else []
+    if measured:
+        print("", file=stream)
+    for name, test in measured:
+        print(f"{name}  {test.id.split('::', 1)[-1]}: {describe_metrics(test.metrics or {})}", file=stream)
+
+
+def describe_metrics(metrics: dict) -> str:
+    """'98.71% >= 98.5% (1 epoch, 31 s)', with every try when there were several."""
+    accuracy, threshold = metrics.get("accuracy"), metrics.get("threshold")
+    if not isinstance(accuracy, (int, float)) or not isinstance(threshold, (int, float)):
+        return ", ".join(f"{k} {v}" for k, v in metrics.items())
+    epochs, seconds = metrics.get("epochs"), metrics.get("seconds")
+    text = f"{accuracy:.2f}% {'>=' if accuracy >= threshold else '<'} {threshold:g}%"
+    if isinstance(epochs, int) and isinstance(seconds, (int, float)):
+        text += f" ({epochs} epoch{'s' if epochs != 1 else ''}, {seconds:.0f} s)"
+    tries = metrics.get("tries") or []
+    if len(tries) > 1:
+        text += "; tries: " + ", ".join(f"{t.get('accuracy', 0):.2f}% (seed {t.get('seed')})" for t in tries)
+    return text
 
 
 def describe_age(seconds: float) -> str:

@@ -1,0 +1,39 @@
+"""The borderline-retry policy of threshold tests, on a stand-in model whose accuracy depends on the seed."""
+from __future__ import annotations
+
+import pytest
+from torch import nn
+
+from grader import harness
+
+
+@pytest.fixture
+def accuracy_by_seed(monkeypatch):
+    """Make training report the accuracy listed for its seed, and record the seeds trained."""
+    table: dict[int, float] = {}
+    trained: list[int] = []
+
+    def fake_train_and_score(model, dataset, *, seed, **training):
+        trained.append(seed)
+        return harness.Score(table[seed], 1, 1, 2.0, [0.1], 64, 1e-3)
+
+    monkeypatch.setattr(harness, "train_and_score", fake_train_and_score)
+    return table, trained
+
+
+@pytest.mark.parametrize("accuracies, trained, passed", [
+    ({0: 98.9}, [0], True),                              # a clear pass: one run
+    ({0: 98.41, 1: 98.63}, [0, 1], True),                # borderline, then a pass on the next seed
+    ({0: 98.3, 1: 98.4, 2: 98.45}, [0, 1, 2], False),    # borderline every time: three runs, a fail
+    ({0: 92.0}, [0], False),                             # far below the band: never retried
+    ({0: 98.41, 1: 91.0}, [0, 1], False),                # a retry that falls far below stops there
+])
+def test_only_borderline_results_are_retried(accuracy_by_seed, accuracies, trained, passed):
+    table, seen = accuracy_by_seed
+    table.update(accuracies)
+    verdict = harness.judge_threshold(lambda: nn.Linear(1, 1), "mnist", 98.5, band=0.3, epochs=1, device="cpu")
+    assert seen == trained and verdict.passed is passed
+    text = verdict.describe()
+    assert all(f"{accuracies[s]:.2f}% (seed {s})" in text for s in trained), text
+    metrics = verdict.metrics("mnist")
+    assert [t["seed"] for t in metrics["tries"]] == trained and metrics["threshold"] == 98.5
