@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -63,3 +64,51 @@ def datasets_needed(exercise: str) -> list[str]:
 def uses(exercise: str) -> list[str]:
     """Other exercises whose graded modules this one's tests read (``uses`` in kit.toml)."""
     return [name for name in _entry(exercise).get("uses", []) if name != exercise]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An accuracy threshold of ``exercises/kit.toml``: the model ``model`` ('NN_name/file.py:Class',
+    built with its defaults) trained by the harness on ``dataset`` must reach ``threshold`` percent."""
+
+    exercise: str
+    test: str
+    model: str
+    dataset: str
+    threshold: float
+    band: float
+    epochs: int
+    batch_size: int
+    lr: float
+    time_budget: float
+
+    @property
+    def module_path(self) -> str:
+        return self.model.split(":")[0]
+
+    @property
+    def class_name(self) -> str:
+        return self.model.split(":")[1]
+
+    def training(self) -> dict:
+        """The harness's settings for this threshold (lr decays linearly to 0 over the run)."""
+        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+                "time_budget": self.time_budget, "lr_decay": True}
+
+
+def thresholds(exercise: str | None = None) -> list[Threshold]:
+    """The thresholds of kit.toml (of one exercise's tests when ``exercise`` is given)."""
+    try:
+        entries = tomllib.loads(MANIFEST.read_text()).get("thresholds", [])
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    found = [Threshold(**entry) for entry in entries]
+    return [t for t in found if exercise in (None, t.exercise)]
+
+
+def threshold(exercise: str, test: str) -> Threshold:
+    """The threshold judged by ``test`` of ``exercise`` (KeyError when kit.toml has none)."""
+    for candidate in thresholds(exercise):
+        if candidate.test == test:
+            return candidate
+    raise KeyError(f"exercises/kit.toml has no threshold for {exercise}::{test}")
