@@ -25,7 +25,7 @@ def autograd_example(x: float = 1.0, w: float = 2.0, b: float = 1.0, target: flo
     Returns a dict of Python floats (use .item()) under the keys
     "y", "loss", "x_grad", "w_grad", "b_grad". The defaults give 3, 4, -8, -4, -4.
     """
-    raise NotImplementedError("03_backprop.autograd_example: build y = w*x + b and loss = (y - target)**2 with torch, call loss.backward(), return the five floats")
+    raise NotImplementedError("03_backprop.autograd_example: return y, loss and the gradients of loss with respect to x, w and b, computed by torch autograd, as floats")
 
 
 def sgd_update(param, grad, lr: float):
@@ -34,7 +34,7 @@ def sgd_update(param, grad, lr: float):
     param and grad are both floats, both NumPy arrays (same shape) or both torch tensors;
     the result has the same kind. The input is NOT modified: return a new value.
     """
-    raise NotImplementedError("03_backprop.sgd_update: return param - lr * grad as a new value (no -= on the input)")
+    raise NotImplementedError("03_backprop.sgd_update: return param - lr * grad as a new value, leaving param unchanged")
 
 
 # ---------------------------------------------------------------- part 2: checking gradients numerically
@@ -49,7 +49,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     You may change x[i] in place while you evaluate f, but afterwards x must hold exactly its
     original values. Returns a float64 array shaped like x.
     """
-    raise NotImplementedError("03_backprop.numerical_gradient: for each element, (f(x+h) - f(x-h)) / (2h), then restore x[i]")
+    raise NotImplementedError("03_backprop.numerical_gradient: return the central-difference estimate of the gradient of f at x, leaving x as it was")
 
 
 def relative_error(a, b) -> float:
@@ -58,7 +58,7 @@ def relative_error(a, b) -> float:
     max over elements of |a - b| / max(1e-8, |a| + |b|), as a Python float.
     The 1e-8 floor avoids 0/0 when both entries are zero (two zero arrays give 0.0).
     """
-    raise NotImplementedError("03_backprop.relative_error: return float(max(|a - b| / max(1e-8, |a| + |b|)))")
+    raise NotImplementedError("03_backprop.relative_error: return max |a - b| / max(1e-8, |a| + |b|) over the elements, as a float")
 
 
 # ---------------------------------------------------------------- part 3: a two-layer network by hand
@@ -74,7 +74,7 @@ def init_params(n_in: int, n_hidden: int, n_out: int, seed: int = 0) -> dict:
     Draw the random numbers from np.random.default_rng(seed) so the same seed gives the same
     weights.
     """
-    raise NotImplementedError("03_backprop.init_params: return {'W1', 'b1', 'W2', 'b2'} with small random weights from default_rng(seed) and zero biases")
+    raise NotImplementedError("03_backprop.init_params: return the dict W1, b1, W2, b2: small random weights drawn with the given seed, zero biases")
 
 
 def forward(params: dict, X: np.ndarray) -> tuple[np.ndarray, object]:
@@ -87,7 +87,7 @@ def forward(params: dict, X: np.ndarray) -> tuple[np.ndarray, object]:
     Returns (scores, cache): cache is anything you like (a tuple, a dict) holding what
     backward will need, for example X, z1 and h.
     """
-    raise NotImplementedError("03_backprop.forward: compute scores = relu(X @ W1 + b1) @ W2 + b2 and return (scores, cache)")
+    raise NotImplementedError("03_backprop.forward: return (scores, cache) with scores = relu(X @ W1 + b1) @ W2 + b2")
 
 
 def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -101,7 +101,7 @@ def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.
     row's max from that row leaves p unchanged. Do not modify scores.
     Returns (loss as a float, dscores).
     """
-    raise NotImplementedError("03_backprop.softmax_cross_entropy: shift rows by their max, softmax, mean -log p of the true class, dscores = (p - onehot) / N")
+    raise NotImplementedError("03_backprop.softmax_cross_entropy: return the mean cross-entropy of scores against y and its gradient dscores, stable for scores near +-1000")
 
 
 def backward(params: dict, cache, dscores: np.ndarray) -> dict:
@@ -115,4 +115,4 @@ def backward(params: dict, cache, dscores: np.ndarray) -> dict:
     Returns {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}, each shaped like its parameter.
     Do not modify params.
     """
-    raise NotImplementedError("03_backprop.backward: apply the chain rule from dscores back to dW2, db2, dW1, db1 (mask dh by z1 > 0)")
+    raise NotImplementedError("03_backprop.backward: return the gradients of the loss with respect to W1, b1, W2 and b2, given dscores")

@@ -214,24 +214,37 @@ def test_autograd_example_returns_floats(mod):
 
 # ---------------------------------------------------------------- sgd_update
 
+def _sgd_hint(got, param, grad, lr) -> str:
+    """Name the usual slip when sgd_update's result is off (all three are computed before the call)."""
+    if np.allclose(np.asarray(got, dtype=np.float64), np.asarray(param + lr * grad, dtype=np.float64)):
+        return ": that is param + lr * grad, a step uphill; gradient DEscent subtracts, param - lr * grad"
+    return " (param - lr * grad)"
+
+
 @pytest.mark.points(1)
 def test_sgd_update_values(mod, device):
+    """Expected values come from copies taken before each call, so an in-place update that returns
+    the right numbers is not called wrong here (test_sgd_update_does_not_modify_input reports it)."""
     out = mod.sgd_update(2.0, 4.0, 0.1)
     assert isinstance(out, float) and out == pytest.approx(1.6), (
-        f"sgd_update(2.0, 4.0, lr=0.1) gave {out!r}, expected the float 1.6 (param - lr * grad)")
+        f"sgd_update(2.0, 4.0, lr=0.1) gave {out!r}, expected the float 1.6{_sgd_hint(out, 2.0, 4.0, 0.1)}")
 
     p, g = np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([[0.5, 1.0], [-1.0, 2.0]])
+    p0, g0 = p.copy(), g.copy()
     out = mod.sgd_update(p, g, 0.5)
-    assert isinstance(out, np.ndarray) and out.shape == p.shape, (
-        f"sgd_update on a {p.shape} ndarray should return an ndarray of the same shape, got {type(out).__name__}")
-    assert np.allclose(out, p - 0.5 * g), f"sgd_update(param, grad, 0.5) gave {out.tolist()}, expected {(p - 0.5 * g).tolist()}"
+    assert isinstance(out, np.ndarray) and out.shape == p0.shape, (
+        f"sgd_update on a {p0.shape} ndarray should return an ndarray of the same shape, got {type(out).__name__}")
+    assert np.allclose(out, p0 - 0.5 * g0), (
+        f"sgd_update(param, grad, 0.5) gave {out.tolist()}, expected {(p0 - 0.5 * g0).tolist()}{_sgd_hint(out, p0, g0, 0.5)}")
 
     pt = torch.tensor([1.0, 2.0, -3.0], device=device)
     gt = torch.tensor([10.0, -10.0, 0.0], device=device)
+    pt0, gt0 = pt.clone(), gt.clone()
     out = mod.sgd_update(pt, gt, 0.01)
     assert isinstance(out, torch.Tensor), f"sgd_update on a tensor should return a tensor, got {type(out).__name__}"
-    assert torch.allclose(out, torch.tensor([0.9, 2.1, -3.0], device=device)), (
-        f"sgd_update(tensor, grad, 0.01) gave {out.tolist()}, expected [0.9, 2.1, -3.0]")
+    assert torch.allclose(out, pt0 - 0.01 * gt0), (
+        f"sgd_update(tensor, grad, 0.01) gave {out.tolist()}, expected {(pt0 - 0.01 * gt0).tolist()}"
+        f"{_sgd_hint(out.cpu().numpy(), pt0.cpu().numpy(), gt0.cpu().numpy(), 0.01)}")
 
 
 @pytest.mark.points(1)
@@ -239,14 +252,14 @@ def test_sgd_update_does_not_modify_input(mod, device):
     p, g = np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0])
     mod.sgd_update(p, g, 0.1)
     assert np.array_equal(p, [1.0, 2.0, 3.0]), (
-        f"sgd_update changed the ndarray you passed in (now {p.tolist()}): it must return a new "
-        "array, param - lr * grad, instead of updating in place with -=")
+        f"sgd_update modified its input: the ndarray you passed in is now {p.tolist()}. Return a new array, "
+        "param - lr * grad, instead of updating in place with -=")
     assert np.array_equal(g, [1.0, 1.0, 1.0]), "sgd_update changed grad: it must only read it"
 
     pt, gt = torch.tensor([1.0, 2.0], device=device), torch.tensor([1.0, -1.0], device=device)
     mod.sgd_update(pt, gt, 0.1)
     assert pt.tolist() == [1.0, 2.0], (
-        f"sgd_update changed the tensor you passed in (now {pt.tolist()}): return param - lr * grad "
+        f"sgd_update modified its input: the tensor you passed in is now {pt.tolist()}. Return param - lr * grad "
         "as a new tensor instead of updating in place (-=, sub_)")
 
 
@@ -256,6 +269,9 @@ def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarra
     """Compare the learner's numerical_gradient with the exact gradient, naming the usual slips."""
     call = f"numerical_gradient({fname}, x{'' if h is None else f', h={h:g}'})"
     got = mod.numerical_gradient(f, x.copy()) if h is None else mod.numerical_gradient(f, x.copy(), h=h)
+    assert np.asarray(got).dtype == np.float64, (
+        f"{call} returned dtype {np.asarray(got).dtype}: a float32 result keeps only ~7 digits, too few for a "
+        "gradient check; build the result as float64 (e.g. np.zeros(x.shape))")
     got = np.asarray(got, dtype=np.float64)
     assert got.shape == x.shape, f"{call} returned shape {got.shape} for x of shape {x.shape}: one entry per element of x"
     err = float(np.abs(got - want).max())
@@ -293,10 +309,13 @@ def test_numerical_gradient_restores_x(mod):
     x = np.array([[0.1, -0.7, 0.3], [1.9, 0.01, -2.3]])
     before = x.copy()
     mod.numerical_gradient(lambda v: float(np.sum(v ** 3 - v)), x)
-    assert np.array_equal(x, before), (
-        f"numerical_gradient left x changed (largest change {np.abs(x - before).max():.1e}): after "
-        "evaluating f at x+h and x-h, put each element back to its saved value (old = x[i] ... x[i] = old); "
-        "even a rounding-size change counts, since adding h back does not always restore it exactly")
+    change = float(np.abs(x - before).max())
+    assert change == 0 or change > 1e-12, (
+        f"numerical_gradient left x off by a rounding-size change ({change:.1e}): adding and subtracting h does "
+        "not always land back on the original number; save old = x[i] and assign x[i] = old afterwards")
+    assert change == 0, (
+        f"numerical_gradient left x changed (largest change {change:.1e}): after evaluating f at x+h and x-h, "
+        "put each element back to its saved value (old = x[i] ... x[i] = old)")
 
 
 # ---------------------------------------------------------------- relative_error
@@ -380,13 +399,23 @@ def test_forward(mod):
     params = _random_params(rng, D, HIDDEN, C)
     X = rng.normal(0, 1, (7, D))
     before = _copy(params)
-    out = mod.forward(params, X)
+    want = _plain_forward(before, X)
+    try:
+        out = mod.forward(params, X.copy())
+    except ValueError as exc:
+        if "mismatch" not in str(exc) and "aligned" not in str(exc):
+            raise
+        pytest.fail(f"forward failed on a shape mismatch ({exc}). X is (N, D) = {X.shape}, W1 is (D, H) = "
+                    f"{before['W1'].shape} and W2 is (H, C) = {before['W2'].shape}: multiply X @ W1, then h @ W2, "
+                    "with no transposes")
     assert isinstance(out, (tuple, list)) and len(out) == 2, "forward should return a pair (scores, cache)"
     scores = np.asarray(out[0])
     assert scores.shape == (7, C), f"forward gave scores of shape {scores.shape} for X of shape {X.shape}, expected (7, {C}): one row per example, one column per class"
-    want = _plain_forward(params, X)
+    assert scores.dtype == np.float64, (
+        f"forward returned scores of dtype {scores.dtype} from float64 inputs: keep every step in float64 (no "
+        "float32 conversion), or the gradient checks cannot reach their precision")
     if not np.allclose(scores, want, rtol=1e-10, atol=1e-12):
-        linear = (X @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+        linear = (X @ before["W1"] + before["b1"]) @ before["W2"] + before["b2"]
         hint = ""
         if np.allclose(scores, linear):
             hint = " Your scores equal the network WITHOUT the ReLU: apply h = max(0, X @ W1 + b1)."
@@ -406,6 +435,13 @@ def _torch_ce(scores: np.ndarray, y: np.ndarray, device) -> tuple[float, np.ndar
     return loss.item(), s.grad.cpu().numpy()
 
 
+def _column_softmax_loss(scores: np.ndarray, y: np.ndarray) -> float:
+    """The loss a softmax normalised over axis 0 (the batch) instead of each row would give."""
+    p = np.exp(scores - scores.max(axis=0, keepdims=True))
+    p /= p.sum(axis=0, keepdims=True)
+    return float(-np.log(p[np.arange(len(y)), y]).mean())
+
+
 @pytest.mark.points(1)
 def test_softmax_cross_entropy_loss(mod, device):
     rng = np.random.default_rng(2)
@@ -420,6 +456,9 @@ def test_softmax_cross_entropy_loss(mod, device):
         hint = " It is N times too large: take the mean over the batch, not the sum."
     elif loss == pytest.approx(-want, rel=1e-9):
         hint = " It has the wrong sign: the loss is MINUS the mean log-probability of the correct class."
+    elif loss == pytest.approx(_column_softmax_loss(before, y), rel=1e-9):
+        hint = (" That is softmax over each COLUMN (axis=0): every row is one example, so normalise each row, "
+                "summing over axis=1 with keepdims=True.")
     assert loss == pytest.approx(want, rel=1e-10), (
         f"softmax_cross_entropy loss is {loss:.10g}, torch's cross_entropy gives {want:.10g}.{hint}")
     assert np.array_equal(scores, before), (
@@ -453,6 +492,7 @@ def test_softmax_cross_entropy_gradient(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_softmax_cross_entropy_loss", "test_softmax_cross_entropy_gradient")
 def test_softmax_cross_entropy_is_stable(mod, device):
     rng = np.random.default_rng(4)
     # Rows around +1000 and -1000: exp overflows on the first, underflows to all zeros on the second.
@@ -466,6 +506,9 @@ def test_softmax_cross_entropy_is_stable(mod, device):
     dscores = np.asarray(dscores, dtype=np.float64)
     fix = ("Subtract each row's own max before np.exp (scores - scores.max(axis=1, keepdims=True)); "
            "softmax does not change when a row is shifted, and the largest exponent becomes exp(0) = 1.")
+    if problems and not any("overflow" in text for text in problems):
+        fix = ("Rows far below the largest score underflowed to all zeros (0 / 0, log 0): shifting by one max for "
+               "the whole array is not enough. " + fix)
     assert not problems, (f"softmax_cross_entropy with scores around +-1000 raised RuntimeWarning: "
                           f"{'; '.join(problems)}. {fix}")
     assert math.isfinite(loss) and np.isfinite(dscores).all(), (
@@ -482,12 +525,13 @@ def test_softmax_cross_entropy_is_stable(mod, device):
 # ---------------------------------------------------------------- backward
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_forward")
 def test_backward_shapes(mod):
     rng = np.random.default_rng(5)
     params = _random_params(rng, D, HIDDEN, C)
     X = rng.normal(0, 1, (N, D))
     before = _copy(params)
-    scores, cache = mod.forward(params, X)
+    scores, cache = mod.forward(_copy(params), X.copy())
     grads = mod.backward(params, cache, rng.normal(0, 1, (N, C)))
     assert isinstance(grads, dict) and set(grads) == set(PARAM_NAMES), (
         f"backward should return a dict with exactly the keys {list(PARAM_NAMES)} (the keys of params), got "
@@ -508,10 +552,10 @@ def test_backward_shapes(mod):
 def test_backward_matches_numerical_gradient(mod):
     params, X, y = _gradient_check_problem()
     params = _copy(params)
-    _, cache = mod.forward(params, X)
     dscores = _plain_dscores(_plain_forward(params, X), y)
-    got = {k: np.asarray(v, dtype=np.float64) for k, v in mod.backward(params, cache, dscores.copy()).items()}
     want = _central_differences(lambda: _plain_loss(_plain_forward(params, X), y), params)
+    _, cache = mod.forward(_copy(params), X.copy())
+    got = {k: np.asarray(v, dtype=np.float64) for k, v in mod.backward(_copy(params), cache, dscores.copy()).items()}
     report = _gradient_report(got, want, 1e-5, "central differences (f(p+h) - f(p-h)) / 2h", dscores, params, X)
     assert report is None, report
 
@@ -522,7 +566,7 @@ def test_backward_matches_torch_autograd(mod, device):
     params, X, y = _gradient_check_problem()
     params = _copy(params)
     want, dscores = _torch_grads(params, X, y, device)
-    _, cache = mod.forward(params, X)
-    got = {k: np.asarray(v, dtype=np.float64) for k, v in mod.backward(params, cache, dscores.copy()).items()}
+    _, cache = mod.forward(_copy(params), X.copy())
+    got = {k: np.asarray(v, dtype=np.float64) for k, v in mod.backward(_copy(params), cache, dscores.copy()).items()}
     report = _gradient_report(got, want, 1e-9, "torch autograd in float64", dscores, params, X)
     assert report is None, report

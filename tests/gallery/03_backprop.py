@@ -46,7 +46,7 @@ def softmax_cross_entropy(scores, y):
     return float(loss), p / n
 '''},
     {"name": "softmax shifted by the global max, not each row's", "fails": "test_softmax_cross_entropy_is_stable",
-     "says": "each row's own max", "code": '''
+     "says": "shifting by one max for the whole array", "code": '''
 def softmax_cross_entropy(scores, y):
     n = scores.shape[0]
     p = np.exp(scores - scores.max())
@@ -86,7 +86,7 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 '''},
     {"name": "numerical_gradient divides by h instead of 2h", "fails": "test_numerical_gradient_values",
-     "says": "central differences", "code": '''
+     "says": "twice too large", "code": '''
 def numerical_gradient(f, x, h=1e-5):
     grad = np.zeros(x.shape)
     for i in np.ndindex(x.shape):
@@ -125,7 +125,7 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 '''},
     {"name": "sgd_update modifies its input in place", "fails": "test_sgd_update_does_not_modify_input",
-     "says": "instead of updating in place", "code": '''
+     "says": "modified its input", "code": '''
 def sgd_update(param, grad, lr):
     param -= lr * grad
     return param
@@ -171,7 +171,7 @@ def init_params(n_in, n_hidden, n_out, seed=0):
             "W2": np.full((n_hidden, n_out), 0.01), "b2": np.zeros(n_out)}
 '''},
     {"name": "init_params ignores the seed", "fails": "test_init_params_seed",
-     "says": "seed", "code": '''
+     "says": "draw from a generator seeded with seed", "code": '''
 def init_params(n_in, n_hidden, n_out, seed=0):
     return {"W1": 0.01 * np.random.randn(n_in, n_hidden), "b1": np.zeros(n_hidden),
             "W2": 0.01 * np.random.randn(n_hidden, n_out), "b2": np.zeros(n_out)}
@@ -180,6 +180,80 @@ def init_params(n_in, n_hidden, n_out, seed=0):
 def forward(params, X):
     z1 = X @ params["W1"] + params["b1"]
     return z1 @ params["W2"] + params["b2"], (X, z1, z1)
+'''},
+    {"name": 'sgd_update steps uphill (param + lr * grad)', "fails": 'test_sgd_update_values', "says": 'a step uphill', "code": '''
+def sgd_update(param, grad, lr):
+    return param + lr * grad
+'''},
+    {"name": 'softmax normalised over the wrong axis', "fails": 'test_softmax_cross_entropy_loss', "says": 'softmax over each column', "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    p = np.exp(scores - scores.max(axis=0, keepdims=True))
+    p = p / p.sum(axis=0, keepdims=True)
+    loss = -np.log(p[np.arange(n), y]).mean()
+    p[np.arange(n), y] -= 1.0
+    return float(loss), p / n
+'''},
+    {"name": 'loss with the wrong sign', "fails": 'test_softmax_cross_entropy_loss', "says": 'minus the mean log-probability', "code": '''
+_reference_sce = softmax_cross_entropy
+def softmax_cross_entropy(scores, y):
+    loss, d = _reference_sce(scores, y)
+    return -loss, d
+'''},
+    {"name": 'dscores without subtracting the one-hot', "fails": 'test_softmax_cross_entropy_gradient', "says": "subtract 1 at each row's correct class", "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(n), y].mean()), np.exp(log_p) / n
+'''},
+    {"name": 'forward with W1 transposed', "fails": 'test_forward', "says": 'with no transposes', "code": '''
+def forward(params, X):
+    z1 = X @ params["W1"].T + params["b1"]
+    h = np.maximum(z1, 0.0)
+    return h @ params["W2"] + params["b2"], (X, z1, h)
+'''},
+    {"name": 'forward with a ReLU on the output scores', "fails": 'test_forward', "says": 'the output layer has no relu', "code": '''
+def forward(params, X):
+    z1 = X @ params["W1"] + params["b1"]
+    h = np.maximum(z1, 0.0)
+    return np.maximum(h @ params["W2"] + params["b2"], 0.0), (X, z1, h)
+'''},
+    {"name": 'forward computing in float32', "fails": 'test_forward', "says": 'scores of dtype float32', "code": '''
+def forward(params, X):
+    z1 = X.astype(np.float32) @ params["W1"].astype(np.float32) + params["b1"].astype(np.float32)
+    h = np.maximum(z1, 0.0)
+    return h @ params["W2"].astype(np.float32) + params["b2"].astype(np.float32), (X, z1, h)
+'''},
+    {"name": 'init_params with biases of shape (1, n)', "fails": 'test_init_params', "says": 'should be an ndarray of shape (40,)', "code": '''
+def init_params(n_in, n_hidden, n_out, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"W1": 0.01 * rng.standard_normal((n_in, n_hidden)), "b1": np.zeros((1, n_hidden)),
+            "W2": 0.01 * rng.standard_normal((n_hidden, n_out)), "b2": np.zeros((1, n_out))}
+'''},
+    {"name": 'numerical_gradient stores its result in float32', "fails": 'test_numerical_gradient_values', "says": 'keeps only ~7 digits', "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape, dtype=np.float32)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        fp = f(x)
+        x[i] = old - h
+        fm = f(x)
+        x[i] = old
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
+'''},
+    {"name": 'relative_error divides by |a + b|', "fails": 'test_relative_error_values', "says": 'not |a + b|', "code": '''
+def relative_error(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a + b))))
+'''},
+    {"name": 'backward with dW2 transposed', "fails": 'test_backward_shapes', "says": 'check which factor is transposed', "code": '''
+def backward(params, cache, dscores):
+    X, z1, h = cache
+    dz1 = (dscores @ params["W2"].T) * (z1 > 0)
+    return {"W1": X.T @ dz1, "b1": dz1.sum(axis=0), "W2": dscores.T @ h, "b2": dscores.sum(axis=0)}
 '''},
 ]
 
@@ -277,5 +351,25 @@ def relative_error(a, b):
     for u, v in zip(np.ravel(a), np.ravel(b)):
         worst = max(worst, abs(u - v) / max(1e-8, abs(u) + abs(v)))
     return float(worst)
+'''},
+    {"name": "sgd_update in place still returns the right numbers (only the input test may fail)",
+     "tests": ["test_sgd_update_values"], "code": '''
+def sgd_update(param, grad, lr):
+    param -= lr * grad
+    return param
+'''},
+    {"name": "backward masking with h > 0 and a tuple cache of its own order",
+     "tests": ["test_forward", "test_backward_shapes", "test_backward_matches_numerical_gradient",
+               "test_backward_matches_torch_autograd"], "code": '''
+def forward(params, X):
+    z1 = X @ params["W1"] + params["b1"]
+    h = z1 * (z1 > 0)
+    return h @ params["W2"] + params["b2"], (h, X)
+
+def backward(params, cache, dscores):
+    h, X = cache
+    dh = dscores @ params["W2"].T
+    dh[h <= 0] = 0
+    return {"W1": X.T @ dh, "b1": dh.sum(axis=0), "W2": h.T @ dscores, "b2": dscores.sum(axis=0)}
 '''},
 ]
