@@ -13,8 +13,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
+
+from tqdm import tqdm
 
 from grader.cli import grade
+from grader.cluster import ClusterUnavailable, graded_on_cluster
 from grader.runner import ExerciseResult, target_options
 from grader.scorecard import atomic_write_text, status_label, to_json, write_json
 from grader.settings import Settings
@@ -63,27 +67,45 @@ def csv_text(names: list[str], rows: list[tuple[str, list[ExerciseResult]]]) -> 
     return buffer.getvalue()
 
 
-def run_batch(folder: Path, names: list[str], settings: Settings, csv_path: Path, json_dir: Path | None) -> int:
-    """Grade every hand-in of ``folder``; 0 when every hand-in was graded, 1 when the grader failed on one."""
+Graded = tuple[str, list[ExerciseResult], bool]  # (target, results, whether the grader itself failed)
+
+
+def graded_locally(handins: list[Path], names: list[str], settings: Settings) -> Iterator[tuple[Path, Graded, dict]]:
+    """(hand-in, what grading it gave, its results JSON) as each finishes, ``settings.jobs`` at a time."""
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        futures = {pool.submit(grade_handin, h, names, settings): h for h in handins}
+        for future in as_completed(futures):
+            target, results, crashed = future.result()
+            yield futures[future], (target, results, crashed), to_json(results, target, settings.device, settings.sandbox)
+
+
+def run_batch(folder: Path, names: list[str], settings: Settings, csv_path: Path, json_dir: Path | None,
+              cluster: str | None = None) -> int:
+    """Grade every hand-in of ``folder`` (here, or on the Dask ``cluster``: :mod:`grader.cluster`);
+    0 when every hand-in was graded, 1 when the grader failed on one, 2 when the cluster is out of reach."""
     handins = [h for h in find_handins(folder) if not json_dir or h.resolve() != json_dir.resolve()]
     if not handins:
         print(f"grader batch: {folder} has no hand-in folders", file=sys.stderr)
         return 2
     if json_dir:
         json_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Grading {len(handins)} hand-ins of {folder} ({len(names)} exercises each, {settings.jobs} at a time) on {settings.device}")
-    graded: dict[str, tuple[str, list[ExerciseResult], bool]] = {}
-    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
-        futures = {pool.submit(grade_handin, h, names, settings): h for h in handins}
-        for done, future in enumerate(as_completed(futures), start=1):
-            handin = futures[future]
-            target, results, crashed = graded[handin.name] = future.result()
+    where = f"on the Dask cluster {cluster}" if cluster else f"{settings.jobs} at a time"
+    print(f"Grading {len(handins)} hand-ins of {folder} ({len(names)} exercises each, {where}) on {settings.device}")
+    stream = graded_on_cluster(cluster, handins, names, settings) if cluster else graded_locally(handins, names, settings)
+    graded: dict[str, Graded] = {}
+    try:
+        for done, (handin, outcome, report) in enumerate(stream, start=1):
+            _, results, crashed = graded[handin.name] = outcome
             if json_dir:
-                write_json(json_dir / f"{handin.name}.json", to_json(results, target, settings.device, settings.sandbox))
+                write_json(json_dir / f"{handin.name}.json", report)
             points, max_points = sum(r.points for r in results), sum(r.max_points for r in results)
             statuses = ", ".join(f"{r.name[:2]} {status_label(r.status)}" for r in results)
-            print(f"[{done}/{len(handins)}] {display_name(handin)}: {points}/{max_points} points ({statuses})"
-                  + (f"\n  {results[0].message}" if crashed else ""), flush=True)
+            tqdm.write(f"[{done}/{len(handins)}] {display_name(handin)}: {points}/{max_points} points ({statuses})"
+                       + (f"\n  {results[0].message}" if crashed else ""))
+            sys.stdout.flush()
+    except ClusterUnavailable as exc:
+        print(f"grader batch: {exc}", file=sys.stderr)
+        return 2
     rows = [(display_name(h), graded[h.name][1]) for h in handins]
     atomic_write_text(csv_path, csv_text(names, rows))
     failed = [display_name(h) for h in handins if graded[h.name][2]]
