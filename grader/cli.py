@@ -205,9 +205,17 @@ def cmd_batch(argv: list[str]) -> int:
     parser.add_argument("--json-dir", metavar="DIR", help="also write DIR/<handin>.json (the --json contract)")
     add_run_options(parser)
     parser.add_argument("--data-dir", metavar="DIR", help="where datasets live (default: data/ or $GRADER_DATA_DIR)")
+    parser.add_argument("--cluster", metavar="ADDRESS|local:N", help=(
+        "grade on a Dask cluster, one task per hand-in: the scheduler's address (tcp://HOST:8786), or local:N "
+        "for N local worker processes; --jobs is then the cluster's business (needs the 'cluster' extra)"))
     args = parser.parse_args(argv)
     if not Path(args.dir).is_dir():
         parser.error(f"{args.dir}: no such folder")
+    if args.cluster:
+        from grader.cluster import problem_with
+
+        if problem := problem_with(args.cluster):
+            parser.error(problem)
     try:
         names = kit.resolve_names(args.names) if args.names else kit.exercise_names()
     except ValueError as exc:
@@ -218,7 +226,8 @@ def cmd_batch(argv: list[str]) -> int:
     settings = settings_from(args, parser, untrusted=True)
     from grader.batch import run_batch
 
-    return run_batch(Path(args.dir), names, settings, Path(args.csv), Path(args.json_dir) if args.json_dir else None)
+    return run_batch(Path(args.dir), names, settings, Path(args.csv), Path(args.json_dir) if args.json_dir else None,
+                     args.cluster)
 
 
 def cmd_train(argv: list[str]) -> int:
