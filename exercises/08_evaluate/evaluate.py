@@ -28,8 +28,8 @@ def collect_predictions(model: nn.Module, loader, device: torch.device | str) ->
         labels (N,)   int    the loader's labels
         probs  (N, C) float  probs[n] = softmax(logits[n]); every row sums to 1
     """
-    raise NotImplementedError("08_evaluate.collect_predictions: model.eval(), loop under torch.no_grad(), "
-                              "softmax the logits, concatenate preds/labels/probs as NumPy arrays")
+    raise NotImplementedError("08_evaluate.collect_predictions: return (preds, labels, probs) for every sample of "
+                              "the loader, as NumPy arrays")
 
 
 def confusion_matrix(labels: np.ndarray, preds: np.ndarray, num_classes: int = 10) -> np.ndarray:
@@ -40,8 +40,8 @@ def confusion_matrix(labels: np.ndarray, preds: np.ndarray, num_classes: int = 1
     Row = true class, column = predicted class; the diagonal holds the correct predictions.
     Always num_classes x num_classes, even when some classes never occur. NumPy only.
     """
-    raise NotImplementedError("08_evaluate.confusion_matrix: count each (true, pred) pair into an integer "
-                              "(num_classes, num_classes) array, rows = true classes")
+    raise NotImplementedError("08_evaluate.confusion_matrix: return the (num_classes, num_classes) matrix of counts, "
+                              "rows = true classes, columns = predicted classes")
 
 
 def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
@@ -51,8 +51,8 @@ def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
 
     A class with no samples (an all-zero row) gives NaN, and no RuntimeWarning is emitted.
     """
-    raise NotImplementedError("08_evaluate.per_class_accuracy: 100 * diagonal / row sums, NaN (silently) "
-                              "where a row sum is 0")
+    raise NotImplementedError("08_evaluate.per_class_accuracy: return each true class's accuracy in %, NaN for "
+                              "a class without samples")
 
 
 def find_errors(preds: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> list[dict[str, Any]]:
@@ -63,8 +63,8 @@ def find_errors(preds: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> lis
 
     Returns [] when every prediction is right.
     """
-    raise NotImplementedError("08_evaluate.find_errors: list a dict {index, true, pred, confidence in %} "
-                              "for each n where preds[n] != labels[n]")
+    raise NotImplementedError("08_evaluate.find_errors: return one dict {index, true, pred, confidence} per wrong "
+                              "prediction")
 
 
 def plot_training_history(history: dict[str, list[float]], path: str | Path) -> Path:
@@ -75,16 +75,16 @@ def plot_training_history(history: dict[str, list[float]], path: str | Path) -> 
     panel: train and validation accuracy. Mark the best epoch, the one with the highest
     val_acc (e.g. a vertical line or a point). Create the parent folders of ``path``.
     """
-    raise NotImplementedError("08_evaluate.plot_training_history: two panels (loss, accuracy) with train and "
-                              "val curves, mark the epoch of the highest val_acc, savefig(path), return path")
+    raise NotImplementedError("08_evaluate.plot_training_history: save the loss and accuracy curves with the best "
+                              "epoch marked; return path")
 
 
 def plot_confusion_matrix(cm: np.ndarray, path: str | Path) -> Path:
     """Save a PNG heat map of ``cm`` (rows = true class, columns = predicted class), each cell
     annotated with its count, and return ``path``. Create the parent folders of ``path``.
     """
-    raise NotImplementedError("08_evaluate.plot_confusion_matrix: imshow(cm), write each count in its "
-                              "cell with ax.text, savefig(path), return path")
+    raise NotImplementedError("08_evaluate.plot_confusion_matrix: save the matrix as an annotated heat map; "
+                              "return path")
 
 
 def plot_error_cases(images, errors: list[dict[str, Any]], path: str | Path, num_cases: int = 6) -> Path:
@@ -95,5 +95,5 @@ def plot_error_cases(images, errors: list[dict[str, Any]], path: str | Path, num
     the true class, the predicted class and the confidence in percent. Switch unused grid
     cells off. Create the parent folders of ``path``.
     """
-    raise NotImplementedError("08_evaluate.plot_error_cases: one imshow panel per error (up to num_cases), "
-                              "titled with true, predicted and confidence; savefig(path), return path")
+    raise NotImplementedError("08_evaluate.plot_error_cases: save a grid of misclassified images with their "
+                              "labels; return path")

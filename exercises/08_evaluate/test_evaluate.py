@@ -73,9 +73,15 @@ def test_collect_predictions_shapes_and_values(mod, device):
     assert probs.shape == (30, 10), f"probs must have shape (N, C) = (30, 10), got {probs.shape}"
     assert np.issubdtype(preds.dtype, np.integer), (
         f"preds must hold integer class indices, got dtype {preds.dtype}: use argmax over dim 1")
+    assert not (np.array_equal(preds, y) and not np.array_equal(labels, y)), (
+        "collect_predictions returned the labels first: the order is (preds, labels, probs)")
     assert np.array_equal(labels, y), "labels must be the loader's labels, all of them, in loader order"
+    assert ((probs >= 0) & (probs <= 1)).all(), (
+        "probs holds values outside [0, 1], so they are not probabilities (raw logits?): turn the logits into "
+        "probabilities with torch.softmax(logits, dim=1)")
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5), (
-        "each row of probs must sum to 1: turn the logits into probabilities with torch.softmax(logits, dim=1)")
+        "each row of probs must sum to 1, and yours do not: take the softmax over the classes (dim=1), "
+        "not over the batch (dim=0)")
     assert np.allclose(probs, expected, atol=1e-5), (
         "probs are not softmax(model(images)) for the loader's images in loader order")
     picked = probs[np.arange(30), preds]
@@ -118,6 +124,11 @@ def as_cm(mod, labels, preds, *num_classes) -> np.ndarray:
     return cm
 
 
+REPEATED_PAIRS = ("repeated (true, pred) pairs were lost: each pair was counted at most once, because "
+                  "cm[labels, preds] += 1 adds 1 once per distinct cell even when a pair occurs many times. "
+                  "Use np.add.at(cm, (labels, preds), 1) or a loop over the samples")
+
+
 @pytest.mark.points(2)
 def test_confusion_matrix_rows_are_true_classes(mod):
     labels = np.array([0, 0, 0, 1, 2, 2, 2, 2])
@@ -130,15 +141,18 @@ def test_confusion_matrix_rows_are_true_classes(mod):
     assert np.issubdtype(cm.dtype, np.integer), (
         f"the confusion matrix holds counts, so its dtype must be an integer type, got {cm.dtype}: "
         "create it with np.zeros((C, C), dtype=np.int64)")
+    assert not (np.array_equal(cm, (expected > 0).astype(cm.dtype))
+                or np.array_equal(cm, (expected.T > 0).astype(cm.dtype))), REPEATED_PAIRS
     assert not np.array_equal(cm, expected.T), (
         "your confusion matrix is transposed: rows must be true classes and columns predicted "
         "classes (cm[true, pred] += 1). Here the true 0s were predicted as 1 twice, so cm[0, 1] == 2")
     assert np.array_equal(cm, expected), (
-        f"wrong counts (rows must be true classes, columns predicted classes) for labels={labels.tolist()}, "
-        f"preds={preds.tolist()}:\nexpected\n{expected}\ngot\n{cm}")
+        f"wrong counts for labels={labels.tolist()}, preds={preds.tolist()}: cm[i, j] must count the samples "
+        f"of true class i predicted as j\nexpected\n{expected}\ngot\n{cm}")
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_confusion_matrix_rows_are_true_classes")
 def test_confusion_matrix_matches_brute_force(mod):
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 10, 500)
@@ -146,9 +160,7 @@ def test_confusion_matrix_matches_brute_force(mod):
     cm = as_cm(mod, labels, preds, 10)
     expected = brute_force_cm(labels, preds, 10)
     assert cm.shape == (10, 10), f"expected shape (10, 10), got {cm.shape}"
-    assert not np.array_equal(cm, (expected > 0).astype(cm.dtype)), (
-        "each (true, pred) pair was counted at most once: cm[labels, preds] += 1 does not add up "
-        "repeated pairs. Use np.add.at(cm, (labels, preds), 1) or a loop over the samples")
+    assert not np.array_equal(cm, (expected > 0).astype(cm.dtype)), REPEATED_PAIRS
     assert cm.sum() == 500, f"the counts must add up to the number of samples (500), got {cm.sum()}"
     assert np.array_equal(cm, expected), (
         "confusion_matrix disagrees with counting one (true, pred) pair at a time on 500 random "
@@ -156,6 +168,7 @@ def test_confusion_matrix_matches_brute_force(mod):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_confusion_matrix_rows_are_true_classes")
 def test_confusion_matrix_size_is_num_classes(mod):
     labels = np.array([0, 1, 2, 2, 1])
     preds = np.array([0, 1, 4, 2, 1])  # class 4 is only ever predicted; class 3 and 5 never occur
@@ -191,6 +204,7 @@ def test_per_class_accuracy_percent_of_true_class(mod):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_per_class_accuracy_percent_of_true_class")
 def test_per_class_accuracy_empty_class_is_nan(mod):
     cm = np.array([[3, 1, 0],
                    [0, 0, 0],  # class 1 has no samples (but was predicted once)
@@ -240,6 +254,12 @@ def test_find_errors_order_and_keys(mod):
     assert len(errors) == len(wrong), (
         f"find_errors must return one dict per wrong prediction: {len(wrong)} here, got {len(errors)}")
     indices = [int(e["index"]) for e in errors]
+    if indices != wrong.tolist() and sorted(indices) == wrong.tolist():
+        pytest.fail(f"find_errors lists the right samples in the wrong order {indices}: keep them in increasing "
+                    f"order of index, {wrong.tolist()} (do not sort them, e.g. by confidence)")
+    assert indices != list(range(len(wrong))) or indices == wrong.tolist(), (
+        f"'index' numbers the errors 0, 1, 2, ...: it must be the sample's own position n in preds and labels, "
+        f"here {wrong.tolist()}")
     assert indices == wrong.tolist(), (
         f"'index' must be each wrong sample's position, in increasing order: expected {wrong.tolist()}, got {indices}")
     for e in errors:
@@ -251,6 +271,7 @@ def test_find_errors_order_and_keys(mod):
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_find_errors_order_and_keys")
 def test_find_errors_confidence_of_predicted_class(mod):
     preds, labels, probs = error_data()
     wrong = np.flatnonzero(preds != labels)

@@ -1,16 +1,18 @@
 """Mistake gallery for 08_evaluate: broken implementations that must fail, and correct
 alternative styles that must pass. Each ``code`` is appended to a copy of the solution module."""
 
+SLOW = []  # tests a mutant runs only when its `fails` names them
+
 MUTANTS = [
     {"name": "confusion matrix transposed (rows = predicted)", "fails": "test_confusion_matrix_rows_are_true_classes",
-     "says": "rows must be true classes", "code": '''
+     "says": "your confusion matrix is transposed", "code": '''
 def confusion_matrix(labels, preds, num_classes=10):
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(cm, (np.asarray(preds), np.asarray(labels)), 1)
     return cm
 '''},
-    {"name": "fancy-index += 1 counts repeated pairs once", "fails": "test_confusion_matrix_matches_brute_force",
-     "says": "np.add.at", "code": '''
+    {"name": "fancy-index += 1 counts repeated pairs once", "fails": "test_confusion_matrix_rows_are_true_classes",
+     "says": "repeated (true, pred) pairs were lost", "code": '''
 def confusion_matrix(labels, preds, num_classes=10):
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     cm[np.asarray(labels), np.asarray(preds)] += 1
@@ -70,7 +72,7 @@ def collect_predictions(model, loader, device):
     return preds, labels, probs
 '''},
     {"name": "logits returned as probs (no softmax)", "fails": "test_collect_predictions_shapes_and_values",
-     "says": "softmax", "code": '''
+     "says": "values outside [0, 1]", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
     preds, labels, probs = [], [], []
@@ -101,7 +103,7 @@ def per_class_accuracy(cm):
     return out
 '''},
     {"name": "per-class accuracy as a fraction", "fails": "test_per_class_accuracy_percent_of_true_class",
-     "says": "percent", "code": '''
+     "says": "must be in percent (0..100), not a fraction", "code": '''
 def per_class_accuracy(cm):
     cm = np.asarray(cm)
     totals = cm.sum(axis=1)
@@ -116,7 +118,7 @@ def per_class_accuracy(cm):
     return 100.0 * np.diag(cm) / cm.sum(axis=1)
 '''},
     {"name": "per-class accuracy gives 0 for an empty class", "fails": "test_per_class_accuracy_empty_class_is_nan",
-     "says": "NaN", "code": '''
+     "says": "must give NaN (its accuracy is undefined)", "code": '''
 def per_class_accuracy(cm):
     cm = np.asarray(cm)
     totals = cm.sum(axis=1)
@@ -125,21 +127,21 @@ def per_class_accuracy(cm):
     return out
 '''},
     {"name": "confidence of the true class", "fails": "test_find_errors_confidence_of_predicted_class",
-     "says": "predicted class", "code": '''
+     "says": "is the probability of the true class", "code": '''
 def find_errors(preds, labels, probs):
     return [{"index": int(n), "true": int(labels[n]), "pred": int(preds[n]),
              "confidence": float(100 * probs[n, labels[n]])}
             for n in np.flatnonzero(preds != labels)]
 '''},
     {"name": "confidence as a fraction", "fails": "test_find_errors_confidence_of_predicted_class",
-     "says": "percent", "code": '''
+     "says": "must be in percent (0..100), not a fraction", "code": '''
 def find_errors(preds, labels, probs):
     return [{"index": int(n), "true": int(labels[n]), "pred": int(preds[n]),
              "confidence": float(probs[n, preds[n]])}
             for n in np.flatnonzero(preds != labels)]
 '''},
     {"name": "errors sorted by confidence instead of index order", "fails": "test_find_errors_order_and_keys",
-     "says": "increasing order", "code": '''
+     "says": "in the wrong order", "code": '''
 _find_errors = find_errors
 
 def find_errors(preds, labels, probs):
@@ -159,7 +161,7 @@ def _save(fig, path):
     _save_and_return(fig, path)
 '''},
     {"name": "training plot without best-epoch marker", "fails": "test_plot_training_history_panels",
-     "says": "best epoch", "code": '''
+     "says": "does not mark the best epoch", "code": '''
 def plot_training_history(history, path):
     epochs = range(1, len(history["val_acc"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -171,7 +173,7 @@ def plot_training_history(history, path):
     return _save(fig, path)
 '''},
     {"name": "training plot marks the lowest val_loss only", "fails": "test_plot_training_history_panels",
-     "says": "lowest val_loss", "code": '''
+     "says": "the epoch of the lowest val_loss", "also": ["does not mark the best epoch"], "code": '''
 def plot_training_history(history, path):
     epochs = np.arange(1, len(history["val_acc"]) + 1)
     low = int(np.argmin(history["val_loss"]))
@@ -184,7 +186,7 @@ def plot_training_history(history, path):
     return _save(fig, path)
 '''},
     {"name": "best-epoch marker one epoch off (0-based argmax on 1-based axes)", "fails": "test_plot_training_history_panels",
-     "says": "one epoch off", "code": '''
+     "says": "one epoch off", "also": ["does not mark the best epoch"], "code": '''
 def plot_training_history(history, path):
     epochs = np.arange(1, len(history["val_acc"]) + 1)
     best = int(np.argmax(history["val_acc"]))
@@ -204,7 +206,7 @@ def plot_training_history(history, path):
     return _save(fig, path)
 '''},
     {"name": "heat map of the transposed matrix", "fails": "test_plot_confusion_matrix_heat_map",
-     "says": "transposed", "code": '''
+     "says": "the heat map shows the matrix transposed", "code": '''
 _plot_confusion_matrix = plot_confusion_matrix
 
 def plot_confusion_matrix(cm, path):
@@ -229,7 +231,7 @@ def plot_confusion_matrix(cm, path):
     return _save(fig, path)
 '''},
     {"name": "error grid titles missing confidence", "fails": "test_plot_error_cases_grid",
-     "says": "confidence", "code": '''
+     "says": "must also show the confidence", "code": '''
 def plot_error_cases(images, errors, path, num_cases=6):
     fig, axes = plt.subplots(2, 3, figsize=(9, 6))
     for ax in axes.ravel():
@@ -255,6 +257,52 @@ _plot_error_cases = plot_error_cases
 
 def plot_error_cases(images, errors, path, num_cases=6):
     return _plot_error_cases(images, errors, path, 6)
+'''},
+    {"name": "softmax over the batch (dim=0)", "fails": "test_collect_predictions_shapes_and_values",
+     "says": "not over the batch (dim=0)", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    preds, labels, probs = [], [], []
+    with torch.no_grad():
+        for images, targets in loader:
+            p = torch.softmax(model(images.to(device)), dim=0)
+            probs.append(p.cpu().numpy())
+            preds.append(p.argmax(dim=1).cpu().numpy())
+            labels.append(targets.numpy())
+    return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
+'''},
+    {"name": "collect_predictions returning (labels, preds, probs)", "fails": "test_collect_predictions_shapes_and_values",
+     "says": "returned the labels first", "code": '''
+_collect = collect_predictions
+
+def collect_predictions(model, loader, device):
+    preds, labels, probs = _collect(model, loader, device)
+    return labels, preds, probs
+'''},
+    {"name": "find_errors numbering the errors instead of giving the sample's index",
+     "fails": "test_find_errors_order_and_keys", "says": "numbers the errors 0, 1, 2", "code": '''
+def find_errors(preds, labels, probs):
+    wrong = [n for n in range(len(preds)) if preds[n] != labels[n]]
+    return [{"index": k, "true": int(labels[n]), "pred": int(preds[n]), "confidence": 100.0 * float(probs[n, preds[n]])}
+            for k, n in enumerate(wrong)]
+'''},
+    {"name": "find_errors with 'true' and 'pred' swapped", "fails": "test_find_errors_order_and_keys",
+     "says": "'true' must be labels[", "code": '''
+def find_errors(preds, labels, probs):
+    return [{"index": n, "true": int(preds[n]), "pred": int(labels[n]), "confidence": 100.0 * float(probs[n, preds[n]])}
+            for n in range(len(preds)) if preds[n] != labels[n]]
+'''},
+    {"name": "find_errors listing the right predictions", "fails": "test_find_errors_order_and_keys",
+     "says": "one dict per wrong prediction", "code": '''
+def find_errors(preds, labels, probs):
+    return [{"index": n, "true": int(labels[n]), "pred": int(preds[n]), "confidence": 100.0 * float(probs[n, preds[n]])}
+            for n in range(len(preds)) if preds[n] == labels[n]]
+'''},
+    {"name": "per-class accuracy divided by the total number of samples", "fails": "test_per_class_accuracy_percent_of_true_class",
+     "says": "100 * diagonal / row sums", "code": '''
+def per_class_accuracy(cm):
+    cm = np.asarray(cm)
+    return 100.0 * np.diag(cm) / cm.sum()
 '''},
 ]
 
@@ -403,5 +451,16 @@ def plot_error_cases(images, errors, path, num_cases=6):
     plt.savefig(path)
     plt.close(fig)
     return path
+'''},
+    {"name": "collect_predictions taking the arg-max of the logits, torch.cat then .numpy()", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    all_logits, all_labels = [], []
+    with torch.inference_mode():
+        for images, targets in loader:
+            all_logits.append(model(images.to(device)).cpu())
+            all_labels.append(targets)
+    logits = torch.cat(all_logits)
+    return logits.argmax(1).numpy(), torch.cat(all_labels).numpy(), torch.softmax(logits, 1).numpy()
 '''},
 ]
