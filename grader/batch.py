@@ -76,7 +76,7 @@ def graded_locally(handins: list[Path], names: list[str], settings: Settings) ->
         futures = {pool.submit(grade_handin, h, names, settings): h for h in handins}
         for future in as_completed(futures):
             target, results, crashed = future.result()
-            yield futures[future], (target, results, crashed), to_json(results, target, settings.device, settings.sandbox)
+            yield futures[future], (target, results, crashed), to_json(results, target, settings.device, settings.sandbox, settings.environment())
 
 
 def run_batch(folder: Path, names: list[str], settings: Settings, csv_path: Path, json_dir: Path | None,

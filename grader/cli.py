@@ -23,7 +23,8 @@ from pathlib import Path
 from grader import i18n, kit
 from grader.runner import ExerciseResult, target_options
 from grader.scorecard import print_scorecard, to_gradescope, to_json, write_json
-from grader.settings import Settings, add_run_options, seconds, settings_from, writable_file, writable_folder
+from grader.settings import (Settings, add_cache_options, add_run_options, positive_int, resolve_device, seconds,
+                             settings_from, writable_file, writable_folder)
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -> None:
@@ -46,6 +47,7 @@ def grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--gradescope", metavar="PATH", help="write Gradescope's results.json")
     parser.add_argument("-v", "--verbose", action="store_true", help="show each failing test's message")
+    add_cache_options(parser)
     add_lang_option(parser)
     return parser
 
@@ -117,7 +119,7 @@ def cmd_grade(argv: list[str]) -> int:
     target = describe_target(args)
     print_scorecard(results, target, settings.device, verbose=args.verbose, lang=i18n.language(args.lang))
     failed = [problem for problem in (
-        write_json(args.json, to_json(results, target, settings.device, settings.sandbox)) if args.json else None,
+        write_json(args.json, to_json(results, target, settings.device, settings.sandbox, settings.environment())) if args.json else None,
         write_json(args.gradescope, to_gradescope(results)) if args.gradescope else None) if problem]
     for problem in failed:
         print(f"grader: {problem}", file=sys.stderr)
@@ -156,6 +158,10 @@ def cmd_check(argv: list[str]) -> int:
     print()
     for problem in problems:
         print(f"PROBLEM  {problem}")
+    from grader.calibrate import calibration_warnings
+
+    for warning in calibration_warnings():
+        print(f"WARNING  {warning}")
     print(f"grader check: {len(problems)} problem(s) in {len(names)} exercises" if problems
           else f"grader check: all {len(names)} exercises consistent")
     return 1 if problems else 0
@@ -243,6 +249,7 @@ def cmd_watch(argv: list[str]) -> int:
         "one passes. Ctrl-C stops (exit 0)."))
     parser.add_argument("name", nargs="?", metavar="NAME", help="exercise name or unique prefix (default: the next one to do)")
     add_target_options(parser, jobs=False)
+    add_cache_options(parser)
     parser.add_argument("--interval", type=seconds, default=0.5, metavar="SECONDS",
                         help="how often to look for changes (default 0.5)")
     args = parser.parse_args(argv)
@@ -272,8 +279,67 @@ def cmd_summary(argv: list[str]) -> int:
     return summary(argv)
 
 
+def cmd_calibrate(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader calibrate", description=(
+        "Train the reference model, and correct variants of it, over K seeds exactly as each accuracy "
+        "threshold's test does; print min/median/max accuracy, the worst margin, the failure rate with a "
+        "95%% upper bound and the time per threshold; write the table as JSON. Exit 1 when a margin is "
+        "thinner than grader check accepts."))
+    parser.add_argument("names", nargs="*", metavar="NAME", help="exercises with thresholds (default: all of them)")
+    parser.add_argument("--seeds", type=positive_int, default=5, metavar="K", help="seeds per model (default 5)")
+    parser.add_argument("--variants", type=int, default=2, metavar="N", help="correct variants besides the reference (default 2)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--json", metavar="PATH", help="where to write the table (default .grader/calibration.json)")
+    args = parser.parse_args(argv)
+    from grader.calibrate import DEFAULT_OUTPUT, run_calibration
+
+    try:
+        names = kit.resolve_names(args.names) if args.names else sorted({t.exercise for t in kit.thresholds()})
+        device = resolve_device(args.device)
+    except ValueError as exc:
+        parser.error(str(exc))
+    output = Path(args.json) if args.json else DEFAULT_OUTPUT
+    refuse_unwritable(parser, writable_file(str(output), "--json"))
+    return run_calibration(names, args.seeds, max(0, args.variants), device, output)
+
+
+def cmd_regrade(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader regrade", description=(
+        "Grade DIR again with the exercises and settings recorded in RESULT.json and show what differs: "
+        "first the environment (versions, kit commit, device), then each exercise and test whose outcome or "
+        "points changed. Exit 0 when nothing changed, 1 otherwise, 2 on a usage error."))
+    parser.add_argument("result", metavar="RESULT.json", help="a results JSON written by grader --json")
+    parser.add_argument("--target", required=True, metavar="DIR", help="the hand-in to grade again")
+    parser.add_argument("--json", metavar="PATH", help="write the new results as JSON")
+    args = parser.parse_args(argv)
+    if not Path(args.target).is_dir():
+        parser.error(f"--target {args.target}: no such folder")
+    refuse_unwritable(parser, writable_file(args.json, "--json"))
+    from grader.regrade import RegradeError, regrade
+    from grader.sandbox import unavailable_reason
+
+    target = str(Path(args.target).resolve())
+    try:
+        settings, results, changed_record, changed_results = regrade(Path(args.result), Path(target),
+                                                                     unavailable_reason() is None)
+    except RegradeError as exc:
+        parser.error(str(exc))
+    print_scorecard(results, target, settings.device, verbose=True)
+    if args.json and (problem := write_json(args.json, to_json(results, target, settings.device, settings.sandbox,
+                                                              settings.environment()))):
+        print(f"grader: {problem}", file=sys.stderr)
+    print("\nEnvironment then and now: " + ("the same" if not changed_record else ""))
+    for line in changed_record:
+        print(f"  {line}")
+    print("Results: " + ("the same as recorded" if not changed_results else "changed"))
+    for line in changed_results:
+        print(f"  {line}")
+    return 1 if changed_results else 0
+
+
 COMMANDS = {"data": cmd_data, "check": cmd_check, "hint": cmd_hint, "release": cmd_release, "batch": cmd_batch,
-            "watch": cmd_watch, "train": cmd_train, "export": cmd_export, "summary": cmd_summary}
+            "watch": cmd_watch, "train": cmd_train, "export": cmd_export, "summary": cmd_summary,
+            "calibrate": cmd_calibrate, "regrade": cmd_regrade}
 
 
 def main(argv: list[str] | None = None) -> int:
