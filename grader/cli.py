@@ -22,7 +22,7 @@ from pathlib import Path
 
 from grader import i18n, kit
 from grader.runner import ExerciseResult, target_options
-from grader.scorecard import print_scorecard, to_gradescope, to_json, write_json
+from grader.scorecard import print_scorecard, test_line, to_gradescope, to_json, write_json
 from grader.settings import (Settings, add_cache_options, add_run_options, positive_int, resolve_device, seconds,
                              settings_from, writable_file, writable_folder)
 
@@ -81,12 +81,18 @@ def prepare_datasets(names: list[str]) -> None:
             pass
 
 
-def grade(names: list[str], options: list[str], settings: Settings) -> list[ExerciseResult]:
-    """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order."""
+def grade(names: list[str], options: list[str], settings: Settings, stream: bool = False) -> list[ExerciseResult]:
+    """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order;
+    with ``stream``, print each test's outcome to stderr as it finishes."""
     if settings.sandbox:
         prepare_datasets(names)
+
+    def run(name: str) -> ExerciseResult:
+        report = (lambda test: print(f"  [{name}] {test_line(test)}", file=sys.stderr, flush=True)) if stream else None
+        return settings.run(name, options, on_test=report)
+
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
-        return list(pool.map(lambda n: settings.run(n, options), names))
+        return list(pool.map(run, names))
 
 
 def refuse_unwritable(parser: argparse.ArgumentParser, *problems: str | None) -> None:
@@ -115,7 +121,8 @@ def cmd_grade(argv: list[str]) -> int:
         from grader.progress import show_progress
 
         return show_progress(args, settings)
-    results = grade(names, target_options(args.solutions, args.target), settings)
+    results = grade(names, target_options(args.solutions, args.target), settings,
+                    stream=args.verbose or sys.stderr.isatty())
     target = describe_target(args)
     print_scorecard(results, target, settings.device, verbose=args.verbose, lang=i18n.language(args.lang))
     failed = [problem for problem in (

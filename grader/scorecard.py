@@ -11,7 +11,7 @@ from typing import TextIO
 
 from grader import i18n
 from grader.environment import record
-from grader.runner import ExerciseResult
+from grader.runner import ExerciseResult, TestResult
 
 COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "31", "not_started": "33", "blocked": "35"}
 
@@ -96,6 +96,14 @@ def describe_metrics(metrics: dict) -> str:
     if len(tries) > 1:
         text += "; tries: " + ", ".join(f"{t.get('accuracy', 0):.2f}% (seed {t.get('seed')})" for t in tries)
     return text
+
+
+def test_line(test: TestResult) -> str:
+    """One finished test: its outcome and name, and the first line of why it did not pass."""
+    name = test.id.split("::")[-1]
+    label = status_label(test.kind)
+    reason = test.message.removeprefix(f"{label}: ").splitlines()[0][:160] if test.kind != "passed" and test.message else ""
+    return f"{label} {name}" + (f": {reason}" if reason else "")
 
 
 def describe_age(seconds: float) -> str:

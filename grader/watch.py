@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from grader import kit
-from grader.runner import ExerciseResult, TestResult, target_options
+from grader.runner import ExerciseResult, target_options
 from grader.settings import Settings
-from grader.scorecard import paint, status_label, use_colour
+from grader.scorecard import paint, status_label, test_line, use_colour
 
 Snapshot = dict[Path, tuple[int, int]]
 
@@ -45,13 +45,6 @@ def first_pending(settings: Settings, options: list[str], after: str | None = No
         if known is None or known.status != "passed":
             return name
     return None
-
-
-def test_line(test: TestResult) -> str:
-    """One finished test: its outcome and name, and the first line of why it did not pass."""
-    name = test.id.split("::")[-1]
-    reason = f": {test.message.splitlines()[0][:160]}" if test.kind != "passed" and test.message else ""
-    return f"{status_label(test.kind)} {name}{reason}"
 
 
 def summary(result: ExerciseResult, colour: bool) -> str:
