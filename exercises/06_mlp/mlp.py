@@ -32,15 +32,16 @@ class MLP(nn.Module):
     def __init__(self, input_size: int = 784, hidden_sizes: Sequence[int] = (128, 64),
                  num_classes: int = 10, dropout: float = 0.2) -> None:
         super().__init__()
-        raise NotImplementedError("06_mlp.MLP.__init__: create one Linear+ReLU+Dropout per hidden size, then an output Linear")
+        raise NotImplementedError("06_mlp.MLP.__init__: create the hidden layers (sizes from hidden_sizes) and the "
+                                  "output layer")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 28, 28) or (N, input_size) -> (N, num_classes) logits."""
-        raise NotImplementedError("06_mlp.MLP.forward: flatten x to (N, input_size) and pass it through the layers")
+        raise NotImplementedError("06_mlp.MLP.forward: return the (N, num_classes) logits for a batch of images")
 
 
 def count_parameters(model: nn.Module) -> int:
     """The number of trainable scalars in ``model``: the sum of p.numel() over its
     parameters p with p.requires_grad (weights and biases alike; frozen parameters and
     buffers such as BatchNorm running statistics do not count). Returns a Python int."""
-    raise NotImplementedError("06_mlp.count_parameters: add up numel() of every parameter that requires grad")
+    raise NotImplementedError("06_mlp.count_parameters: return the number of trainable parameters as an int")

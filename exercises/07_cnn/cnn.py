@@ -28,8 +28,8 @@ class SimpleCNN(nn.Module):
 
     def __init__(self, num_classes: int = 10, dropout: float = 0.25) -> None:
         super().__init__()
-        raise NotImplementedError("07_cnn.SimpleCNN.__init__: create the two conv layers, the pooling and the two Linear layers")
+        raise NotImplementedError("07_cnn.SimpleCNN.__init__: create the layers of the network")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 28, 28) float32 -> (N, num_classes) logits."""
-        raise NotImplementedError("07_cnn.SimpleCNN.forward: conv-ReLU-pool twice, flatten, Linear-ReLU-Dropout, Linear")
+        raise NotImplementedError("07_cnn.SimpleCNN.forward: return the (N, num_classes) logits for a batch of images")

@@ -5,6 +5,8 @@ mode, how the outputs respond to the output bias), never by attribute names.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -43,10 +45,14 @@ def call(model: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
     except Exception as exc:  # noqa: BLE001 - any crash is the learner's to see
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         hint = ""
-        if "shape" in text or "size" in text:
+        product = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and", text)
+        if product and int(product.group(1)) != len(x):
+            hint = (f"; the first Linear got {product.group(1)} row(s) for {len(x)} images, so flattening merged the "
+                    "batch: keep the batch dimension, x.view(x.size(0), -1) or torch.flatten(x, 1)")
+        elif product or "shape" in text or "size" in text:
             hint = ("; the flattened feature map must hold 64*7*7 = 3136 values per image: both convs "
                     "need padding=1 (so they keep the size) and each is followed by a 2x2 max-pool "
-                    "(28 -> 14 -> 7); flatten with x.view(x.size(0), -1)")
+                    "(28 -> 14 -> 7)")
         raise AssertionError(f"{what} with input of shape {tuple(x.shape)} raised "
                              f"{type(exc).__name__}: {text}{hint}") from exc
     assert isinstance(out, torch.Tensor), f"{what} returned {type(out).__name__}, expected a tensor of logits"

@@ -10,6 +10,8 @@ ARCHITECTURE_TESTS = [
     "test_outputs_are_raw_logits", "test_hidden_layers_use_relu",
 ]
 
+SLOW = ['test_mnist_accuracy']  # tests a mutant runs only when its `fails` names them
+
 MUTANTS = [
     {"name": "dropout missing", "fails": "test_dropout_in_training_mode", "says": "no dropout is active",
      "code": '''
@@ -44,7 +46,7 @@ class MLP(nn.Module):
         return self.out(x)
 '''},
     {"name": "dropout argument ignored (always 0.2)", "fails": "test_dropout_in_training_mode",
-     "says": "the dropout argument", "code": '''
+     "says": "must set the dropout probability", "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
         super().__init__()
@@ -57,7 +59,7 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.net(x.flatten(1))
 '''},
-    {"name": "ReLU after the output layer", "fails": "test_outputs_are_raw_logits", "says": "ReLU",
+    {"name": "ReLU after the output layer", "fails": "test_outputs_are_raw_logits", "says": "follows the last Linear",
      "code": '''
 _Reference = MLP
 
@@ -65,7 +67,7 @@ class MLP(_Reference):
     def forward(self, x):
         return torch.relu(super().forward(x))
 '''},
-    {"name": "softmax at the output", "fails": "test_outputs_are_raw_logits", "says": "softmax",
+    {"name": "softmax at the output", "fails": "test_outputs_are_raw_logits", "says": "there is a softmax at the output",
      "code": '''
 _Reference = MLP
 
@@ -122,7 +124,8 @@ class MLP(_Reference):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
         super().__init__(input_size, hidden_sizes, 10, dropout)
 '''},
-    {"name": "images not flattened", "fails": "test_output_shape_for_images_and_vectors", "says": "flatten",
+    {"name": "images not flattened", "fails": "test_output_shape_for_images_and_vectors",
+     "says": "works on flat (N, 784) input but fails on images",
      "code": '''
 _Reference = MLP
 
@@ -131,7 +134,7 @@ class MLP(_Reference):
         return self.layers(x)
 '''},
     {"name": "flattening the batch away (x.flatten())", "fails": "test_output_shape_for_images_and_vectors",
-     "says": "flatten", "code": '''
+     "says": "merge the whole batch", "code": '''
 _Reference = MLP
 
 class MLP(_Reference):
@@ -155,30 +158,84 @@ class MLP(nn.Module):
             x = layer(x)
         return x
 '''},
-    {"name": "count_parameters counts weights only", "fails": "test_count_parameters", "says": "biases",
+    {"name": "count_parameters counts weights only", "fails": "test_count_parameters", "says": "count only the weights",
      "code": '''
 def count_parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad and p.dim() > 1)
 '''},
-    {"name": "count_parameters counts frozen parameters", "fails": "test_count_parameters", "says": "requires_grad",
+    {"name": "count_parameters counts frozen parameters", "fails": "test_count_parameters", "says": "count frozen parameters too",
      "code": '''
 def count_parameters(model):
     return sum(p.numel() for p in model.parameters())
 '''},
     {"name": "count_parameters counts the state_dict (buffers too)", "fails": "test_count_parameters",
-     "says": "buffers", "code": '''
+     "says": "also holds buffers", "code": '''
 def count_parameters(model):
     return sum(t.numel() for t in model.state_dict().values())
 '''},
-    {"name": "count_parameters counts tensors, not numbers", "fails": "test_count_parameters", "says": "numel",
+    {"name": "count_parameters counts tensors, not numbers", "fails": "test_count_parameters", "says": "count parameter tensors",
      "code": '''
 def count_parameters(model):
     return len([p for p in model.parameters() if p.requires_grad])
 '''},
-    {"name": "count_parameters returns a tensor", "fails": "test_count_parameters", "says": "Python int",
+    {"name": "count_parameters returns a tensor", "fails": "test_count_parameters", "says": "count_parameters returned Tensor",
      "code": '''
 def count_parameters(model):
     return sum(torch.tensor(p.numel()) for p in model.parameters() if p.requires_grad)
+'''},
+    {"name": "F.dropout(x, p) without training=self.training (dropout on in eval mode)",
+     "fails": "test_no_dropout_in_eval_mode", "says": "dropout is still active", "code": '''
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        widths = [input_size, *hidden_sizes]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.out = nn.Linear(widths[-1], num_classes)
+        self.p = dropout
+
+    def forward(self, x):
+        x = x.view(x.size(0), -1)
+        for layer in self.hidden:
+            x = F.dropout(F.relu(layer(x)), self.p)
+        return self.out(x)
+'''},
+    {"name": "log_softmax at the output", "fails": "test_outputs_are_raw_logits",
+     "says": "something after the last Linear changes its values", "code": '''
+_Reference = MLP
+
+class MLP(_Reference):
+    def forward(self, x):
+        return torch.log_softmax(super().forward(x), dim=1)
+'''},
+    {"name": "tanh instead of ReLU in the hidden layers", "fails": "test_hidden_layers_use_relu",
+     "says": "ReLU as the hidden activation", "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        layers, width = [], input_size
+        for h in hidden_sizes:
+            layers += [nn.Linear(width, h), nn.Tanh(), nn.Dropout(dropout)]
+            width = h
+        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        return self.net(x.view(x.size(0), -1))
+'''},
+    {"name": "output layer without a bias", "fails": "test_default_parameter_count",
+     "says": "each with a bias", "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        layers, width = [], input_size
+        for h in hidden_sizes:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes, bias=False))
+
+    def forward(self, x):
+        return self.net(x.view(x.size(0), -1))
 '''},
 ]
 

@@ -28,12 +28,15 @@ class _Configurable(nn.Module):
         x = x.flatten() if self.how == "all" else x.view(x.size(0), -1)
         x = F.relu(self.fc1(x))
         if self.use_dropout:
-            x = F.dropout(x, self.p, training=True if self.always else self.training)
+            x = F.dropout(x, self.p) if self.always == "default" else F.dropout(
+                x, self.p, training=True if self.always else self.training)
         x = self.fc2(x)
         if self.out == "relu":
             x = F.relu(x)
         elif self.out == "softmax":
             x = F.softmax(x, dim=1)
+        elif self.out == "log_softmax":
+            x = F.log_softmax(x, dim=1)
         return x
 '''
 
@@ -47,27 +50,29 @@ class SimpleCNN(_Configurable):
 '''
 
 
+SLOW = ['test_mnist_accuracy']  # tests a mutant runs only when its `fails` names them
+
 MUTANTS = [
     {"name": "wrong conv channels (16 and 32)", "fails": "test_parameter_count", "says": "conv 1->16",
      "code": _mutant(c1=16, c2=32)},
-    {"name": "no padding, Linear still 3136 inputs", "fails": "test_output_shape", "says": "padding=1",
+    {"name": "no padding, Linear still 3136 inputs", "fails": "test_output_shape", "says": "both convs need padding=1",
      "code": _mutant(padding=0)},
-    {"name": "no padding, Linear resized to 64*5*5", "fails": "test_parameter_count", "says": "padding=1",
+    {"name": "no padding, Linear resized to 64*5*5", "fails": "test_parameter_count", "says": "a conv without padding shrinks the image",
      "code": _mutant(padding=0, side=5)},
     {"name": "5x5 kernels", "fails": "test_parameter_count", "says": "(5x5, padding 2)",
      "code": _mutant(kernel=5, padding=2)},
-    {"name": "flattening the batch away (x.flatten())", "fails": "test_output_shape", "says": "x.view(x.size(0), -1)",
+    {"name": "flattening the batch away (x.flatten())", "fails": "test_output_shape", "says": "flattening merged the batch",
      "code": _mutant(flatten="all")},
-    {"name": "softmax at the output", "fails": "test_outputs_are_raw_logits", "says": "softmax",
+    {"name": "softmax at the output", "fails": "test_outputs_are_raw_logits", "says": "there is a softmax at the output",
      "code": _mutant(out="softmax")},
-    {"name": "ReLU after the output layer", "fails": "test_outputs_are_raw_logits", "says": "ReLU",
+    {"name": "ReLU after the output layer", "fails": "test_outputs_are_raw_logits", "says": "follows the last Linear",
      "code": _mutant(out="relu")},
     {"name": "dropout missing", "fails": "test_dropout_in_training_mode", "says": "no dropout is active",
      "code": _mutant(use_dropout=False)},
     {"name": "dropout always on (F.dropout with training=True)", "fails": "test_no_dropout_in_eval_mode",
      "says": "dropout is still active", "code": _mutant(dropout_always=True)},
     {"name": "dropout argument ignored (always 0.25)", "fails": "test_dropout_in_training_mode",
-     "says": "the dropout argument", "code": _BUILDER + '''
+     "says": "must set the dropout probability", "code": _BUILDER + '''
 class SimpleCNN(_Configurable):
     def __init__(self, num_classes=10, dropout=0.25):
         super().__init__(num_classes, 0.25)
@@ -77,6 +82,22 @@ class SimpleCNN(_Configurable):
 class SimpleCNN(_Configurable):
     def __init__(self, num_classes=10, dropout=0.25):
         super().__init__(10, dropout)
+'''},
+    {"name": "F.dropout(x, p) without training=self.training (dropout on in eval mode)",
+     "fails": "test_no_dropout_in_eval_mode", "says": "dropout is still active", "code": _mutant(dropout_always="default")},
+    {"name": "log_softmax at the output", "fails": "test_outputs_are_raw_logits",
+     "says": "something after the last Linear changes its values", "code": _mutant(out="log_softmax")},
+    {"name": "no max pooling, Linear resized to 64*28*28", "fails": "test_parameter_count",
+     "says": "the first Linear takes 50,176 features", "code": '''
+class SimpleCNN(nn.Module):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU())
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 28 * 28, 128), nn.ReLU(), nn.Dropout(dropout),
+                                        nn.Linear(128, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
 '''},
 ]
 
