@@ -31,8 +31,8 @@ def add_gaussian_noise(x: torch.Tensor, std: float = 0.1,
     repeatable; without one, torch's global generator is used (seed it with torch.manual_seed).
     std = 0 returns a tensor equal to x.
     """
-    raise NotImplementedError("09_experiments.add_gaussian_noise: draw z with torch.randn(x.shape, generator=generator, "
-                              "dtype=x.dtype, device=x.device) and return x + std * z, a new tensor")
+    raise NotImplementedError("09_experiments.add_gaussian_noise: return a new tensor, x plus Gaussian noise of "
+                              "standard deviation std")
 
 
 def augment_transform(max_rotation: float = 15.0, noise_std: float = 0.1) -> Callable[[Any], torch.Tensor]:
@@ -55,8 +55,8 @@ def run_sweep(values: Iterable[Any], train_and_evaluate: Callable[[Any], float])
     Returns [{"value": v, "accuracy": a}, ...] in the same order, where a is what
     train_and_evaluate(v) returned (e.g. a test accuracy in percent).
     """
-    raise NotImplementedError("09_experiments.run_sweep: call train_and_evaluate(v) once per value, in order, and "
-                              "collect {'value': v, 'accuracy': a} dicts in a list")
+    raise NotImplementedError("09_experiments.run_sweep: return one {'value', 'accuracy'} result per value, "
+                              "in order")
 
 
 def plot_sweep(results: list[dict[str, Any]], path: str | Path, xlabel: str) -> Path:
@@ -65,5 +65,4 @@ def plot_sweep(results: list[dict[str, Any]], path: str | Path, xlabel: str) -> 
     One axes: the values on the x axis (labelled ``xlabel``), the accuracies on the y axis.
     Creates missing parent folders of ``path``; returns ``path`` as a pathlib.Path.
     """
-    raise NotImplementedError("09_experiments.plot_sweep: plot the accuracies against the values on one axes, set "
-                              "the x label, create the folder, fig.savefig(path) and return the path")
+    raise NotImplementedError("09_experiments.plot_sweep: save the accuracy-against-value plot; return path")

@@ -179,6 +179,8 @@ def implied_normalisation(out: torch.Tensor, array: np.ndarray) -> str:
     if not slope > 0:
         return ""
     intercept = y.mean() - slope * x.mean()
+    if (y - (slope * x + intercept)).abs().max() > 1e-3 * max(1.0, float(y.abs().max())):
+        return ""  # not a per-pixel rescaling of the image: nothing to say about the constants
     mean, std = float(-intercept / slope), float(1 / slope)
     if std < 0.01:
         return (" (your output looks like pixels 0..255 that were never scaled to [0, 1]: ToTensor divides a "
@@ -189,7 +191,18 @@ def implied_normalisation(out: torch.Tensor, array: np.ndarray) -> str:
 @pytest.mark.points(2)
 def test_augment_without_rotation_or_noise_is_plain_normalisation(mod):
     array = digit_array()
-    out = apply(transform(mod, 0, 0), pil(array), "augment_transform(max_rotation=0, noise_std=0)")
+    tf = transform(mod, 0, 0)
+    out = apply(tf, pil(array), "augment_transform(max_rotation=0, noise_std=0)")
+    again = apply(tf, pil(array), "augment_transform(max_rotation=0, noise_std=0)")
+    if not torch.equal(out, again):
+        changed = (out != again).float().mean().item()
+        if changed > 0.5:  # noise touches every pixel; a rotation only the pixels near the strokes
+            pytest.fail("augment_transform(max_rotation=0, noise_std=0) added random noise: the output differs "
+                        f"from call to call at {100 * changed:.0f}% of the pixels. With noise_std=0 it must add no "
+                        "noise: pass noise_std on to the noise step")
+        pytest.fail("augment_transform(max_rotation=0, noise_std=0) rotated the image: the output differs from call "
+                    "to call around the strokes. With max_rotation=0 it must not rotate: pass max_rotation on to "
+                    "the rotation")
     want = plain(array)
     assert torch.allclose(out, want, atol=1e-5), (
         "augment_transform(max_rotation=0, noise_std=0) must give exactly mnist_transform's result, "
@@ -198,6 +211,7 @@ def test_augment_without_rotation_or_noise_is_plain_normalisation(mod):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_augment_without_rotation_or_noise_is_plain_normalisation")
 def test_augment_noise_is_added_after_normalising(mod):
     array = digit_array()
     tf = transform(mod, 0, 0.3)
@@ -272,6 +286,10 @@ def check_angles(what: str, max_rotation: float, angles: list[float]) -> None:
 @pytest.mark.parametrize("max_rotation", [15.0, 40.0])
 def test_augment_rotation_is_random_and_bounded(mod, max_rotation):
     what = f"augment_transform(max_rotation={max_rotation:g}, noise_std=0)"
+    still, image = transform(mod, 0, 0.0), pil(digit_array())
+    first, second = (apply(still, image, "augment_transform(max_rotation=0, noise_std=0)") for _ in range(2))
+    if (first != second).float().mean().item() > 0.5:
+        return  # noise although noise_std=0: the plain-normalisation test says so, and angles cannot be measured
     outs, angles, residuals = rotation_angles(transform(mod, max_rotation, 0.0), what)
     check_angles(what, max_rotation, angles)
     assert max(residuals) < 0.06, (
@@ -334,6 +352,10 @@ def test_run_sweep_calls_each_value_once_in_order(mod):
             raise AssertionError(
                 f"run_sweep called train_and_evaluate with the values in the order {probe.calls}, expected "
                 f"{list(values)}: go through the values in the order given")
+        missing = [v for v in values if v not in probe.calls]
+        assert not missing, (
+            f"run_sweep never called train_and_evaluate with the value(s) {missing} of {list(values)}: the sweep "
+            "must try every value it is given")
         assert probe.calls == list(values), (
             f"run_sweep called train_and_evaluate {len(probe.calls)} times, with {probe.calls}, for the values "
             f"{list(values)}: call it exactly once per value, in order (training is the expensive part: keep "

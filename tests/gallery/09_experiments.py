@@ -13,6 +13,8 @@ AUGMENT = ["test_augment_without_rotation_or_noise_is_plain_normalisation",
 SWEEP = ["test_run_sweep_calls_each_value_once_in_order", "test_plot_sweep_writes_png",
          "test_plot_sweep_shows_accuracy_against_value"]
 
+SLOW = ['test_fashion_mnist_mlp', 'test_fashion_mnist_cnn']  # tests a mutant runs only when its `fails` names them
+
 MUTANTS = [
     {"name": "noise added in place", "fails": "test_noise_keeps_shape_dtype_device_and_input",
      "says": "in place", "code": '''
@@ -25,18 +27,18 @@ def add_gaussian_noise(x, std=0.1, generator=None):
     return x + std ** 2 * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
 '''},
     {"name": "uniform noise with the right std", "fails": "test_noise_has_mean_zero_and_the_requested_std",
-     "says": "normal distribution", "code": '''
+     "says": "but for Gaussian noise it is 68.3%", "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device) - 0.5
     return x + std * 12 ** 0.5 * u
 '''},
     {"name": "uniform noise torch.rand (mean 0.5)", "fails": "test_noise_has_mean_zero_and_the_requested_std",
-     "says": "torch.randn", "code": '''
+     "says": "instead of 0: draw it from the", "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     return x + std * torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
 '''},
     {"name": "noise ignores the generator", "fails": "test_noise_is_repeatable_with_a_generator",
-     "says": "generator", "code": '''
+     "says": "draw the noise from the generator you are given", "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     return x + std * torch.randn(x.shape, dtype=x.dtype, device=x.device)
 '''},
@@ -47,7 +49,7 @@ def add_gaussian_noise(x, std=0.1, generator=None):
     return x + std * torch.randn(x.shape, generator=g, dtype=x.dtype, device=x.device)
 '''},
     {"name": "NumPy noise turns float32 into float64", "fails": "test_noise_keeps_shape_dtype_device_and_input",
-     "says": "dtype=x.dtype", "code": '''
+     "says": "dtype=x.dtype", "also": ["draw the noise from the generator you are given"], "code": '''
 import numpy as np
 
 
@@ -115,7 +117,7 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
     ])
 '''},
     {"name": "noise added before Normalize", "fails": "test_augment_noise_is_added_after_normalising",
-     "says": "before Normalize", "code": '''
+     "says": "you add the noise before Normalize", "code": '''
 def augment_transform(max_rotation=15.0, noise_std=0.1):
     return transforms.Compose([
         transforms.RandomRotation(max_rotation), transforms.ToTensor(),
@@ -123,8 +125,8 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
         transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
     ])
 '''},
-    {"name": "augmentation ignores noise_std", "fails": "test_augment_noise_is_added_after_normalising",
-     "says": "noise_std", "code": '''
+    {"name": "augmentation ignores noise_std", "fails": "test_augment_without_rotation_or_noise_is_plain_normalisation",
+     "says": "with noise_std=0 it must add no noise", "code": '''
 def augment_transform(max_rotation=15.0, noise_std=0.1):
     return transforms.Compose([
         transforms.RandomRotation(max_rotation), transforms.ToTensor(),
@@ -133,7 +135,7 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
     ])
 '''},
     {"name": "sweep results out of order (reversed)", "fails": "test_run_sweep_calls_each_value_once_in_order",
-     "says": "order", "code": '''
+     "says": "go through the values in the order given", "code": '''
 def run_sweep(values, train_and_evaluate):
     return [{"value": v, "accuracy": train_and_evaluate(v)} for v in reversed(list(values))]
 '''},
@@ -181,6 +183,21 @@ def plot_sweep(results, path, xlabel):
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+'''},
+    {"name": "sweep dropping the last value (range(len(values) - 1))", "fails": "test_run_sweep_calls_each_value_once_in_order",
+     "says": "never called train_and_evaluate with the value(s)", "code": '''
+def run_sweep(values, train_and_evaluate):
+    values = list(values)
+    return [{"value": values[i], "accuracy": train_and_evaluate(values[i])} for i in range(len(values) - 1)]
+'''},
+    {"name": "sweep storing the best accuracy so far instead of each value's", "fails": "test_run_sweep_calls_each_value_once_in_order",
+     "says": "store exactly what it returned for that value", "code": '''
+def run_sweep(values, train_and_evaluate):
+    results, best = [], float("-inf")
+    for v in values:
+        best = max(best, train_and_evaluate(v))
+        results.append({"value": v, "accuracy": best})
+    return results
 '''},
 ]
 
