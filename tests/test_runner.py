@@ -32,12 +32,13 @@ def test_solutions_pass_and_json_contract(kit, tmp_path):
     proc = run_grader(kit, "01", "02_b", "--solutions", "--json", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = load_valid(out)
-    assert set(report) == {"target", "device", "sandbox", "points", "max_points", "exercises"}
+    assert set(report) == {"target", "device", "sandbox", "environment", "points", "max_points", "exercises"}
+    assert report["environment"]["device"] == report["device"] and report["environment"]["torch"]
     assert report["points"] == report["max_points"] == 6
     assert report["sandbox"] is False, "the reference is trusted: no sandbox by default"
     ex = report["exercises"][0]
     assert set(ex) == {"name", "status", "points", "max_points", "seconds", "message", "tests", "bonus",
-                       "peak_memory_mb"}
+                       "peak_memory_mb", "cached"}
     assert ex["bonus"] is False and ex["peak_memory_mb"] > 1
     assert [t["id"].split("::")[-1] for t in ex["tests"]] == ["test_double", "test_double_negative"], (
         "the control tests never appear in results")
