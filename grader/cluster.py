@@ -137,8 +137,9 @@ def grade_shipped(entries: list[Entry], names: list[str], settings: Settings, or
     with tempfile.TemporaryDirectory(prefix="grader-handin-") as tmp:
         root = Path(tmp).resolve() / "handin"
         unpack(entries, root)
-        results = grade(names, target_options(target=root), replace(settings, jobs=1, threads=threads))
-        return _replace_paths(to_json(results, str(root), settings.device, settings.sandbox), str(root), origin)
+        here = replace(settings, jobs=1, threads=threads)
+        results = grade(names, target_options(target=root), here)
+        return _replace_paths(to_json(results, str(root), here.device, here.sandbox, here.environment()), str(root), origin)
 
 
 def rows_from_json(data: dict) -> list[ExerciseResult]:
@@ -151,7 +152,7 @@ def _failed(handin: Path, names: list[str], settings: Settings, reason: str) -> 
     """The row of a hand-in the cluster could not grade: every exercise ``error`` with the reason."""
     results = [ExerciseResult(n, "error", 0, 0, 0.0, f"the grader could not grade this hand-in: {reason}") for n in names]
     target = str(handin.resolve())
-    return handin, (target, results, True), to_json(results, target, settings.device, settings.sandbox)
+    return handin, (target, results, True), to_json(results, target, settings.device, settings.sandbox, settings.environment())
 
 
 def connect(address: str) -> tuple[Any, Any]:
