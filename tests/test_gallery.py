@@ -6,8 +6,8 @@ module, the test(s) it must fail, a phrase the failure message must contain) and
 (code that must pass the listed tests, or all of them).
 
 A mutant is run on the tests named in its ``fails``; when the gallery file defines ``SLOW``
-(the names of its slow tests, possibly empty), on every test of the exercise except the slow
-ones it does not name. One of its ``fails`` tests must fail with its ``says`` phrase.
+(the names of its slow tests, possibly empty) and the mutant names none of them, on every fast
+test of the exercise. One of its ``fails`` tests must fail with its ``says`` phrase.
 
 No wrong blame: no failing message of a mutant may contain the ``says`` phrase of another
 mutant of the same exercise, unless that phrase is part of the mutant's own ``says`` or is
@@ -50,12 +50,15 @@ def names(kind: str, entry: dict) -> list[str] | None:
 
 
 def run_options(exercise: str, kind: str, entry: dict) -> tuple[list[str] | None, list[str]]:
-    """(select, extra pytest options): a mutant of a file with SLOW runs all but the slow tests it does not name."""
-    slow = SLOW[exercise]
-    if kind == "correct" or slow is None:
-        return names(kind, entry), []
-    skipped = [t for t in slow if t not in (names(kind, entry) or [])]
-    return None, (["-k", "not (" + " or ".join(skipped) + ")"] if skipped else [])
+    """(select, extra pytest options) for one gallery entry.
+
+    A mutant of a file with SLOW runs every fast test; one that names a slow test runs just the
+    tests it names (a slow test is judged on its own, as its prerequisites would block it).
+    """
+    slow, listed = SLOW[exercise], names(kind, entry)
+    if kind == "correct" or slow is None or set(slow) & set(listed or []):
+        return listed, []
+    return None, (["-k", "not (" + " or ".join(slow) + ")"] if slow else [])
 
 
 def grade_variant(root: Path, exercise: str, kind: str, entry: dict) -> ExerciseResult:
