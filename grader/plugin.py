@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -334,7 +335,8 @@ class Recorder:
         return None
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self._emit({"event": "finished", "exitstatus": int(exitstatus)})
+        usage = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        self._emit({"event": "finished", "exitstatus": int(exitstatus), "peak_rss_kb": max(usage)})
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not any(Path(node.split("::")[0]).parent.name[:2].isdigit() for node in self.kinds):

@@ -22,6 +22,7 @@ from grader.release import find_leaks, releasable
 from grader.runner import ExerciseResult
 from grader.runner import TestResult as Outcome
 from grader.scorecard import to_gradescope
+from grader.settings import Settings
 from grader.watch import snapshot, wait_for_change
 
 
@@ -185,7 +186,8 @@ def test_batch_grades_every_handin_into_csv_and_json(kit, tmp_path):
     }
     assert sorted(p.name for p in json_dir.iterdir()) == sorted(f"{name}.json" for name in table)
     report = json.loads((json_dir / "carol.json").read_text())
-    assert set(report) == {"target", "device", "points", "max_points", "exercises"}
+    assert set(report) == {"target", "device", "sandbox", "environment", "points", "max_points", "exercises"}
+    assert report["sandbox"] is report["environment"]["sandbox"]
     assert report["target"].endswith("carol/kit-main/exercises") and report["points"] == 6
     assert "time limit" in json.loads((json_dir / "dave.json").read_text())["exercises"][1]["message"]
 
@@ -204,13 +206,12 @@ def test_batch_usage_errors(kit, tmp_path):
 def test_batch_survives_the_grader_failing_on_a_handin(monkeypatch, tmp_path):
     import grader.batch
 
-    def explode(names, options):
+    def explode(names, options, settings):
         raise OSError("disk on fire")
 
     monkeypatch.setattr(grader.batch, "grade", explode)
     (tmp_path / "alice").mkdir()
-    args = type("Args", (), {"device": "cpu", "timeout": 5.0})()
-    target, results, crashed = grade_handin(tmp_path / "alice", ["01_alpha", "02_beta"], args)
+    target, results, crashed = grade_handin(tmp_path / "alice", ["01_alpha", "02_beta"], Settings(timeout=5.0))
     assert crashed and [r.status for r in results] == ["error", "error"]
     assert "disk on fire" in results[0].message
     text = csv_text(["01_alpha", "02_beta"], [("al,ice", results)])
@@ -291,5 +292,7 @@ def test_watch_reruns_on_save_moves_on_and_stops_on_ctrl_c(kit):
             proc.kill()
             proc.wait()
     assert "Traceback" not in "".join(lines.seen)
-    remembered = json.loads((kit / ".grader" / "progress.json").read_text())
-    assert any(key.endswith("::01_alpha") for key in remembered), "a pass seen by watch is remembered for `grader`"
+    assert "  passed test_double" in "".join(lines.seen), "each test's outcome is printed as it finishes"
+    progress = run_grader(kit)
+    assert "1/2" in progress.stdout and "Next: 02_beta" in progress.stdout and "checking 01_alpha" not in progress.stderr, (
+        "a pass seen by watch is remembered for `grader`")
