@@ -11,15 +11,14 @@ import csv
 import io
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
 from tqdm import tqdm
 
-from grader.cli import grade
+from grader.grading import Graded, grade_handin
 from grader.cluster import ClusterUnavailable, graded_on_cluster
-from grader.runner import ExerciseResult, target_options
+from grader.runner import ExerciseResult
 from grader.scorecard import atomic_write_text, status_label, to_json, write_json
 from grader.settings import Settings
 
@@ -30,25 +29,6 @@ def find_handins(folder: Path) -> list[Path]:
     """The hand-in folders of ``folder``, sorted by name (hidden and archive-junk folders skipped)."""
     return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in SKIPPED),
                   key=lambda p: p.name)
-
-
-def handin_root(folder: Path, names: list[str]) -> Path:
-    """The folder laid out like exercises/ within a hand-in (itself, exercises/, or one level down)."""
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir())
-    for candidate in [folder, folder / "exercises", *subfolders, *(p / "exercises" for p in subfolders)]:
-        if any((candidate / name).is_dir() for name in names):
-            return candidate
-    return folder
-
-
-def grade_handin(folder: Path, names: list[str], settings: Settings) -> tuple[str, list[ExerciseResult], bool]:
-    """(target description, results, whether the grader itself failed) for one hand-in."""
-    try:
-        root = handin_root(folder, names).resolve()
-        return str(root), grade(names, target_options(target=root), replace(settings, jobs=1)), False
-    except Exception as exc:  # one hand-in must never stop the batch
-        reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
-        return str(folder.resolve()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], True
 
 
 def display_name(folder: Path) -> str:
@@ -67,7 +47,6 @@ def csv_text(names: list[str], rows: list[tuple[str, list[ExerciseResult]]]) -> 
     return buffer.getvalue()
 
 
-Graded = tuple[str, list[ExerciseResult], bool]  # (target, results, whether the grader itself failed)
 
 
 def graded_locally(handins: list[Path], names: list[str], settings: Settings) -> Iterator[tuple[Path, Graded, dict]]:

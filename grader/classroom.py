@@ -14,7 +14,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from grader import i18n
+from grader import i18n, kit
 from grader.scorecard import status_label
 from grader.text import clip
 
@@ -68,9 +68,7 @@ jobs:
 
 def write_workflow(out: Path) -> Path:
     """Write the grading workflow into the copy at ``out``; its path."""
-    from grader.export import torch_requirements
-
-    torch = " ".join(f'"{s}"' for s in torch_requirements(out / "pyproject.toml"))
+    torch = " ".join(f'"{s}"' for s in kit.torch_requirements(out / "pyproject.toml"))
     path = out / WORKFLOW_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(WORKFLOW.replace("@TORCH@", torch).replace("@RESULTS@", RESULTS))

@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grader import i18n, kit
-from grader.runner import ExerciseResult, target_options
-from grader.scorecard import print_scorecard, test_line, to_gradescope, to_json, write_json
-from grader.settings import (Settings, add_cache_options, add_run_options, positive_int, resolve_device, seconds,
+from grader.runner import target_options
+from grader.grading import grade
+from grader.scorecard import print_scorecard, to_gradescope, to_json, write_json
+from grader.settings import (add_cache_options, add_run_options, positive_int, resolve_device, seconds,
                              settings_from, writable_file, writable_folder)
 
 
@@ -62,37 +62,6 @@ def describe_target(args: argparse.Namespace) -> str:
     if args.solutions:
         return str(kit.SOLUTIONS_DIR)
     return str(Path(args.target).resolve()) if args.target else str(kit.EXERCISES_DIR)
-
-
-def prepare_datasets(names: list[str]) -> None:
-    """Fetch and verify what the exercises read, before a sandbox that cannot fetch runs them.
-
-    A dataset that cannot be had is left to the tests, which report it in the learner's terms.
-    """
-    wanted = dict.fromkeys(d for name in names for d in kit.datasets_needed(name))
-    if not wanted:
-        return
-    from grader.datasets import DatasetUnavailable, prepare
-
-    for dataset in wanted:
-        try:
-            prepare(dataset, progress=False)
-        except DatasetUnavailable:
-            pass
-
-
-def grade(names: list[str], options: list[str], settings: Settings, stream: bool = False) -> list[ExerciseResult]:
-    """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order;
-    with ``stream``, print each test's outcome to stderr as it finishes."""
-    if settings.sandbox:
-        prepare_datasets(names)
-
-    def run(name: str) -> ExerciseResult:
-        report = (lambda test: print(f"  [{name}] {test_line(test)}", file=sys.stderr, flush=True)) if stream else None
-        return settings.run(name, options, on_test=report)
-
-    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
-        return list(pool.map(run, names))
 
 
 def refuse_unwritable(parser: argparse.ArgumentParser, *problems: str | None) -> None:

@@ -25,7 +25,7 @@ from grader.scorecard import to_json
 from grader.settings import Settings
 
 if TYPE_CHECKING:
-    from grader.batch import Graded
+    from grader.grading import Graded
 
 MAX_BYTES = 64 << 20  # what one hand-in may ship to a worker
 INSTALL = 'pip install -e ".[cluster]"  (or: pip install "dask[distributed]")'
@@ -120,7 +120,7 @@ def grade_shipped(entries: list[Entry], names: list[str], settings: Settings, or
     """On a worker: grade the shipped hand-in and return its results JSON, with ``origin`` (the hand-in's
     path on the submitting machine) as target and in messages. Raises when the worker cannot grade alike."""
     from grader import sandbox as sandboxing
-    from grader.cli import grade
+    from grader.grading import grade
 
     if kit_fingerprint() != fingerprint:
         raise KitMismatch(f"the kit at {kit.KIT_ROOT} on this worker differs from the submitting machine's "
@@ -178,7 +178,7 @@ def graded_on_cluster(address: str, handins: list[Path], names: list[str],
     from distributed import as_completed
     from tqdm import tqdm
 
-    from grader.batch import handin_root
+    from grader.grading import handin_root
 
     if problem := problem_with(address):
         raise ClusterUnavailable(problem)

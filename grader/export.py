@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -30,11 +29,6 @@ from grader import kit
 from grader.runner import DEFAULT_TIMEOUT, ExerciseResult, target_options
 from grader.scorecard import status_label, to_gradescope, write_json
 from grader.settings import Settings, decide_sandbox
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 JUNK_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 LISTED = 12  # names listed per line of the upload report
@@ -98,12 +92,6 @@ def threshold_tests() -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------- the bundle
 
-def torch_requirements(pyproject: Path) -> list[str]:
-    """The kit's torch and torchvision requirements (from pyproject.toml), for the CPU wheel index."""
-    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
-    return [d for d in dependencies if re.match(r"torch(vision)?\b", d)]
-
-
 def _add(bundle: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
     info.external_attr = (0o100755 if executable else 0o100644) << 16
@@ -125,7 +113,7 @@ def export_gradescope(out_arg: str, hide_thresholds: bool = False) -> int:
         if status != 0:
             print("grader export: no bundle written (the kit copy is not clean)", file=sys.stderr)
             return status
-        specs = " ".join(f'"{s}"' for s in torch_requirements(copy / "pyproject.toml"))
+        specs = " ".join(f'"{s}"' for s in kit.torch_requirements(copy / "pyproject.toml"))
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         os.close(fd)
@@ -272,7 +260,7 @@ def run_autograder(root: Path) -> int:
             upload = collect_upload(root / "submission", handin, names)
             timeout = float(os.environ.get("GRADER_TIMEOUT", DEFAULT_TIMEOUT))
             settings = Settings(device="cpu", timeout=timeout, jobs=1, sandbox=decide_sandbox("auto", untrusted=True))
-            from grader.cli import grade
+            from grader.grading import grade
 
             results = grade(names, target_options(target=handin), settings)
             for r in results:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,3 +113,9 @@ def threshold(exercise: str, test: str) -> Threshold:
         if candidate.test == test:
             return candidate
     raise KeyError(f"exercises/kit.toml has no threshold for {exercise}::{test}")
+
+
+def torch_requirements(pyproject: Path) -> list[str]:
+    """The kit's torch and torchvision requirements (from pyproject.toml), for the CPU wheel index."""
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    return [d for d in dependencies if re.match(r"torch(vision)?\b", d)]

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
-from grader.batch import csv_text, grade_handin
+from grader.batch import csv_text
+from grader.grading import grade_handin
 from grader.release import find_leaks, releasable
 from grader.runner import ExerciseResult
 from grader.runner import TestResult as Outcome
@@ -204,12 +205,12 @@ def test_batch_usage_errors(kit, tmp_path):
 
 
 def test_batch_survives_the_grader_failing_on_a_handin(monkeypatch, tmp_path):
-    import grader.batch
+    import grader.grading
 
     def explode(names, options, settings):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(grader.batch, "grade", explode)
+    monkeypatch.setattr(grader.grading, "grade", explode)
     (tmp_path / "alice").mkdir()
     target, results, crashed = grade_handin(tmp_path / "alice", ["01_alpha", "02_beta"], Settings(timeout=5.0))
     assert crashed and [r.status for r in results] == ["error", "error"]

@@ -1,0 +1,67 @@
+"""Grade several exercises with one set of Settings: the datasets first when sandboxed (the
+sandbox cannot fetch them), then ``settings.jobs`` exercises at a time, in order; and a whole
+hand-in, wherever inside its folder the exercises sit."""
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from grader import kit
+from grader.runner import ExerciseResult, target_options
+from grader.scorecard import test_line
+from grader.settings import Settings
+
+
+def prepare_datasets(names: list[str]) -> None:
+    """Fetch and verify what the exercises read, before a sandbox that cannot fetch runs them.
+
+    A dataset that cannot be had is left to the tests, which report it in the learner's terms.
+    """
+    wanted = dict.fromkeys(d for name in names for d in kit.datasets_needed(name))
+    if not wanted:
+        return
+    from grader.datasets import DatasetUnavailable, prepare
+
+    for dataset in wanted:
+        try:
+            prepare(dataset, progress=False)
+        except DatasetUnavailable:
+            pass
+
+
+def grade(names: list[str], options: list[str], settings: Settings, stream: bool = False) -> list[ExerciseResult]:
+    """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order;
+    with ``stream``, print each test's outcome to stderr as it finishes."""
+    if settings.sandbox:
+        prepare_datasets(names)
+
+    def run(name: str) -> ExerciseResult:
+        report = (lambda test: print(f"  [{name}] {test_line(test)}", file=sys.stderr, flush=True)) if stream else None
+        return settings.run(name, options, on_test=report)
+
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        return list(pool.map(run, names))
+
+
+Graded = tuple[str, list[ExerciseResult], bool]  # (target, results, whether the grader itself failed)
+
+
+def handin_root(folder: Path, names: list[str]) -> Path:
+    """The folder laid out like exercises/ within a hand-in (itself, exercises/, or one level down)."""
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir())
+    for candidate in [folder, folder / "exercises", *subfolders, *(p / "exercises" for p in subfolders)]:
+        if any((candidate / name).is_dir() for name in names):
+            return candidate
+    return folder
+
+
+def grade_handin(folder: Path, names: list[str], settings: Settings) -> tuple[str, list[ExerciseResult], bool]:
+    """(target description, results, whether the grader itself failed) for one hand-in."""
+    try:
+        root = handin_root(folder, names).resolve()
+        return str(root), grade(names, target_options(target=root), replace(settings, jobs=1)), False
+    except Exception as exc:  # one hand-in must never stop the batch
+        reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
+        return str(folder.resolve()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], True
