@@ -21,6 +21,7 @@ from grader.cluster import ClusterUnavailable, graded_on_cluster
 from grader.runner import ExerciseResult
 from grader.scorecard import atomic_write_text, status_label, to_json, write_json
 from grader.settings import Settings
+from grader.text import clip
 
 SKIPPED = {"__MACOSX", "__pycache__"}
 
@@ -32,8 +33,8 @@ def find_handins(folder: Path) -> list[Path]:
 
 
 def display_name(folder: Path) -> str:
-    """The hand-in's folder name, with undecodable bytes shown as U+FFFD."""
-    return folder.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """The hand-in's folder name, with undecodable bytes shown as U+FFFD and control codes escaped."""
+    return clip(folder.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 def csv_text(names: list[str], rows: list[tuple[str, list[ExerciseResult]]]) -> str:

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
+from stat import S_ISREG
 
 from grader import kit
 from grader.runner import ExerciseResult, TestResult
@@ -22,6 +23,7 @@ from grader.runner import ExerciseResult, TestResult
 FOLDER = kit.KIT_ROOT / ".grader" / "results"
 PACKAGE = Path(__file__).resolve().parent
 LIBRARIES = ("torch", "torchvision", "numpy", "pytest")
+MAX_FILE = 4 << 20  # bytes of one graded file that are hashed
 
 
 def _version(name: str) -> str:
@@ -37,16 +39,26 @@ def _dataset_files(exercise: str) -> list[Path]:
     return sorted(p for name in kit.datasets_needed(exercise) for p in raw_dir(name).glob("*") if p.is_file())
 
 
+def _contents(path: Path) -> bytes:
+    """A graded file's bytes, read only when it is a regular file of sane size (never a FIFO, a
+    device or a link to one); otherwise what it is, so that the key still changes with it."""
+    stat = path.lstat()
+    if not S_ISREG(stat.st_mode) or stat.st_size > MAX_FILE:
+        return f"not read: mode {stat.st_mode:o}, {stat.st_size} bytes, mtime {stat.st_mtime_ns}".encode()
+    with open(path, "rb") as f:
+        return f.read(MAX_FILE + 1)
+
+
 def key(exercise: str, target: Path, device: str) -> str:
     """The hash of everything exercise ``exercise`` of ``target`` depends on, on ``device``."""
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
-        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+        digest.update(label.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(data).digest())
 
     for name in [exercise, *kit.uses(exercise)]:
         for path in sorted((target / name).glob("*.py")):
-            add(f"graded/{name}/{path.name}", path.read_bytes())
+            add(f"graded/{name}/{path.name}", _contents(path))
     for path in kit.test_files(exercise) + [kit.MANIFEST]:
         add(f"kit/{path.name}", path.read_bytes() if path.is_file() else b"")
     for path in sorted(PACKAGE.glob("*.py")):

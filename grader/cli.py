@@ -64,6 +64,18 @@ def describe_target(args: argparse.Namespace) -> str:
     return str(Path(args.target).resolve()) if args.target else str(kit.EXERCISES_DIR)
 
 
+def check_folders(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit 2 unless --target names a folder and --data-dir a folder (or nothing yet); then use
+    the data folder for this run."""
+    target, data = getattr(args, "target", None), getattr(args, "data_dir", None)
+    if target is not None and (not target.strip() or not Path(target).is_dir()):
+        parser.error(f"--target {target!r}: no such folder")
+    if data is not None:
+        if not data.strip() or (Path(data).exists() and not Path(data).is_dir()):
+            parser.error(f"--data-dir {data!r}: not a folder")
+        os.environ["GRADER_DATA_DIR"] = str(Path(data).resolve())
+
+
 def refuse_unwritable(parser: argparse.ArgumentParser, *problems: str | None) -> None:
     """Exit 2 naming the first output path that cannot be written, before any grading."""
     for problem in problems:
@@ -74,12 +86,9 @@ def refuse_unwritable(parser: argparse.ArgumentParser, *problems: str | None) ->
 def cmd_grade(argv: list[str]) -> int:
     parser = grade_parser()
     args = parser.parse_args(argv)
-    if args.target and not Path(args.target).is_dir():
-        parser.error(f"--target {args.target}: no such folder")
+    check_folders(parser, args)
     if args.solutions and not kit.SOLUTIONS_DIR.is_dir():
         parser.error(f"--solutions: {kit.SOLUTIONS_DIR} does not exist (a student copy has no solutions)")
-    if args.data_dir:
-        os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
     try:
         names = kit.resolve_names(args.names) if args.names else kit.exercise_names()
     except ValueError as exc:
@@ -93,10 +102,10 @@ def cmd_grade(argv: list[str]) -> int:
     results = grade(names, target_options(args.solutions, args.target), settings,
                     stream=args.verbose or sys.stderr.isatty())
     target = describe_target(args)
-    print_scorecard(results, target, settings.device, verbose=args.verbose, lang=i18n.language(args.lang))
-    failed = [problem for problem in (
+    failed = [problem for problem in (  # the files first: they must exist whatever printing does
         write_json(args.json, to_json(results, target, settings.device, settings.sandbox, settings.environment())) if args.json else None,
         write_json(args.gradescope, to_gradescope(results)) if args.gradescope else None) if problem]
+    print_scorecard(results, target, settings.device, verbose=args.verbose, lang=i18n.language(args.lang))
     for problem in failed:
         print(f"grader: {problem}", file=sys.stderr)
     if failed:
@@ -203,8 +212,7 @@ def cmd_batch(argv: list[str]) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     refuse_unwritable(parser, writable_file(args.csv, "--csv"), writable_folder(args.json_dir, "--json-dir"))
-    if args.data_dir:
-        os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    check_folders(parser, args)
     settings = settings_from(args, parser, untrusted=True)
     from grader.batch import run_batch
 
@@ -229,14 +237,11 @@ def cmd_watch(argv: list[str]) -> int:
     parser.add_argument("--interval", type=seconds, default=0.5, metavar="SECONDS",
                         help="how often to look for changes (default 0.5)")
     args = parser.parse_args(argv)
-    if args.target and not Path(args.target).is_dir():
-        parser.error(f"--target {args.target}: no such folder")
+    check_folders(parser, args)
     try:
         name = kit.resolve_names([args.name])[0] if args.name else None
     except ValueError as exc:
         parser.error(str(exc))
-    if args.data_dir:
-        os.environ["GRADER_DATA_DIR"] = str(Path(args.data_dir).resolve())
     settings = settings_from(args, parser, untrusted=bool(args.target))
     from grader.watch import watch
 
@@ -320,6 +325,9 @@ COMMANDS = {"data": cmd_data, "check": cmd_check, "hint": cmd_hint, "release": c
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not kit.EXERCISES_DIR.is_dir():
+        print(f"grader: no kit at {kit.KIT_ROOT} (no exercises/ folder); check GRADER_KIT_ROOT", file=sys.stderr)
+        return 2
     if argv and argv[0] in COMMANDS:
         return COMMANDS[argv[0]](argv[1:])
     return cmd_grade(argv)

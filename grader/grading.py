@@ -58,9 +58,17 @@ def handin_root(folder: Path, names: list[str]) -> Path:
 
 
 def grade_handin(folder: Path, names: list[str], settings: Settings) -> tuple[str, list[ExerciseResult], bool]:
-    """(target description, results, whether the grader itself failed) for one hand-in."""
+    """(target description, results, whether the grader itself failed) for one hand-in.
+
+    A hand-in whose folder (or the part laid out like exercises/) is a symbolic link, or leads
+    out of its own folder, is refused: it could point at another hand-in or at the reference.
+    """
     try:
-        root = handin_root(folder, names).resolve()
+        root = handin_root(folder, names)
+        if folder.is_symlink() or root.is_symlink() or not root.resolve().is_relative_to(folder.resolve()):
+            reason = "refused: the hand-in's folder is a symbolic link or leads outside it; hand in real folders"
+            return str(folder.absolute()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], False
+        root = root.resolve()
         return str(root), grade(names, target_options(target=root), replace(settings, jobs=1)), False
     except Exception as exc:  # one hand-in must never stop the batch
         reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"

@@ -20,69 +20,102 @@ import hashlib
 import hmac
 import json
 import sys
+import types
 from typing import Any
 
 # Whole namespaces whose callables nothing may rebind during a test run ...
 WATCHED_MODULES = ("builtins", "math", "json", "hmac", "pytest", "_pytest.runner", "_pytest.reports", "_pytest.python",
                    "_pytest.outcomes", "_pytest.main", "_pytest.fixtures", "_pytest.python_api", "_pytest.nodes",
                    "pluggy", "grader.plugin", "grader.plain", "grader.loader", "grader.integrity", "grader.harness",
-                   "grader.model_checks", "numpy.testing", "numpy.testing._private.utils", "numpy._core.numeric",
-                   "numpy._core.fromnumeric", "numpy._core._methods", "torch.testing")
+                   "grader.model_checks", "grader.datasets", "numpy", "numpy.testing", "numpy.testing._private.utils",
+                   "numpy._core.numeric", "numpy._core.fromnumeric", "numpy._core._methods", "torch.testing",
+                   "torch.nn.functional")
 WATCHED_CLASSES = (("_pytest.reports", "TestReport"), ("_pytest.runner", "CallInfo"), ("_pytest.python", "Function"),
-                   ("_pytest.nodes", "Item"), ("_pytest.nodes", "Node"), ("grader.plugin", "Recorder"),
-                   ("grader.plain", "GradedModule"), ("pluggy", "PluginManager"), ("torch", "Tensor"),
-                   ("torch._C", "TensorBase"), ("torch.nn", "Module"))
+                   ("_pytest.nodes", "Item"), ("_pytest.nodes", "Node"), ("_pytest.fixtures", "FixtureDef"),
+                   ("grader.plugin", "Recorder"), ("grader.plain", "GradedModule"), ("grader.integrity", "Snapshot"),
+                   ("pluggy", "PluginManager"), ("torch", "Tensor"), ("torch._C", "TensorBase"), ("torch.nn", "Module"))
 # ... and the comparisons the tests rely on in libraries that rebind other names lazily
 # (torch wraps torch.manual_seed when its compiler loads, for example).
-WATCHED_NAMES = {"numpy": ("allclose", "array_equal", "isclose", "all", "any", "abs", "max", "isnan", "isfinite"),
-                 "torch": ("allclose", "equal", "isclose", "all", "any", "is_grad_enabled", "no_grad", "inference_mode")}
+WATCHED_NAMES = {"torch": ("allclose", "equal", "isclose", "all", "any", "is_grad_enabled", "no_grad", "inference_mode")}
 
 
 def _namespaces() -> dict[str, Any]:
+    """The watched modules and classes, as objects (kept: a decoy in sys.modules changes nothing)."""
     spaces = {name: sys.modules[name] for name in WATCHED_MODULES if name in sys.modules}
     for module, cls in WATCHED_CLASSES:
         if module in sys.modules and hasattr(sys.modules[module], cls):
             spaces[f"{module}.{cls}"] = getattr(sys.modules[module], cls)
+    for module, names in WATCHED_NAMES.items():
+        if module in sys.modules:
+            spaces[module] = types.SimpleNamespace(**{name: getattr(sys.modules[module], name, None) for name in names}) \
+                if module not in spaces else spaces[module]
     return spaces
 
 
-def _callables() -> dict[str, Any]:
-    found = {f"{label}.{attr}": value for label, space in _namespaces().items()
-             for attr, value in list(vars(space).items()) if callable(value) or isinstance(value, (classmethod, staticmethod))}
-    for module, names in WATCHED_NAMES.items():
-        if module in sys.modules:
-            found.update({f"{module}.{name}": getattr(sys.modules[module], name, None) for name in names})
-    return found
+def _code(value: Any) -> int:
+    """Identity of what a callable runs: its code (NumPy's dispatchers: their implementation's)."""
+    inner = getattr(value, "_implementation", value)
+    return id(getattr(inner, "__code__", None))
+
+
+def _callables(spaces: dict[str, Any]) -> dict[str, tuple[Any, int]]:
+    return {f"{label}.{attr}": (value, _code(value)) for label, space in spaces.items()
+            for attr, value in list(vars(space).items()) if callable(value) or isinstance(value, (classmethod, staticmethod))}
+
+
+def _hooks(plugins: Any) -> dict[str, tuple[int, ...]]:
+    """Every pytest hook's implementations (functions), so one slipped into a caller is seen."""
+    hook = getattr(plugins, "hook", None)
+    return {name: tuple(id(impl.function) for impl in caller.get_hookimpls())
+            for name, caller in vars(hook).items() if hasattr(caller, "get_hookimpls")} if hook else {}
 
 
 class Snapshot:
-    """What the watched namespaces, objects and the plugin manager held when it was taken."""
+    """What the watched namespaces, objects, hooks and the plugin manager held when it was taken."""
 
-    def __init__(self, plugins: list[object]) -> None:
-        self.callables = _callables()
+    def __init__(self, plugins: list[object], manager: Any = None) -> None:
+        self.spaces = _namespaces()
+        self.callables = _callables(self.spaces)
         self.plugins = {id(p) for p in plugins}
-        self.instances: dict[str, tuple[object, dict[str, int]]] = {}
-        self.functions: dict[str, tuple[object, tuple]] = {}
+        self.manager, self.hooks = manager, _hooks(manager)
+        self.instances: dict[str, tuple[object, tuple[str, ...] | None, dict[str, int]]] = {}
+        self.functions: dict[str, tuple[object, object, tuple]] = {}
 
-    def watch_functions(self, functions: dict[str, object]) -> None:
-        """Also watch these functions' code, defaults and globals (e.g. the collected tests')."""
-        self.functions = {label: (fn, _function_state(fn)) for label, fn in functions.items()}
+    def watch_items(self, items: list[Any]) -> None:
+        """Also watch the collected tests: each item's function, its code, defaults and globals, and
+        the functions of the fixtures it uses."""
+        for item in items:
+            fn = getattr(item, "obj", None)
+            self.functions[item.nodeid] = (item, fn, _function_state(fn))
+            info = getattr(item, "_fixtureinfo", None)
+            for name, definitions in (info.name2fixturedefs.items() if info else []):
+                for index, definition in enumerate(definitions):
+                    self.watch_instance(f"fixture {name} #{index} of {item.nodeid}", definition, ("func",))
 
-    def watch_instance(self, label: str, instance: object) -> None:
-        """Also watch ``instance``'s own attributes: none may be added, replaced or deleted."""
-        self.instances[label] = (instance, {k: id(v) for k, v in vars(instance).items()})
+    def watch_instance(self, label: str, instance: object, only: tuple[str, ...] | None = None) -> None:
+        """Also watch ``instance``'s own attributes (or just those named ``only``): none may be
+        added, replaced or deleted."""
+        self.instances[label] = (instance, only, _attributes(instance, only))
 
     def changes(self, plugins: list[object]) -> list[str]:
-        """Names replaced or deleted since the snapshot, and plugins registered since."""
-        now = _callables()
-        changed = [name for name, value in self.callables.items() if now.get(name) is not value]
-        changed += [f"the code of {label}" for label, (fn, state) in self.functions.items() if _function_state(fn) != state]
-        for label, (instance, attributes) in self.instances.items():
-            if {k: id(v) for k, v in vars(instance).items()} != attributes:
-                changed.append(f"attributes of {label}")
+        """Names replaced or deleted (or their code swapped) since the snapshot, tests and fixtures
+        changed, hook implementations slipped in, and plugins registered since."""
+        now = _callables(self.spaces)
+        changed = [name for name, entry in self.callables.items()
+                   if name not in now or now[name][0] is not entry[0] or now[name][1] != entry[1]]
+        changed += [f"the test {label}" for label, (item, fn, state) in self.functions.items()
+                    if getattr(item, "obj", None) is not fn or _function_state(fn) != state]
+        changed += [f"attributes of {label}" for label, (instance, only, state) in self.instances.items()
+                    if _attributes(instance, only) != state]
+        if _hooks(self.manager) != self.hooks:
+            changed.append("the implementations of a pytest hook")
         if {id(p) for p in plugins} - self.plugins:
             changed.append("a new pytest plugin was registered")
         return changed
+
+
+def _attributes(instance: object, only: tuple[str, ...] | None) -> dict[str, int]:
+    return {k: id(v) for k, v in vars(instance).items() if only is None or k in only}
 
 
 def _function_state(function: object) -> tuple:

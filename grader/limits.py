@@ -24,12 +24,18 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
+SMALLEST, LARGEST = 256 << 20, 1 << 40  # a test process needs a few hundred MB; more than a TiB is a typo
+
+
 def parse_size(text: str) -> int:
-    """Bytes from '4G', '512M', '1.5GiB', '2048' (binary units); ValueError otherwise."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, flags=re.I)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not a size such as 4G or 512M")
-    return int(float(match.group(1)) * UNITS[match.group(2).upper()])
+    """Bytes from '4G', '512M', '1.5GiB', '2048' (binary units), between 256M and 1T; ValueError otherwise."""
+    match = re.fullmatch(r"\s*(\d{1,12}(?:\.\d{1,6})?)\s*([KMGT]?)(?:i?B)?\s*", text, flags=re.I)
+    if not match:
+        raise ValueError(f"{text[:40]!r} is not a size such as 4G or 512M")
+    size = int(float(match.group(1)) * UNITS[match.group(2).upper()])
+    if not SMALLEST <= size <= LARGEST:
+        raise ValueError(f"{text!r}: give a size between 256M and 1T")
+    return size
 
 
 @dataclass(frozen=True)

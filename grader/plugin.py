@@ -250,9 +250,10 @@ class Recorder:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         tests = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
         self.points[1] = sum(t["max_points"] for t in tests)
-        self.snapshot = Snapshot(session.config.pluginmanager.get_plugins())
+        manager = session.config.pluginmanager
+        self.snapshot = Snapshot(manager.get_plugins(), manager)
         self.snapshot.watch_instance("grader.plugin.Recorder()", self)
-        self.snapshot.watch_functions({item.nodeid: getattr(item, "obj", None) for item in session.items})
+        self.snapshot.watch_items(session.items)
         for module in {id(m): m for m in (getattr(item, "module", None) for item in session.items) if m}.values():
             self.snapshot.watch_instance(f"the test module {module.__name__}", module)
         bonus = any(item.get_closest_marker("bonus") for item in session.items)

@@ -15,6 +15,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -92,6 +93,12 @@ def graded_folder(options: list[str]) -> Path:
     if "--target" in options:
         return Path(options[options.index("--target") + 1]).resolve()
     return kit.EXERCISES_DIR
+
+
+def reveals_solutions(folder: Path) -> bool:
+    """True when grading ``folder`` as a hand-in would grade (or expose) the kit's reference."""
+    solutions, folder = kit.SOLUTIONS_DIR.resolve(), folder.resolve()
+    return folder.is_relative_to(solutions) or solutions.is_relative_to(folder)
 
 
 def parse_events(data: bytes, key: str) -> tuple[list[dict], int]:
@@ -225,6 +232,9 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
     paths = [str(p) for p in kit.test_files(name)]
     if not paths:
         return ExerciseResult(name, "error", 0, 0, 0.0, f"the kit has no tests for {name}")
+    if "--target" in options and reveals_solutions(graded_folder(options)):
+        return ExerciseResult(name, "error", 0, 0, 0.0, "refused: the graded folder is, holds or lies inside the "
+                                                         "kit's solutions/ (grade the reference with --solutions)")
     if select:
         paths = [f"{p}::{test}" for p in paths for test in select]
     key, control = secrets.token_hex(16), secrets.token_hex(6)
@@ -234,7 +244,10 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
     os.close(secret_w)
     pytest_args = [*paths, "-q", "-p", "no:cacheprovider", "--rootdir", str(kit.KIT_ROOT),
                    "-c", str(kit.KIT_ROOT / "pyproject.toml"), "--device", device, *options]
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+           # compiled files are looked for in an empty, unguessable place: a .pyc shipped in a
+           # hand-in's __pycache__ is never run instead of its source
+           "PYTHONPYCACHEPREFIX": f"{tempfile.gettempdir()}/grader-no-pyc-{secrets.token_hex(8)}"}
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     group = CGroup.create(limits)
@@ -249,7 +262,7 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
                 from grader.datasets import data_dir
 
                 env["GRADER_DATA_DIR"] = str(data_dir().resolve())
-                cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data_dir().resolve())
+                cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data_dir().resolve(), env=env)
 
             def prepare_child() -> None:
                 if group is not None:
@@ -390,6 +403,9 @@ def summarise(name: str, events: list[dict], returncode: int | None, timeout: fl
     elif (returncode == 0) != all(k in ("passed", "blocked") for k in kinds) or returncode not in (0, 1):
         result.status, result.message = "error", (f"pytest's exit status {returncode} contradicts the recorded results "
                                                   "(the graded code may have interfered with pytest)")
+        result.points = 0  # results that contradict the process's fate are not trusted
+        for t in tests:
+            t.points = 0
     else:
         result.status, result.message = _verdict(tests)
     return result

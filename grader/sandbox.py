@@ -2,8 +2,9 @@
 
 Inside, the process sees: the system's programs and libraries and the Python installation
 (read-only), the grader package, the kit's exercises/ (tests and stubs) and pyproject.toml
-(read-only), the datasets (read-only), the graded folder alone (read-only), and a private,
-empty /tmp and HOME. It does not see solutions/ (unless that is what is graded), other
+(read-only), the datasets (read-only), the graded folder alone (read-only), a private, empty
+/tmp and HOME, /proc with the kernel's tunables read-only, and an allowlist of environment
+variables. It does not see solutions/ (unless that is what is graded), other
 hand-ins, the grader's own files or any output path. It has no network, its own PID namespace
 (nothing it starts outlives it) and no capabilities. Results leave through an inherited pipe.
 """
@@ -21,6 +22,13 @@ from grader import kit
 SYSTEM_DIRS = ("/usr", "/etc")
 MERGED_USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 HOME = "/tmp/home"
+# Kernel interfaces that a process mapped to the host's root could otherwise write through /proc.
+PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi",
+                  "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/scsi")
+# The only environment variables the graded code sees (anything else may carry an instructor's secrets).
+ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "MPLBACKEND", "PYTHONDONTWRITEBYTECODE",
+               "PYTHONPYCACHEPREFIX", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG",
+               "CUDA_VISIBLE_DEVICES", "GRADER_DATA_DIR", "GRADER_KIT_ROOT", "GRADER_LANG", "NO_COLOR")
 NAMESPACES = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--die-with-parent",
               "--new-session", "--cap-drop", "ALL"]
 
@@ -72,16 +80,19 @@ def python_dirs(secrets: list[Path]) -> list[Path]:
     return [f for f in kept if not any(f != other and f.is_relative_to(other) for other in kept)]
 
 
-def command(inner: list[str], *, target: Path, data_dir: Path) -> list[str]:
-    """``inner`` (a test-process command line) wrapped in bubblewrap for grading ``target``."""
+def command(inner: list[str], *, target: Path, data_dir: Path, env: dict[str, str]) -> list[str]:
+    """``inner`` (a test-process command line) wrapped in bubblewrap for grading ``target``, with
+    only the allowed variables of ``env``."""
     reason = unavailable_reason()
     if reason:
         raise SandboxUnavailable(reason)
     target = target.resolve()
     package = Path(__file__).resolve().parent
     secrets = [kit.SOLUTIONS_DIR.resolve(), target.parent] if target != kit.SOLUTIONS_DIR.resolve() else [target.parent]
-    args = [shutil.which("bwrap") or "bwrap", *_system_binds(), "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--dir", HOME]
+    args = [shutil.which("bwrap") or "bwrap", *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
+    for path in PROC_READ_ONLY:
+        args += ["--ro-bind-try", path, path]
+    args += ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--dir", HOME]
     for folder in python_dirs(secrets):
         args += ["--ro-bind", str(folder), str(folder)]
     args += ["--ro-bind", str(package), str(package),
@@ -90,6 +101,10 @@ def command(inner: list[str], *, target: Path, data_dir: Path) -> list[str]:
              "--ro-bind", str(target), str(target)]
     if data_dir.is_dir():
         args += ["--ro-bind", str(data_dir.resolve()), str(data_dir.resolve())]
+    args.append("--clearenv")
+    for name in ENVIRONMENT:
+        if name in env:
+            args += ["--setenv", name, env[name]]
     args += ["--setenv", "HOME", HOME, "--setenv", "TMPDIR", "/tmp", "--setenv", "MPLCONFIGDIR", f"{HOME}/.matplotlib",
              "--chdir", "/tmp", *NAMESPACES, "--", *inner]
     return args

@@ -12,6 +12,7 @@ from typing import TextIO
 from grader import i18n
 from grader.environment import record
 from grader.runner import ExerciseResult, TestResult
+from grader.text import clip
 
 COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "31", "not_started": "33", "blocked": "35"}
 
@@ -45,7 +46,7 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
     status_width = max(11, *(i18n.width(status_label(s, lang)) for s in COLOURS))
     header = (f"{left(t('col_exercise'), width)}  {left(t('col_status'), status_width)}  {right(t('col_tests'), 7)}  "
               f"{right(t('col_points'), 9)}  {right(t('col_seconds'), 8)}")
-    print(t("grading", target=target, device=device), file=stream)
+    print(t("grading", target=clip(target), device=device), file=stream)
     print(header, file=stream)
     print("-" * i18n.width(header), file=stream)
     for r in results:
@@ -115,13 +116,24 @@ def describe_age(seconds: float) -> str:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
-    path = Path(path)
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written.
+
+    A symbolic link is written through (the file it names is replaced, not the link); a device
+    or a pipe (``/dev/stdout``) is written to directly, since it cannot be replaced.
+    """
+    path = Path(path).resolve()
+    if path.exists() and not path.is_file():
+        with open(path, "w") as stream:
+            stream.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file would be, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

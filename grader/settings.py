@@ -161,7 +161,8 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser, *, 
 
 
 def writable_file(path: str | None, what: str) -> str | None:
-    """None when ``path`` can be written (its folder exists or can be made, and takes a file), else why."""
+    """None when ``path`` can be written (its folder exists or can be made, and takes a file; what
+    is there now, if anything, is a regular file that a rename may replace), else why."""
     if path is None:
         return None
     if not path.strip():
@@ -169,6 +170,9 @@ def writable_file(path: str | None, what: str) -> str | None:
     target = Path(path)
     if target.is_dir():
         return f"{what} {path}: is a folder"
+    if target.exists() and not target.resolve().is_file():  # a device or a pipe: written to directly
+        return None if os.access(target, os.W_OK) else f"{what} {path}: cannot write there"
+    target = target.resolve()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".probe"):

@@ -100,6 +100,7 @@ def _test_process(request: dict[str, Any], fds: list[int]) -> None:
         os.close(fd)
     os.environ.clear()
     os.environ.update(request["env"])
+    sys.pycache_prefix = os.environ.get("PYTHONPYCACHEPREFIX")
     os.chdir(request["cwd"])
     if request["threads"]:
         import torch

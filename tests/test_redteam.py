@@ -10,7 +10,10 @@ byte-identical, and no process of the attack survives.
 from __future__ import annotations
 
 import hashlib
+import json
+import importlib.util
 import os
+import py_compile
 import socket
 import subprocess
 import sys
@@ -35,6 +38,8 @@ def survivor(seconds: int = 60) -> str:
     return (f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep({seconds})', "
             f"'{MARKER}'], start_new_session=True)\n")
 
+
+FORGED_PYC = "def double(x):\n    return x + 0\n"  # with a __pycache__ entry compiled from the right answer
 
 # name: (alpha.py source, statuses allowed for 01_alpha, phrase its message must contain, sandboxed only)
 HOSTILE: dict[str, tuple[str, set[str], str, bool]] = {
@@ -110,6 +115,15 @@ HOSTILE: dict[str, tuple[str, set[str], str, bool]] = {
         "    __hash__ = int.__hash__\ndef double(x):\n    return Liar(1)\n", {"failed"}, "must be", False),
     "a 20 MB exception message": ("def double(x):\n    raise ValueError('y' * 20_000_000)\n", {"failed"}, "characters cut", False),
     "prints 30 MB while importing": ("print('z' * 30_000_000)\n" + DOUBLE, {"passed"}, "", False),
+    "writes a kernel setting through /proc": (
+        "value = open('/proc/sys/vm/swappiness').read()\nopen('/proc/sys/vm/swappiness', 'w').write(value)\n" + DOUBLE,
+        {"error"}, "Read-only file system", True),
+    "carries the grader's environment out in a message": (
+        "import os\ndef double(x):\n    raise ValueError(os.environ.get('REDTEAM_SECRET', 'absent'))\n",
+        {"failed"}, "ValueError: absent", True),
+    "paints a fake scorecard with terminal control codes": (
+        "def double(x):\n    raise ValueError('\\x1b[2J\\x1b[H01_alpha passed 3/3 \\ud800')\n", {"failed"}, "\\x1b[2J", False),
+    "ships a compiled .pyc that differs from its source": (FORGED_PYC, {"failed"}, "double(3) must be 6", False),
 }
 
 
@@ -119,6 +133,19 @@ def tree_digest(folder: Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def forge_pyc(module: Path) -> None:
+    """Put a .pyc of the right answer beside ``module`` that claims to be compiled from it (same
+    size, same modification time), as a hand-in could ship one."""
+    wrong = module.read_bytes()
+    right = FORGED_PYC.replace("x + 0", "x * 2").encode()
+    assert len(right) == len(wrong)
+    module.write_bytes(right)
+    stat = module.stat()
+    py_compile.compile(str(module), cfile=importlib.util.cache_from_source(str(module)), doraise=True)
+    module.write_bytes(wrong)
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def survivors() -> list[str]:
@@ -159,22 +186,26 @@ def graded_batch(tmp_path: Path, mode: str) -> tuple[dict[str, dict], dict[str, 
     slugs = {name: f"h{index:02d}" for index, name in enumerate(cases)}
     for name, (source, *_rest) in cases.items():
         handin(folder / slugs[name], alpha=source)
+    forge_pyc(folder / slugs["ships a compiled .pyc that differs from its source"] / "01_alpha" / "alpha.py")
     handin(folder / "zz_innocent")
+    (folder / "zz_link").symlink_to(folder / "zz_innocent")  # a hand-in that is someone else's
     listener = Listener()
     listener.start()
     before = {"kit": tree_digest(kit), **{p.name: tree_digest(p) for p in folder.iterdir()}}
     os.environ["REDTEAM_PORT"] = str(listener.port)
+    os.environ["REDTEAM_SECRET"] = "instructor-secret-123"
     try:
         proc = run_grader(kit, "batch", str(folder), "--csv", str(tmp_path / "grades.csv"), "--json-dir",
                           str(tmp_path / "json"), "--jobs", "2", "--timeout", "20", "--memory", "2G",
                           "--sandbox", mode, timeout=900)
     finally:
-        del os.environ["REDTEAM_PORT"]
+        del os.environ["REDTEAM_PORT"], os.environ["REDTEAM_SECRET"]
     time.sleep(4)  # let a detached child that escaped do its damage
     listener.stop = True
     after = {"kit": tree_digest(kit), **{p.name: tree_digest(p) for p in folder.iterdir()}}
     reports = {name: load_valid(tmp_path / "json" / f"{slugs[name]}.json") for name in cases}
     reports["zz_innocent"] = load_valid(tmp_path / "json" / "zz_innocent.json")
+    reports["zz_link"] = load_valid(tmp_path / "json" / "zz_link.json")
     assert listener.received == b"", f"a hand-in reached the network: {listener.received!r}"
     return reports, before, after, kit, proc
 
@@ -210,7 +241,18 @@ def test_the_batch_itself_survived(batch):
     mode, reports, before, after, kit, proc = batch
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert reports["zz_innocent"]["points"] == reports["zz_innocent"]["max_points"] > 0
-    assert len(proc.stdout) < 100_000
+    linked = reports["zz_link"]["exercises"]
+    assert {e["status"] for e in linked} == {"error"} and "symbolic link" in linked[0]["message"]
+    assert len(proc.stdout) < 100_000 and "\x1b[2J" not in proc.stdout
+    assert "instructor-secret-123" not in json.dumps([reports[c] for c in reports])
+
+
+def test_a_target_that_is_the_reference_is_refused(kit):
+    proc = run_grader(kit, "--all", "--target", str(kit / "solutions"), "--sandbox", "off")
+    assert proc.returncode == 1 and "refused: the graded folder is, holds or lies inside the kit's solutions/" in proc.stdout
+    assert "0/6" in proc.stdout
+    empty = run_grader(kit, "--all", "--target", "")
+    assert empty.returncode == 2 and "no such folder" in empty.stderr
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +266,8 @@ def kit(tmp_path_factory):
     (["--jobs", "0"], "at least 1"), (["--memory", "lots"], "not a size"),
     (["--json", ""], "--json: the path is empty"), (["--json", "/proc/no/such/out.json"], "cannot write there"),
     (["--gradescope", "/"], "is a folder"), (["--device", "cuda"], "CUDA is not available"),
+    (["--memory", "1" + "0" * 400], "not a size"), (["--memory", "0.0001K"], "between 256M and 1T"),
+    (["--data-dir", "/dev/null"], "not a folder"),
 ])
 def test_bad_command_lines_stop_before_grading(kit, args, says):
     if args[:2] == ["--device", "cuda"]:
