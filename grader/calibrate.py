@@ -113,10 +113,12 @@ def run_calibration(names: list[str], seeds: int, variants: int, device: str, ou
     if not specs:
         print(f"grader calibrate: no threshold among {', '.join(names)}")
         return 2
-    rows = [calibrate(spec, seeds, variants, device) for spec in specs]
     record = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
-              "environment": environment.record(device), "seeds": seeds, "thresholds": rows}
-    atomic_write_text(output, json.dumps(record, indent=1) + "\n")
+              "environment": environment.record(device), "seeds": seeds, "thresholds": []}
+    for spec in specs:  # written after each threshold, so an interrupted run keeps what it measured
+        record["thresholds"].append(calibrate(spec, seeds, variants, device))
+        atomic_write_text(output, json.dumps(record, indent=1) + "\n")
+    rows = record["thresholds"]
     print(table(rows))
     print(f"Wrote {output}")
     thin = calibration_warnings(record)
