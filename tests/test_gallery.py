@@ -68,7 +68,7 @@ def grade_variant(root: Path, exercise: str, kind: str, entry: dict) -> Exercise
     module.write_text(module.read_text() + "\n\n# --- gallery variant ---\n" + entry["code"].strip() + "\n")
     select, options = run_options(exercise, kind, entry)
     return run_exercise(exercise, ["--target", str(root), *options], device="cpu", timeout=300, select=select,
-                        threads=1)
+                        threads=1, warm=True)
 
 
 @pytest.fixture(scope="session")
