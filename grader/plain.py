@@ -32,12 +32,15 @@ def plain(value: Any) -> Any:
     if torch is not None and issubclass(kind, torch.Tensor) and kind not in (torch.Tensor, torch.nn.Parameter):
         with torch._C.DisableTorchFunctionSubclass():
             return torch.Tensor.as_subclass(value, torch.Tensor)
-    if issubclass(kind, tuple) and not hasattr(kind, "_fields"):
+    if issubclass(kind, tuple):  # named tuples too: the tests unpack and index, never read fields
         return tuple(plain(v) for v in tuple.__iter__(value))
     if issubclass(kind, list):
         return [plain(v) for v in list.__iter__(value)]
     if issubclass(kind, dict):
         return {plain(k): plain(v) for k, v in dict.items(value)}
+    claimed = getattr(value, "__class__", kind)
+    if claimed is not kind:
+        raise TypeError(f"returned a {kind.__name__} object that claims to be a {getattr(claimed, '__name__', claimed)}")
     return value
 
 
