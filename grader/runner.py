@@ -169,14 +169,15 @@ def _set_parent_death_signal() -> None:
 
 def _spawn_warm(preloaded: zygote.Zygote | None, pytest_args: list[str], env: dict[str, str],
                 fds: tuple[int, int, int], threads: int | None, group: CGroup | None) -> int | None:
-    """The pid of a test process forked by the zygote, or None to start one the slow way."""
+    """The pid of a test process forked by the zygote, or None to start one the slow way.
+
+    Raises OSError when the zygote failed after taking the pipes: a test process may then hold
+    them, so they must not be handed to another one.
+    """
     if preloaded is None:
         return None
-    try:
-        return preloaded.spawn([*pytest_args, "--grader-channel", zygote.CHANNEL], env, kit.KIT_ROOT, fds, threads,
-                               [str(d) for d in group.dirs] if group else [])
-    except OSError:
-        return None
+    return preloaded.spawn([*pytest_args, "--grader-channel", zygote.CHANNEL], env, kit.KIT_ROOT, fds, threads,
+                           [str(d) for d in group.dirs] if group else [])
 
 
 def _kill(pid: int, group: CGroup | None) -> None:
@@ -276,6 +277,12 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True,
                                     pass_fds=(report_w, secret_r), preexec_fn=prepare_child)
             pid = proc.pid
+    except BaseException:
+        if group is not None:
+            group.close()  # also ends a test process the zygote may have started before failing
+        os.close(output_r)
+        os.close(report_r)
+        raise
     finally:
         for fd in (output_w, report_w, secret_r):
             os.close(fd)

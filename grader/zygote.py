@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,21 @@ class Zygote:
             raise OSError("this system cannot re-parent test processes to the grader")
         ours, theirs = socket.socketpair()
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "grader.zygote", str(theirs.fileno())],
-                                     pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
-                                     preexec_fn=lambda: _prctl(PR_SET_PDEATHSIG, signal.SIGKILL))
+        started: list[subprocess.Popen] = []
+
+        def keeper() -> None:
+            # The kernel's parent-death signal follows the *thread* that started a child: a thread
+            # that lives as long as the grader starts the zygote, so it dies with the grader only.
+            started.append(subprocess.Popen(
+                [sys.executable, "-m", "grader.zygote", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                preexec_fn=lambda: _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)))
+            threading.Event().wait()
+
+        threading.Thread(target=keeper, daemon=True, name="zygote-keeper").start()
+        while not started:
+            time.sleep(0.005)
+        self.proc = started[0]
         theirs.close()
         self.socket, self.lock = ours, threading.Lock()
         self.replies = ours.makefile("r")
@@ -62,11 +75,6 @@ class Zygote:
         if not reply.strip().isdigit():
             raise OSError(f"the zygote did not start a test process ({reply.strip() or 'it ended'})")
         return int(reply)
-
-    def close(self) -> None:
-        self.socket.close()
-        self.proc.kill()
-        self.proc.wait()
 
 
 _shared: Zygote | None = None
