@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from grader.datasets import load_tensors  # imported with the harness, before any graded code
+
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices)."""
@@ -125,8 +127,6 @@ def train_and_score(model: nn.Module, dataset: str, *, epochs: int, device: torc
     Runs are repeatable on the CPU (fixed seeds, deterministic kernels switched on for the
     duration of the call). Seed before building the model to fix its initial weights.
     """
-    from grader.datasets import load_tensors
-
     x, y = load_tensors(dataset, train=True, device=device)
     x_test, y_test = load_tensors(dataset, train=False, device=device)
     was_deterministic = torch.are_deterministic_algorithms_enabled()

@@ -245,7 +245,9 @@ class Recorder:
             parent = items[-1].parent
             for suffix, check in (("pass", _control_must_pass), ("fail", _control_must_fail)):
                 name = f"test_grader_control_{self.control}_{suffix}"
-                items.append(pytest.Function.from_parent(parent, name=name, callobj=check))
+                control = pytest.Function.from_parent(parent, name=name, callobj=check)
+                control.add_marker(pytest.mark.points(0))
+                items.append(control)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         tests = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
@@ -313,14 +315,16 @@ class Recorder:
         if self.control and item.name == f"test_grader_control_{self.control}_fail" and kind == "failed":
             report.outcome, report.longrepr = "passed", None  # expected: not a failure of the run
 
-    def _finish(self, item: pytest.Item) -> None:
-        """Check the process is as the snapshot left it, then record and emit the test's result."""
+    def _finish(self, item: pytest.Item, _changes: Any = Snapshot.changes) -> None:
+        """Check the process is as the snapshot left it (with the check as it was when this module
+        was imported, before any graded code), then record and emit the test's result."""
         kind, message = self.pending.pop(item.nodeid, ("error", "the test produced no result"))
-        changes = self.snapshot.changes(item.config.pluginmanager.get_plugins()) if self.snapshot else []
+        changes = _changes(self.snapshot, item.config.pluginmanager.get_plugins()) if self.snapshot else []
         if changes:
             kind = "error"
             message = f"tampering: the graded code replaced {', '.join(changes[:3])}; results cannot be trusted"
-        self.kinds[item.nodeid] = kind
+        if not item.name.startswith(f"test_grader_control_{self.control}_") or not self.control:
+            self.kinds[item.nodeid] = kind  # the terminal summary and `needs` know the exercise's own tests
         points = max_points(item) if kind == "passed" else 0
         self.points[0] += points
         measured = getattr(item, "funcargs", {}).get("metrics") or None

@@ -97,6 +97,8 @@ def graded_folder(options: list[str]) -> Path:
 
 def reveals_solutions(folder: Path) -> bool:
     """True when grading ``folder`` as a hand-in would grade (or expose) the kit's reference."""
+    if not kit.SOLUTIONS_DIR.is_dir():  # a student copy: no reference to reveal
+        return False
     solutions, folder = kit.SOLUTIONS_DIR.resolve(), folder.resolve()
     return folder.is_relative_to(solutions) or solutions.is_relative_to(folder)
 
@@ -262,8 +264,8 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
             if sandbox:
                 from grader.datasets import data_dir
 
-                env["GRADER_DATA_DIR"] = str(data_dir().resolve())
-                cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data_dir().resolve(), env=env)
+                env = sandboxing.allowed_environment({**env, "GRADER_DATA_DIR": str(data_dir().resolve())})
+                cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data_dir().resolve())
 
             def prepare_child() -> None:
                 if group is not None:

@@ -28,7 +28,7 @@ PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", 
 # The only environment variables the graded code sees (anything else may carry an instructor's secrets).
 ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "MPLBACKEND", "PYTHONDONTWRITEBYTECODE",
                "PYTHONPYCACHEPREFIX", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG",
-               "CUDA_VISIBLE_DEVICES", "GRADER_DATA_DIR", "GRADER_KIT_ROOT", "GRADER_LANG", "NO_COLOR")
+               "CUDA_VISIBLE_DEVICES", "PYTHONPATH", "GRADER_DATA_DIR", "GRADER_KIT_ROOT", "GRADER_LANG", "NO_COLOR")
 NAMESPACES = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--die-with-parent",
               "--new-session", "--cap-drop", "ALL"]
 
@@ -80,9 +80,15 @@ def python_dirs(secrets: list[Path]) -> list[Path]:
     return [f for f in kept if not any(f != other and f.is_relative_to(other) for other in kept)]
 
 
-def command(inner: list[str], *, target: Path, data_dir: Path, env: dict[str, str]) -> list[str]:
-    """``inner`` (a test-process command line) wrapped in bubblewrap for grading ``target``, with
-    only the allowed variables of ``env``."""
+def allowed_environment(env: dict[str, str]) -> dict[str, str]:
+    """The variables of ``env`` that the sandbox passes on. bubblewrap itself must be started with
+    just these: inside, it is process 1, whose environment any process there can read."""
+    return {name: value for name, value in env.items() if name in ENVIRONMENT}
+
+
+def command(inner: list[str], *, target: Path, data_dir: Path) -> list[str]:
+    """``inner`` (a test-process command line) wrapped in bubblewrap for grading ``target``; start
+    it with :func:`allowed_environment`."""
     reason = unavailable_reason()
     if reason:
         raise SandboxUnavailable(reason)
@@ -101,10 +107,6 @@ def command(inner: list[str], *, target: Path, data_dir: Path, env: dict[str, st
              "--ro-bind", str(target), str(target)]
     if data_dir.is_dir():
         args += ["--ro-bind", str(data_dir.resolve()), str(data_dir.resolve())]
-    args.append("--clearenv")
-    for name in ENVIRONMENT:
-        if name in env:
-            args += ["--setenv", name, env[name]]
     args += ["--setenv", "HOME", HOME, "--setenv", "TMPDIR", "/tmp", "--setenv", "MPLCONFIGDIR", f"{HOME}/.matplotlib",
              "--chdir", "/tmp", *NAMESPACES, "--", *inner]
     return args
