@@ -81,7 +81,7 @@ def gallery_results(request, tmp_path_factory) -> dict[int, ExerciseResult]:
         return {i: f.result() for i, f in futures.items()}
 
 
-def test_name(test_id: str) -> str:
+def function_name(test_id: str) -> str:
     return test_id.split("::")[-1].split("[")[0]
 
 
@@ -98,7 +98,7 @@ def wrong_blames(exercise: str, entry: dict, messages: list[str]) -> list[str]:
 def test_gallery(index, gallery_results):
     exercise, kind, entry = ENTRIES[index]
     result = gallery_results[index]
-    detail = "; ".join(f"{test_name(t.id)}: {t.kind}: {t.message}" for t in result.tests
+    detail = "; ".join(f"{function_name(t.id)}: {t.kind}: {t.message}" for t in result.tests
                        if t.kind != "passed") or result.message
     if kind == "correct":
         assert result.status == "passed", f"a correct style ({entry['name']}) was rejected: {detail}"
@@ -106,7 +106,7 @@ def test_gallery(index, gallery_results):
     assert result.status == "failed", f"mistake {entry['name']!r} was not caught (status {result.status}): {detail}"
     failed = [t for t in result.tests if t.kind == "failed"]
     targets = names(kind, entry)
-    named = [t.message for t in failed if targets is None or test_name(t.id) in targets]
+    named = [t.message for t in failed if targets is None or function_name(t.id) in targets]
     assert any(entry["says"].lower() in m.lower() for m in named), (
         f"mistake {entry['name']!r} failed, but no message of {targets or 'its tests'} says {entry['says']!r}: {detail}")
     blamed = wrong_blames(exercise, entry, [t.message for t in failed])

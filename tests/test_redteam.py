@@ -250,7 +250,7 @@ def test_the_batch_itself_survived(batch):
 def test_a_target_that_is_the_reference_is_refused(kit):
     proc = run_grader(kit, "--all", "--target", str(kit / "solutions"), "--sandbox", "off")
     assert proc.returncode == 1 and "refused: the graded folder is, holds or lies inside the kit's solutions/" in proc.stdout
-    assert "0/6" in proc.stdout
+    assert "0/2 passed" in proc.stdout
     empty = run_grader(kit, "--all", "--target", "")
     assert empty.returncode == 2 and "no such folder" in empty.stderr
 
