@@ -32,6 +32,7 @@ class Settings:
     limits: Limits | None = None
     threads: int | None = None  # torch threads per test process; None: torch's default
     cache: bool = False  # reuse a remembered result whose inputs did not change
+    store: bool = False  # remember what this run grades (--fresh grades anew, and still remembers)
     warm: bool = True  # fork test processes from a preloaded zygote when not sandboxed
 
     def environment(self) -> dict:
@@ -45,15 +46,15 @@ class Settings:
     def run(self, name: str, options: list[str], on_test: Callable[[TestResult], None] | None = None) -> ExerciseResult:
         """Grade one exercise with these settings (never raises for the exercise's sake);
         ``on_test`` sees each test's result as it finishes (all at once for a remembered result)."""
-        key = cache.key(name, graded_folder(options), self.device) if self.cache else None
-        remembered = cache.load(key) if key else None
+        key = cache.key(name, graded_folder(options), self.device) if self.cache or self.store else None
+        remembered = cache.load(key) if key and self.cache else None
         if remembered is not None:
             for test in remembered.tests if on_test else []:
                 on_test(test)
             return remembered
         result = run_safely(name, options, device=self.device, timeout=self.timeout, threads=self.threads,
                             sandbox=self.sandbox, limits=self.limits, warm=self.warm, on_test=on_test)
-        if key:
+        if key and self.store:
             cache.store(key, result)
         return result
 
@@ -156,8 +157,9 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser, *, 
         parser.error(str(exc))
     limits = Limits(memory=args.memory, limit_data=device == "cpu") if sandbox else None
     jobs = getattr(args, "jobs", 1)
-    remember = not getattr(args, "fresh", True) and (not getattr(args, "target", None) or getattr(args, "cache", False))
-    return Settings(device, args.timeout, jobs, sandbox, limits, threads_for(jobs), remember)
+    eligible = hasattr(args, "fresh") and (not getattr(args, "target", None) or getattr(args, "cache", False))
+    return Settings(device, args.timeout, jobs, sandbox, limits, threads_for(jobs),
+                    cache=eligible and not args.fresh, store=eligible)
 
 
 def writable_file(path: str | None, what: str) -> str | None:

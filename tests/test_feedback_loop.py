@@ -32,6 +32,7 @@ def test_an_unchanged_exercise_is_not_graded_again(kit):
     proc = run_grader(kit, "--all", "--solutions")
     assert proc.stdout.count("cached,") == 2 and proc.returncode == 0
     assert cached(kit, "--solutions", "--fresh") == {"01_alpha": False, "02_beta": False}
+    assert cached(kit, "--solutions") == {"01_alpha": True, "02_beta": True}, "--fresh remembers what it graded"
 
 
 @pytest.mark.parametrize("changed, regraded", [
