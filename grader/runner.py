@@ -8,7 +8,6 @@ tests with unpredictable names (one must pass, one must fail) expose blanket tam
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import secrets
@@ -35,7 +34,6 @@ DEFAULT_TIMEOUT = 600.0  # seconds per exercise
 OUTPUT_TAIL = 4000  # bytes of the test process's output kept for diagnostics
 CHANNEL_LIMIT = 8 << 20  # bytes of results the plugin may send; more means interference
 CONTROL_PREFIX = "test_grader_control_"
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -161,14 +159,6 @@ class Drain(threading.Thread):
         return bytes(self.data)
 
 
-def _set_parent_death_signal() -> None:
-    """Ask the kernel to SIGKILL this (child) process when the grader dies (Linux only)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
 def _spawn_warm(preloaded: zygote.Zygote | None, pytest_args: list[str], env: dict[str, str],
                 fds: tuple[int, int, int], threads: int | None, group: CGroup | None) -> int | None:
     """The pid of a test process forked by the zygote, or None to start one the slow way.
@@ -272,8 +262,8 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
                     group.enter()
                 if limits is not None:
                     limits.apply_rlimits()
-                if not sandbox:
-                    _set_parent_death_signal()
+                if not sandbox:  # bubblewrap's --die-with-parent does it for the sandbox
+                    zygote.prctl(zygote.PR_SET_PDEATHSIG, signal.SIGKILL)
 
             proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=output_w,
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True,

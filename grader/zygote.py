@@ -23,45 +23,49 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 # Libraries only: the grader's plugin must be imported by pytest itself, which rewrites its asserts.
 PRELOAD = ("numpy", "torch", "torchvision", "matplotlib.pyplot", "pytest", "tqdm")
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 CHANNEL = "{channel}"  # in argv: replaced by the test process's own descriptor numbers
+REPLY_TIMEOUT = 60.0  # seconds the zygote may take to answer (it imports torch before its first answer)
+ADOPTION_TIMEOUT = 10.0  # seconds a test process waits to be adopted by the grader
 
 
-def _prctl(option: int, value: int) -> bool:
+def _resolve_prctl() -> Callable[[int, int], int] | None:
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl(option, value) == 0
-    except (OSError, AttributeError):
-        return False
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+# Resolved once, here: looking a symbol up in a child forked from a threaded process may deadlock.
+_PRCTL = _resolve_prctl()
+
+
+def prctl(option: int, value: int) -> bool:
+    """Linux's prctl(option, value); False where it failed or does not exist. Safe after fork."""
+    return _PRCTL is not None and _PRCTL(option, value) == 0
 
 
 class Zygote:
-    """The grader's side: start the zygote, ask it for test processes."""
+    """The grader's side: start the zygote, ask it for test processes.
+
+    The zygote ends when the grader's end of the socket closes (the grader ended); every wait
+    for it has a deadline, so a zygote that hangs costs one exercise a slow start, never a run.
+    """
 
     def __init__(self) -> None:
-        if not _prctl(PR_SET_CHILD_SUBREAPER, 1):
+        if not prctl(PR_SET_CHILD_SUBREAPER, 1):
             raise OSError("this system cannot re-parent test processes to the grader")
         ours, theirs = socket.socketpair()
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-        started: list[subprocess.Popen] = []
-
-        def keeper() -> None:
-            # The kernel's parent-death signal follows the *thread* that started a child: a thread
-            # that lives as long as the grader starts the zygote, so it dies with the grader only.
-            started.append(subprocess.Popen(
-                [sys.executable, "-m", "grader.zygote", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                preexec_fn=lambda: _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)))
-            threading.Event().wait()
-
-        threading.Thread(target=keeper, daemon=True, name="zygote-keeper").start()
-        while not started:
-            time.sleep(0.005)
-        self.proc = started[0]
+        self.proc = subprocess.Popen([sys.executable, "-m", "grader.zygote", str(theirs.fileno())],
+                                     pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         theirs.close()
+        ours.settimeout(REPLY_TIMEOUT)
         self.socket, self.lock = ours, threading.Lock()
         self.replies = ours.makefile("r")
 
@@ -70,11 +74,21 @@ class Zygote:
         """The pid of a new test process running ``pytest argv`` with output to ``fds[0]``."""
         request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "threads": threads, "cgroups": cgroups})
         with self.lock:
-            socket.send_fds(self.socket, [request.encode() + b"\n"], list(fds))
-            reply = self.replies.readline()
+            try:
+                socket.send_fds(self.socket, [request.encode() + b"\n"], list(fds))
+                reply = self.replies.readline()
+            except OSError as exc:  # a timeout included: this zygote is not to be asked again
+                self.close()
+                raise OSError(f"the zygote did not answer ({exc or type(exc).__name__})") from exc
         if not reply.strip().isdigit():
+            self.close()
             raise OSError(f"the zygote did not start a test process ({reply.strip() or 'it ended'})")
         return int(reply)
+
+    def close(self) -> None:
+        """End the zygote (test processes it started are the grader's and go on)."""
+        self.proc.kill()
+        self.proc.wait()
 
 
 _shared: Zygote | None = None
@@ -127,6 +141,7 @@ def _test_process(request: dict[str, Any], fds: list[int]) -> None:
 def _serve(fd: int) -> None:
     for module in PRELOAD:
         __import__(module)
+    grader = os.getppid()
     conn = socket.socket(fileno=fd)
     while True:
         try:
@@ -139,12 +154,15 @@ def _serve(fd: int) -> None:
         read_pid, write_pid = os.pipe()
         middle = os.fork()
         if middle == 0:  # a short-lived parent, so the test process is re-parented to the grader
+            me = os.getpid()
             pid = os.fork()
             if pid == 0:
                 conn.close()
+                os.close(read_pid)
+                os.close(write_pid)
                 try:
-                    _wait_for_adoption()
-                    _test_process(request, fds)
+                    if _wait_for_adoption(me, grader):
+                        _test_process(request, fds)
                 finally:
                     os._exit(70)
             os.write(write_pid, f"{pid}\n".encode())
@@ -158,12 +176,19 @@ def _serve(fd: int) -> None:
         conn.sendall(pid_line.encode() or b"none\n")
 
 
-def _wait_for_adoption() -> None:
-    """Block until the short-lived parent is gone, then die with the grader that adopted us."""
-    parent = os.getppid()
-    while os.getppid() == parent:
-        os.sched_yield()
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _wait_for_adoption(middle: int, grader: int, timeout: float = ADOPTION_TIMEOUT) -> bool:
+    """Wait until our short-lived parent ``middle`` is gone and ``grader`` adopted us, then ask
+    to die with the grader. False if the grader is gone or did not adopt us in ``timeout``.
+
+    The parent is named, not read on entry: it may have ended before this process first ran.
+    """
+    deadline = time.monotonic() + timeout
+    while os.getppid() == middle:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.0005)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return os.getppid() == grader  # checked after the request: the grader may have died before it
 
 
 if __name__ == "__main__":

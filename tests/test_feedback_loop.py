@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -9,7 +11,7 @@ import textwrap
 import pytest
 
 from fake_kit import SOLUTIONS, handin, make_kit, run_grader
-from grader import cache, kit as real_kit
+from grader import cache, kit as real_kit, zygote
 from results import load_valid
 
 
@@ -92,9 +94,48 @@ def test_results_stream_while_the_exercise_runs(kit, tmp_path):
         print(json.dumps({{"seen": [(n, k, ended - at) for n, k, at in seen], "status": result.status}}))
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, "GRADER_KIT_ROOT": str(kit)})
+                          env={**os.environ, "GRADER_KIT_ROOT": str(kit)})
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["status"] == "passed"
     assert [(name, kind) for name, kind, _ in report["seen"]] == [("test_double", "passed"),
                                                                  ("test_double_negative", "passed")]
     assert report["seen"][0][2] > 2.0, "the first test's result arrived only at the end"
+
+
+def test_a_test_process_that_first_runs_after_its_short_lived_parent_ended_is_adopted():
+    """The zygote's middle process may exit before the test process is first scheduled: the test
+    process must still notice its adoption at once (it once spun forever, until the time limit)."""
+    script = textwrap.dedent("""
+        import os, time
+        from grader import zygote
+        assert zygote.prctl(zygote.PR_SET_CHILD_SUBREAPER, 1)
+        grader = os.getpid()
+        middle = os.fork()
+        if middle == 0:
+            me = os.getpid()
+            if os.fork() == 0:
+                time.sleep(0.5)  # the middle process is long gone by now
+                started = time.monotonic()
+                adopted = zygote._wait_for_adoption(me, grader, timeout=20)
+                os._exit(0 if adopted and time.monotonic() - started < 1 else 3)
+            os._exit(0)
+        os.waitpid(middle, 0)
+        _, status = os.wait()
+        print("exit", os.waitstatus_to_exitcode(status))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "exit 0", proc.stdout + proc.stderr
+
+
+def test_a_zygote_that_does_not_answer_costs_one_start_not_the_run(monkeypatch):
+    monkeypatch.setattr(zygote, "REPLY_TIMEOUT", 0.5)
+    stuck = zygote.Zygote()
+    stuck.proc.send_signal(signal.SIGSTOP)  # alive, but never answers
+    r, w = os.pipe()
+    try:
+        with pytest.raises(OSError, match="did not answer"):
+            stuck.spawn(["--version"], {}, real_kit.KIT_ROOT, (w, w, r), None, [])
+        assert stuck.proc.poll() is not None, "a zygote that failed to answer is ended"
+    finally:
+        os.close(r)
+        os.close(w)
