@@ -173,10 +173,12 @@ def _spawn_warm(preloaded: zygote.Zygote | None, pytest_args: list[str], env: di
 
 
 def _kill(pid: int, group: CGroup | None) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    """SIGKILL the test process, its process group (once it has made one) and its cgroup."""
+    for kill in (os.killpg, os.kill):  # the process itself too: it may not lead a group yet
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     if group is not None:
         group.kill_all()
 

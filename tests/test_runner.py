@@ -158,3 +158,18 @@ def test_progress_names_the_next_exercise(kit, tmp_path):
     proc = run_grader(kit, "--target", str(done))
     assert "1/2" in proc.stdout and "Next: 02_beta" in proc.stdout
     assert run_grader(kit, "--solutions").returncode == 0
+
+
+def test_the_time_limit_ends_a_test_process_that_leads_no_process_group():
+    """A process that has not (yet) made its own process group is still killed at the limit;
+    a kill aimed at its group alone once left the grader waiting for it forever."""
+    import subprocess
+    import time
+
+    from grader.runner import _wait
+
+    sleeper = subprocess.Popen(["sleep", "60"])  # in the grader's own process group
+    started = time.monotonic()
+    status, _peak = _wait(sleeper.pid, 0.5, None)
+    assert status is None and time.monotonic() - started < 10
+    sleeper.returncode = -9  # reaped by _wait
