@@ -237,9 +237,12 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
     secret_r, secret_w = os.pipe()
     os.write(secret_w, f"{key}\n{control}\n".encode())
     os.close(secret_w)
-    pytest_args = [*paths, "-q", "-p", "no:cacheprovider", "--rootdir", str(kit.KIT_ROOT),
+    # --tb=native: the messages come from the plugin, and pytest's own tracebacks (kept only as the
+    # output's tail) cost a source parse per frame, up to a second per exercise of failing stubs
+    pytest_args = [*paths, "-q", "-p", "no:cacheprovider", "--tb=native", "--rootdir", str(kit.KIT_ROOT),
                    "-c", str(kit.KIT_ROOT / "pyproject.toml"), "--device", device, *options]
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the kit's plugin: no installed plugin joins the grading
            # compiled files are looked for in an empty, unguessable place: a .pyc shipped in a
            # hand-in's __pycache__ is never run instead of its source
            "PYTHONPYCACHEPREFIX": f"{tempfile.gettempdir()}/grader-no-pyc-{secrets.token_hex(8)}"}

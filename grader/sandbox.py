@@ -28,7 +28,8 @@ PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", 
 # The only environment variables the graded code sees (anything else may carry an instructor's secrets).
 ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "MPLBACKEND", "PYTHONDONTWRITEBYTECODE",
                "PYTHONPYCACHEPREFIX", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG",
-               "CUDA_VISIBLE_DEVICES", "PYTHONPATH", "GRADER_DATA_DIR", "GRADER_KIT_ROOT", "GRADER_LANG", "NO_COLOR")
+               "CUDA_VISIBLE_DEVICES", "PYTHONPATH", "GRADER_DATA_DIR", "GRADER_KIT_ROOT", "GRADER_LANG", "NO_COLOR",
+               "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 NAMESPACES = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--die-with-parent",
               "--new-session", "--cap-drop", "ALL"]
 
