@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from grader import kit
-from grader.runner import ExerciseResult, target_options
+from grader.bars import LiveBars
+from grader.runner import ExerciseResult, TestResult, target_options
 from grader.scorecard import test_line
 from grader.settings import Settings
 
@@ -33,13 +34,22 @@ def prepare_datasets(names: list[str]) -> None:
 
 def grade(names: list[str], options: list[str], settings: Settings, stream: bool = False) -> list[ExerciseResult]:
     """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order;
-    with ``stream``, print each test's outcome to stderr as it finishes."""
+    with ``stream``, print each test's outcome to stderr as it finishes, and a live bar for a
+    test that reports its progress (training)."""
     if settings.sandbox:
         prepare_datasets(names)
+    bars = LiveBars(sys.stderr) if stream else None
 
     def run(name: str) -> ExerciseResult:
-        report = (lambda test: print(f"  [{name}] {test_line(test)}", file=sys.stderr, flush=True)) if stream else None
-        return settings.run(name, options, on_test=report)
+        if bars is None:
+            return settings.run(name, options)
+
+        def report(test: TestResult) -> None:
+            bars.finish(test.id)
+            print(f"  [{name}] {test_line(test)}", file=sys.stderr, flush=True)
+
+        return settings.run(name, options, on_test=report,
+                            on_progress=lambda test, label, done, total: bars.update(name, test, label, done, total))
 
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
         return list(pool.map(run, names))

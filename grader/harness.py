@@ -18,6 +18,8 @@ from torch import nn
 
 from grader.datasets import load_tensors  # imported with the harness, before any graded code
 
+Progress = Callable[[str, int, int], None]  # (label, steps done, steps planned)
+
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices)."""
@@ -46,13 +48,15 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int,
                      device: torch.device, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                     time_budget: float | None = None, lr_decay: bool = False) -> list[float]:
+                     time_budget: float | None = None, lr_decay: bool = False,
+                     on_step: Callable[[int, int], None] | None = None) -> list[float]:
     """Train ``model`` with Adam and cross-entropy on x (N,1,28,28), y (N,) int64.
 
     Returns the mean training loss of each epoch. Stops after the epoch in which
     ``time_budget`` seconds are exceeded (the result is then judged as it stands).
     ``lr_decay``: lower the learning rate linearly, step by step, from ``lr`` to 0 over the
     planned epochs (a short run then ends well settled, so seeds agree closely).
+    ``on_step(done, total)`` is told after each optimisation step (for a progress bar).
     """
     seed_everything(seed)
     model.to(device).train()
@@ -63,7 +67,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / total_steps)) \
         if lr_decay else None
     generator = torch.Generator().manual_seed(seed)
-    started, losses = time.perf_counter(), []
+    started, losses, step = time.perf_counter(), [], 0
     for _ in range(epochs):
         total = 0.0
         for images, labels in batches(x, y, batch_size, generator):
@@ -74,6 +78,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
             if scheduler is not None:
                 scheduler.step()
             total += loss.item() * len(labels)
+            step += 1
+            if on_step is not None:
+                on_step(step, total_steps)
         losses.append(total / len(x))
         if time_budget is not None and time.perf_counter() - started > time_budget:
             break
@@ -120,7 +127,8 @@ class Score:
 
 def train_and_score(model: nn.Module, dataset: str, *, epochs: int, device: torch.device,
                     batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                    time_budget: float | None = None, lr_decay: bool = False) -> Score:
+                    time_budget: float | None = None, lr_decay: bool = False,
+                    on_step: Callable[[int, int], None] | None = None) -> Score:
     """Train ``model`` on the whole training split of ``dataset`` ("mnist" or "fashion") with
     :func:`train_classifier`, then score it on the official test split with :func:`accuracy`.
 
@@ -136,7 +144,7 @@ def train_and_score(model: nn.Module, dataset: str, *, epochs: int, device: torc
     try:
         started = time.perf_counter()
         losses = train_classifier(model, x, y, epochs=epochs, device=device, batch_size=batch_size,
-                                  lr=lr, seed=seed, time_budget=time_budget, lr_decay=lr_decay)
+                                  lr=lr, seed=seed, time_budget=time_budget, lr_decay=lr_decay, on_step=on_step)
         seconds = time.perf_counter() - started
         score = accuracy(model, x_test, y_test, device)
     finally:
@@ -174,18 +182,21 @@ class Verdict:
 
 
 def judge_threshold(build: Callable[[], nn.Module], dataset: str, threshold: float, *, band: float,
-                    seeds: Sequence[int] = (0, 1, 2), **training: Any) -> Verdict:
+                    seeds: Sequence[int] = (0, 1, 2), progress: Progress | None = None,
+                    **training: Any) -> Verdict:
     """Train a model from ``build()`` and score it; retrain with the next seed while it lands in
     the borderline band [threshold - band, threshold), at most ``len(seeds)`` runs in all.
 
     A model clearly below the band is not retried: retries absorb the seed-to-seed spread of a
     correct model (measured by ``grader calibrate``), they do not give a wrong one more chances.
-    ``training`` goes to :func:`train_and_score` (epochs, batch_size, lr, device, ...).
+    ``training`` goes to :func:`train_and_score` (epochs, batch_size, lr, device, ...);
+    ``progress(label, done, total)`` follows each run's steps, labelled "seed N".
     """
     tries: list[tuple[int, Score]] = []
     for seed in seeds:
         seed_everything(seed)
-        tries.append((seed, train_and_score(build(), dataset, seed=seed, **training)))
+        on_step = (lambda done, total, label=f"seed {seed}": progress(label, done, total)) if progress else None
+        tries.append((seed, train_and_score(build(), dataset, seed=seed, on_step=on_step, **training)))
         accuracy = tries[-1][1].accuracy
         if accuracy >= threshold or accuracy < threshold - band:
             break

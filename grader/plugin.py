@@ -24,8 +24,9 @@ import argparse
 import os
 import re
 import resource
+import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 import pytest
 
@@ -37,6 +38,7 @@ from grader.text import clip
 
 DEFAULT_POINTS = 1
 BLOCKED_PREFIX = "blocked: "
+PROGRESS_EVERY = 0.25  # seconds between progress events of one test
 _state: dict[str, Any] = {"target": kit.EXERCISES_DIR, "device": "auto"}
 
 
@@ -113,6 +115,22 @@ def metrics() -> dict[str, Any]:
     """What a threshold test measured (accuracy, threshold, epochs, seconds, tries): the test fills
     it, the results JSON carries it as the test's "metrics" and ``grader -v`` shows it."""
     return {}
+
+
+@pytest.fixture
+def progress(request: pytest.FixtureRequest) -> Callable[[str, int, int], None]:
+    """``progress(label, done, total)``: how far a slow test is (e.g. training steps), shown by the
+    grader as a live bar; sent at most every PROGRESS_EVERY seconds, and on the last step."""
+    recorder = request.config.pluginmanager.get_plugin("grader-recorder")
+    last = [0.0]
+
+    def report(label: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if recorder is not None and (done >= total or now - last[0] >= PROGRESS_EVERY):
+            last[0] = now
+            recorder.emit_progress(request.node.nodeid, str(label), int(done), int(total))
+
+    return report
 
 
 @pytest.fixture
@@ -226,6 +244,9 @@ class Recorder:
                 event["message"] = clip(str(event["message"]))
             self.stream.write(sign(self.key, event) + "\n")
             self.stream.flush()
+
+    def emit_progress(self, test: str, label: str, done: int, total: int) -> None:
+        self._emit({"event": "progress", "id": test, "label": clip(label, 80), "done": done, "total": total})
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,

@@ -8,6 +8,7 @@ tests with unpredictable names (one must pass, one must fail) expose blanket tam
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -212,14 +213,16 @@ def _wait(pid: int, timeout: float, group: CGroup | None) -> tuple[int | None, i
 def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout: float = DEFAULT_TIMEOUT,
                  select: list[str] | None = None, threads: int | None = None,
                  sandbox: bool = False, limits: Limits | None = None, warm: bool = False,
-                 on_test: Callable[[TestResult], None] | None = None) -> ExerciseResult:
+                 on_test: Callable[[TestResult], None] | None = None,
+                 on_progress: Callable[[str, str, int, int], None] | None = None) -> ExerciseResult:
     """Grade exercise ``name`` (tests from the kit) with pytest ``options`` in a fresh process.
 
     ``select`` limits the run to test functions of that name (e.g. for the mistake gallery);
     ``threads`` caps torch's CPU threads (OMP_NUM_THREADS) when several runs share the cores;
     ``sandbox`` runs the process in bubblewrap (:mod:`grader.sandbox`) under ``limits``;
     ``warm`` forks the process from the preloaded zygote (:mod:`grader.zygote`) when not
-    sandboxed; ``on_test`` is called with each test's result as soon as it arrives.
+    sandboxed; ``on_test`` is called with each test's result as soon as it arrives, and
+    ``on_progress(test id, label, done, total)`` with a slow test's progress (training steps).
     Results come back through a pipe whose write end the process inherits; the signing key
     and the names of the control tests arrive through another pipe, never the environment.
     """
@@ -289,9 +292,12 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
         for event in events:
             if on_test and event.get("event") == "result" and f"::{CONTROL_PREFIX}" not in str(event.get("id")):
                 on_test(_as_test(event, int(event.get("max_points", 0))))
+            elif on_progress and event.get("event") == "progress":
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    on_progress(str(event["id"]), str(event["label"]), int(event["done"]), int(event["total"]))
 
     output = Drain(output_r, OUTPUT_TAIL, tail=True)
-    channel = Drain(report_r, CHANNEL_LIMIT, tail=False, on_line=stream if on_test else None)
+    channel = Drain(report_r, CHANNEL_LIMIT, tail=False, on_line=stream if on_test or on_progress else None)
     output.start()
     channel.start()
     try:

@@ -43,9 +43,11 @@ class Settings:
         """The cached result of this exercise with its current inputs, without grading (None if none)."""
         return cache.load(cache.key(name, graded_folder(options), self.device)) if self.cache else None
 
-    def run(self, name: str, options: list[str], on_test: Callable[[TestResult], None] | None = None) -> ExerciseResult:
+    def run(self, name: str, options: list[str], on_test: Callable[[TestResult], None] | None = None,
+            on_progress: Callable[[str, str, int, int], None] | None = None) -> ExerciseResult:
         """Grade one exercise with these settings (never raises for the exercise's sake);
-        ``on_test`` sees each test's result as it finishes (all at once for a remembered result)."""
+        ``on_test`` sees each test's result as it finishes (all at once for a remembered result),
+        ``on_progress`` a slow test's progress (see :func:`grader.runner.run_exercise`)."""
         key = cache.key(name, graded_folder(options), self.device) if self.cache or self.store else None
         remembered = cache.load(key) if key and self.cache else None
         if remembered is not None:
@@ -53,7 +55,8 @@ class Settings:
                 on_test(test)
             return remembered
         result = run_safely(name, options, device=self.device, timeout=self.timeout, threads=self.threads,
-                            sandbox=self.sandbox, limits=self.limits, warm=self.warm, on_test=on_test)
+                            sandbox=self.sandbox, limits=self.limits, warm=self.warm, on_test=on_test,
+                            on_progress=on_progress)
         if key and self.store:
             cache.store(key, result)
         return result

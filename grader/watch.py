@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from grader import kit
-from grader.runner import ExerciseResult, target_options
+from grader.bars import LiveBars
+from grader.runner import ExerciseResult, TestResult, target_options
 from grader.settings import Settings
 from grader.scorecard import paint, status_label, test_line, use_colour
 
@@ -80,7 +81,14 @@ def watch(name: str | None, args: argparse.Namespace, settings: Settings) -> int
             folders = list(dict.fromkeys([target / current, kit.EXERCISES_DIR / current]))
             before = snapshot(folders)
             print(f"running {current} ...", flush=True)
-            result = settings.run(current, options, on_test=lambda test: print(f"  {test_line(test)}", flush=True))
+            bars, exercise = LiveBars(sys.stdout), current
+
+            def report(test: TestResult) -> None:
+                bars.finish(test.id)
+                print(f"  {test_line(test)}", flush=True)
+
+            result = settings.run(current, options, on_test=report,
+                                  on_progress=lambda test, label, done, total: bars.update(exercise, test, label, done, total))
             print(summary(result, colour), flush=True)
             if result.status == "passed" and name is None:
                 current = first_pending(settings, options, after=current)

@@ -139,3 +139,47 @@ def test_a_zygote_that_does_not_answer_costs_one_start_not_the_run(monkeypatch):
     finally:
         os.close(r)
         os.close(w)
+
+
+SLOW_TEST = '''
+import time
+
+def test_slow(mod, progress):
+    for step in range(1, 201):  # quick steps: only the first and the last are sent
+        progress("warm-up", step, 200)
+    for step in range(1, 5):
+        time.sleep(0.3)
+        progress("training", step, 4)
+    assert mod.double(1) == 2
+'''
+
+
+def test_a_slow_test_reports_its_progress_sparingly_and_before_its_result(kit):
+    (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(SLOW_TEST)
+    script = textwrap.dedent("""
+        import json
+        from grader.runner import run_exercise, target_options
+        seen = []
+        result = run_exercise("01_alpha", target_options(solutions=True), device="cpu", warm=True,
+                              on_test=lambda t: seen.append(["result", t.id.split("::")[-1]]),
+                              on_progress=lambda test, label, done, total: seen.append([label, done, total]))
+        print(json.dumps({"seen": seen, "status": result.status}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "GRADER_KIT_ROOT": str(kit)})
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["status"] == "passed"
+    seen = report["seen"]
+    assert seen[:2] == [["warm-up", 1, 200], ["warm-up", 200, 200]], seen
+    training = [event for event in seen if event[0] == "training"]
+    assert 3 <= len(training) <= 4 and training[-1] == ["training", 4, 4], seen
+    assert seen[-1] == ["result", "test_slow"], "the result comes after the progress"
+
+
+def test_the_scorecard_shows_a_live_bar_for_a_slow_test(kit):
+    (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(SLOW_TEST)
+    proc = run_grader(kit, "01", "--solutions", "-v")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shown = proc.stderr.replace("\r", "\n")
+    assert "[01_alpha] test_slow (training)" in shown and "/4 [" in shown, shown
+    assert shown.rindex("test_slow (training)") < shown.index("passed test_slow"), "the bar closes before the result"

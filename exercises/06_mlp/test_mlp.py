@@ -241,11 +241,12 @@ ARCHITECTURE = ("test_output_shape_for_images_and_vectors", "test_default_parame
 
 @pytest.mark.points(5)
 @pytest.mark.needs(*ARCHITECTURE)
-def test_mnist_accuracy(mod, device, metrics):
+def test_mnist_accuracy(mod, device, metrics, progress):
     from grader.harness import judge_threshold
 
     spec = kit.threshold("06_mlp", "test_mnist_accuracy")
-    verdict = judge_threshold(mod.MLP, spec.dataset, spec.threshold, band=spec.band, device=device, **spec.training())
+    verdict = judge_threshold(mod.MLP, spec.dataset, spec.threshold, band=spec.band, device=device,
+                              progress=progress, **spec.training())
     metrics.update(verdict.metrics(spec.dataset))
     assert verdict.passed, (
         f"MLP() on the 10,000 MNIST test images: {verdict.describe()}; the reference clears the "

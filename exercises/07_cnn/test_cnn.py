@@ -147,12 +147,12 @@ ARCHITECTURE = ("test_output_shape", "test_parameter_count", "test_num_classes",
 
 @pytest.mark.points(10)
 @pytest.mark.needs(*ARCHITECTURE)
-def test_mnist_accuracy(mod, device, metrics):
+def test_mnist_accuracy(mod, device, metrics, progress):
     from grader.harness import judge_threshold
 
     spec = kit.threshold("07_cnn", "test_mnist_accuracy")
     verdict = judge_threshold(mod.SimpleCNN, spec.dataset, spec.threshold, band=spec.band, device=device,
-                              **spec.training())
+                              progress=progress, **spec.training())
     metrics.update(verdict.metrics(spec.dataset))
     assert verdict.passed, (
         f"SimpleCNN() on the 10,000 MNIST test images: {verdict.describe()}; the reference clears the "

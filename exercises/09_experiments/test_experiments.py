@@ -539,7 +539,7 @@ def learners_model(spec: dict, device) -> nn.Module:
     return model
 
 
-def fashion_threshold(key: str, device, metrics: dict) -> None:
+def fashion_threshold(key: str, device, metrics: dict, progress) -> None:
     from grader.datasets import DatasetUnavailable
     from grader.harness import judge_threshold
     from grader.plugin import BLOCKED_PREFIX, load
@@ -550,7 +550,7 @@ def fashion_threshold(key: str, device, metrics: dict) -> None:
     threshold = kit.threshold("09_experiments", spec["test"])
     try:
         verdict = judge_threshold(build, "fashion", threshold.threshold, band=threshold.band, device=device,
-                                  **threshold.training())
+                                  progress=progress, **threshold.training())
     except DatasetUnavailable as exc:
         pytest.skip(f"{BLOCKED_PREFIX}Fashion-MNIST is not available: {str(exc).splitlines()[0]} "
                     "(run `grader data` to see what to do)")
@@ -565,11 +565,11 @@ def fashion_threshold(key: str, device, metrics: dict) -> None:
 
 @pytest.mark.points(2)
 @pytest.mark.needs(*OWN_TESTS)
-def test_fashion_mnist_mlp(device, metrics):
-    fashion_threshold("mlp", device, metrics)
+def test_fashion_mnist_mlp(device, metrics, progress):
+    fashion_threshold("mlp", device, metrics, progress)
 
 
 @pytest.mark.points(3)
 @pytest.mark.needs(*OWN_TESTS)
-def test_fashion_mnist_cnn(device, metrics):
-    fashion_threshold("cnn", device, metrics)
+def test_fashion_mnist_cnn(device, metrics, progress):
+    fashion_threshold("cnn", device, metrics, progress)
