@@ -17,6 +17,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.dataloader import default_collate
 
+from grader.devices import OnDevice, Unmoved, unmoved
+
 N_FEATURES, N_CLASSES = 4, 3
 BATCH = 8
 MEAN, STD = 0.1307, 0.3081
@@ -34,27 +36,9 @@ def one_thread():
 
 # --------------------------------------------------------------------------- probes
 
-class Unmoved(torch.Tensor):
-    """A CPU tensor that turns into a plain tensor once it goes through ``.to(device)``.
-
-    On a CPU-only machine ``images.to(device)`` changes nothing visible, so the loaders of the
-    device tests hand out Unmoved batches and the probes check that they were moved.
-    """
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        moving = getattr(func, "__name__", "") == "to" and (
-            "device" in kwargs or any(not isinstance(a, (torch.dtype, bool)) for a in args[1:]))
-        with torch._C.DisableTorchFunctionSubclass():
-            out = func(*args, **kwargs)
-            if moving and isinstance(out, torch.Tensor):
-                return out.as_subclass(torch.Tensor)
-        return torch._tensor._convert(out, cls)
-
-
 def unmoved_collate(batch):
-    return tuple(t.as_subclass(Unmoved) for t in default_collate(batch))
+    """Batches as Unmoved tensors: on the CPU as on a GPU, they must be moved before use."""
+    return unmoved(*default_collate(batch))
 
 
 class Probe(nn.Module):
@@ -70,7 +54,7 @@ class Probe(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.calls.append({"training": self.training, "grad": torch.is_grad_enabled(),
                            "moved": not isinstance(x, Unmoved), "device": x.device})
-        return self.norm(self.linear(x))
+        return self.norm(self.linear(x)).as_subclass(OnDevice)
 
 
 class RecordingLoss(nn.Module):
@@ -92,10 +76,10 @@ def random_data(n: int, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(n, N_FEATURES, generator=g), torch.randint(0, N_CLASSES, (n,), generator=g)
 
 
-def loader_of(x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH, unmoved: bool = False) -> DataLoader:
-    """Equal batches, fixed order (so the mean per sample and the mean of batch means agree)."""
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False,
-                      collate_fn=unmoved_collate if unmoved else None)
+def loader_of(x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH) -> DataLoader:
+    """Equal batches, fixed order (so the mean per sample and the mean of batch means agree), of
+    Unmoved tensors: code that forgets .to(device) fails here as it would on a GPU."""
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False, collate_fn=unmoved_collate)
 
 
 def labels_with_accuracy(model: nn.Module, x: torch.Tensor, n_right: int) -> torch.Tensor:
@@ -485,7 +469,7 @@ def test_train_epoch_moves_batches_to_device(mod, device):
     model = Probe().to(device)
     criterion = RecordingLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    mod.train_epoch(model, loader_of(x, y, unmoved=True), criterion, optimizer, device, progress=False)
+    mod.train_epoch(model, loader_of(x, y), criterion, optimizer, device, progress=False)
     assert model.calls, "train_epoch never called the model"
     assert all(c["moved"] and same_device(c["device"], device) for c in model.calls), (
         f"train_epoch gave the model images that were not moved to the device: images = images.to(device) "
@@ -589,7 +573,7 @@ def test_validate_moves_batches_to_device(mod, device):
     x, y = random_data(2 * BATCH)
     model = Probe().to(device)
     criterion = RecordingLoss()
-    mod.validate(model, loader_of(x, y, unmoved=True), criterion, device)
+    mod.validate(model, loader_of(x, y), criterion, device)
     assert model.calls, "validate never called the model"
     assert all(c["moved"] and same_device(c["device"], device) for c in model.calls), (
         f"validate gave the model images that were not moved to the device: images = images.to(device) "

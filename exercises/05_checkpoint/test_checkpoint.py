@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader.devices import OnDevice, unmoved
+
 KEYS = ("epoch", "model_state_dict", "optimizer_state_dict", "loss", "accuracy", "model_architecture")
 
 
@@ -403,7 +405,7 @@ class _ProbeNet(nn.Module):
         self.calls.append({"training": self.training or self.drop.training, "grad": torch.is_grad_enabled(),
                            "shape": tuple(x.shape), "device": x.device})
         x = F.max_pool2d(F.relu(self.conv(x)), 4)
-        return self.fc(self.drop(torch.flatten(x, 1)))
+        return self.fc(self.drop(torch.flatten(x, 1))).as_subclass(OnDevice)  # .cpu() before NumPy, as on a GPU
 
 
 def probe_setup(device):
@@ -419,7 +421,7 @@ def probe_setup(device):
 
 def predict(mod, model, image, device):
     try:
-        return mod.predict_single_image(model, image, device=device)
+        return mod.predict_single_image(model, unmoved(image)[0], device=device)  # fails unless moved, as on a GPU
     except NotImplementedError:
         raise
     except Exception:

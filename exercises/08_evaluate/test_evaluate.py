@@ -16,6 +16,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+from torch.utils.data.dataloader import default_collate  # noqa: E402
+
+from grader.devices import OnDevice, unmoved  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -32,7 +35,7 @@ class Probe(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.calls.append((self.training, torch.is_grad_enabled()))
-        return self.layers(x)
+        return self.layers(x).as_subclass(OnDevice)  # .cpu() before NumPy, as on a GPU
 
 
 def probe_setup(device: torch.device, dropout: float = 0.0):
@@ -42,7 +45,8 @@ def probe_setup(device: torch.device, dropout: float = 0.0):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(30, 1, 28, 28, generator=g)
     y = torch.randint(0, 10, (30,), generator=g)
-    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=False)  # 8, 8, 8, 6
+    # 8, 8, 8, 6 images, as Unmoved batches: they must be moved to the device, as on a GPU
+    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=False, collate_fn=lambda b: unmoved(*default_collate(b)))
     model.eval()
     with torch.no_grad():
         expected = torch.softmax(model(x.to(device)), dim=1).cpu().numpy()

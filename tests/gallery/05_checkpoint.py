@@ -186,6 +186,24 @@ def load_model_for_inference(model, path, map_location="cpu"):
     model.load_state_dict(torch.load(path, map_location=map_location, weights_only=True))
     return model
 '''},
+    {"name": "prediction on an image never moved to the device", "fails": "test_predict_single_image_values",
+     "says": "went into the model", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(image.unsqueeze(0)), dim=1)[0]
+        predicted = int(probs.argmax().item())
+        return predicted, float(probs[predicted].item() * 100.0)
+'''},
+    {"name": "probabilities turned into NumPy without .cpu()", "fails": "test_predict_single_image_values",
+     "says": "without .cpu()", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(image.unsqueeze(0).to(device)), dim=1)[0].numpy()
+        predicted = int(probs.argmax())
+        return predicted, float(probs[predicted] * 100.0)
+'''},
     {"name": "prediction without model.eval()", "fails": "test_predict_single_image_mode",
      "says": "model.eval()", "code": '''
 def predict_single_image(model, image, device="cpu"):

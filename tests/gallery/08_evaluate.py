@@ -4,6 +4,47 @@ alternative styles that must pass. Each ``code`` is appended to a copy of the so
 SLOW = []  # tests a mutant runs only when its `fails` names them
 
 MUTANTS = [
+    # a GPU stops these; so does the CPU, with Unmoved batches and OnDevice outputs
+    {"name": "batches never moved to the device", "fails": "test_collect_predictions_shapes_and_values",
+     "says": "went into the model", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    preds, labels, probs = [], [], []
+    with torch.no_grad():
+        for images, targets in loader:
+            p = torch.softmax(model(images), dim=1)
+            probs.append(p.cpu().numpy())
+            preds.append(p.argmax(dim=1).cpu().numpy())
+            labels.append(targets.numpy())
+    return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
+'''},
+    {"name": "predictions turned into NumPy without .cpu()", "fails": "test_collect_predictions_shapes_and_values",
+     "says": "without .cpu()", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    preds, labels, probs = [], [], []
+    with torch.no_grad():
+        for images, targets in loader:
+            p = torch.softmax(model(images.to(device)), dim=1)
+            probs.append(p.cpu().numpy())
+            preds.append(p.argmax(dim=1).numpy())
+            labels.append(targets.numpy())
+    return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
+'''},
+    {"name": "labels moved to the device, then turned into NumPy", "fails": "test_collect_predictions_shapes_and_values",
+     "says": "without .cpu()", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    preds, labels, probs = [], [], []
+    with torch.no_grad():
+        for images, targets in loader:
+            images, targets = images.to(device), targets.to(device)
+            p = torch.softmax(model(images), dim=1)
+            probs.append(p.cpu().numpy())
+            preds.append(p.argmax(dim=1).cpu().numpy())
+            labels.append(targets.numpy())
+    return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
+'''},
     {"name": "confusion matrix transposed (rows = predicted)", "fails": "test_confusion_matrix_rows_are_true_classes",
      "says": "your confusion matrix is transposed", "code": '''
 def confusion_matrix(labels, preds, num_classes=10):
@@ -59,7 +100,7 @@ def collect_predictions(model, loader, device):
     return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
 '''},
     {"name": "predictions returned as Python lists (the seed's extend)", "fails": "test_collect_predictions_shapes_and_values",
-     "says": "NumPy", "code": '''
+     "says": "return NumPy arrays", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
     preds, labels, probs = [], [], []
@@ -307,6 +348,22 @@ def per_class_accuracy(cm):
 ]
 
 CORRECT = [
+    {"name": "collect_predictions with torch.cat on the device, .to('cpu') and np.asarray at the end",
+     "tests": ["test_collect_predictions_shapes_and_values", "test_collect_predictions_uses_eval_mode",
+               "test_collect_predictions_without_gradients"], "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    logits, labels = [], []
+    with torch.inference_mode():
+        for images, targets in loader:
+            images, targets = images.to(device, non_blocking=True), targets.to(device)
+            logits.append(model(images))
+            labels.append(targets)
+    logits, labels = torch.cat(logits), torch.cat(labels)
+    probs = torch.softmax(logits, dim=1)
+    return (np.asarray(probs.argmax(dim=1).to("cpu")), labels.detach().cpu().numpy(),
+            probs.cpu().numpy())
+'''},
     {"name": "confusion matrix with a Python loop", "tests": [
         "test_confusion_matrix_rows_are_true_classes", "test_confusion_matrix_matches_brute_force",
         "test_confusion_matrix_size_is_num_classes"], "code": '''
