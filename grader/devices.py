@@ -9,7 +9,9 @@ before NumPy). Each refuses what CUDA refuses, and says so in the learner's term
 - an Unmoved tensor (not a 0-dim scalar) in one operation with a model parameter or an OnDevice
   tensor raises RuntimeError, as CUDA's "Expected all tensors to be on the same device";
 - ``.numpy()`` or ``np.asarray`` of an OnDevice tensor raises TypeError, as CUDA's "can't
-  convert cuda:0 device type tensor to numpy".
+  convert cuda:0 device type tensor to numpy";
+- under HostFactories, a tensor the learner creates without ``device=`` (``torch.randn(x.shape)``)
+  may not meet an OnDevice one, as a CPU tensor may not meet a CUDA one.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 NOT_MOVED = {
@@ -24,6 +27,9 @@ NOT_MOVED = {
                   "stops with 'Expected all tensors to be on the same device'. Move it first: images = images.to(device)",
     "outputs": "a batch tensor that was not moved to the device met the model's outputs in {op}; on a GPU this "
                "stops with 'Expected all tensors to be on the same device'. Move it first: labels = labels.to(device)",
+    "created": "a tensor created without device= (such as torch.randn(shape)) met a tensor on the device in {op}; "
+               "on a GPU this stops with 'Expected all tensors to be on the same device'. Create it where x is: "
+               "torch.randn(x.shape, device=x.device) or torch.randn_like(x)",
 }
 TO_NUMPY = ("a tensor on the device was turned into NumPy without .cpu() (on a GPU this stops with "
             "\"can't convert cuda:0 device type tensor to numpy\"): call .cpu() first, e.g. t.cpu().numpy()")
@@ -60,10 +66,12 @@ class _Placed(torch.Tensor):
         subject = args[0] if args else None
         with torch._C.DisableTorchFunctionSubclass():
             flat = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
-            unmoved = any(isinstance(t, Unmoved) and t.dim() > 0 for t in flat)
+            host = next((type(t) for t in flat if isinstance(t, Unmoved)), None)
+            unmoved = next((t for t in flat if isinstance(t, Unmoved) and t.dim() > 0), None)
             on_device = any(isinstance(t, OnDevice) for t in flat)
-            if unmoved and not _moves(name, args, kwargs) and (on_device or any(isinstance(t, nn.Parameter) for t in flat)):
-                what = "outputs" if on_device else "parameters"
+            if unmoved is not None and not _moves(name, args, kwargs) and (
+                    on_device or any(isinstance(t, nn.Parameter) for t in flat)):
+                what = "created" if isinstance(unmoved, Created) else "outputs" if on_device else "parameters"
                 raise RuntimeError(NOT_MOVED[what].format(op=name or "an operation"))
             if isinstance(subject, OnDevice) and name in ("numpy", "__array__"):
                 raise TypeError(TO_NUMPY)
@@ -71,11 +79,11 @@ class _Placed(torch.Tensor):
             out = subject if name == "cuda" and not torch.cuda.is_available() else func(*args, **kwargs)
         if isinstance(subject, _Placed) and isinstance(out, torch.Tensor) and (
                 name == "cpu" or _moves(name, args, kwargs)):
-            return out.as_subclass(OnDevice if _to_device(name, args, kwargs) else torch.Tensor)
+            host = type(subject) if isinstance(subject, Unmoved) else torch.Tensor  # back on (or still on) the host
+            return out.as_subclass(OnDevice if _to_device(name, args, kwargs) else host)
         if name == "__array__" or not isinstance(out, (torch.Tensor, tuple, list)):
             return out
-        return torch._tensor._convert(out, OnDevice if on_device else Unmoved if any(
-            isinstance(t, Unmoved) for t in flat) else torch.Tensor)
+        return torch._tensor._convert(out, OnDevice if on_device else host or torch.Tensor)
 
 
 class Unmoved(_Placed):
@@ -86,9 +94,37 @@ class OnDevice(_Placed):
     """A model's output on the device: it must come back with .cpu() before NumPy."""
 
 
+class Created(Unmoved):
+    """A tensor the learner's code created on the host (no device=) while CPU grading stands in for a GPU."""
+
+
+FACTORIES = {torch.randn, torch.rand, torch.randint, torch.randperm, torch.normal, torch.zeros, torch.ones,
+             torch.full, torch.empty, torch.tensor, torch.as_tensor, torch.arange, torch.linspace, torch.eye}
+
+
+class HostFactories(TorchFunctionMode):
+    """While active, tensors made by a factory (torch.randn, torch.zeros, ...) without ``device=``
+    (or with a "cpu" string) from no tensor are Created: they may not meet OnDevice tensors."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        device = kwargs.get("device")
+        if (func in FACTORIES and isinstance(out, torch.Tensor) and not isinstance(out, _Placed)
+                and (device is None or isinstance(device, str) and device.startswith("cpu"))
+                and not any(isinstance(t, torch.Tensor) for t in tree_flatten((args, kwargs))[0])):
+            return out.as_subclass(Created)
+        return out
+
+
 def unmoved(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """The tensors as Unmoved (no copy)."""
     return tuple(t.as_subclass(Unmoved) for t in tensors)
+
+
+def on_device(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` as OnDevice (no copy)."""
+    return tensor.as_subclass(OnDevice)
 
 
 def outputs_on_device(model: nn.Module) -> nn.Module:

@@ -37,6 +37,11 @@ def add_gaussian_noise(x, std=0.1, generator=None):
 def add_gaussian_noise(x, std=0.1, generator=None):
     return x + std * torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
 '''},
+    {"name": "noise drawn on the host (no device=x.device)", "fails": "test_noise_keeps_shape_dtype_device_and_input",
+     "says": "created without device=", "code": '''
+def add_gaussian_noise(x, std=0.1, generator=None):
+    return x + std * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+'''},
     {"name": "noise ignores the generator", "fails": "test_noise_is_repeatable_with_a_generator",
      "says": "draw the noise from the generator you are given", "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
@@ -202,6 +207,11 @@ def run_sweep(values, train_and_evaluate):
 ]
 
 CORRECT = [
+    {"name": "noise drawn on the host with the generator, then moved to x's device", "tests": NOISE, "code": '''
+def add_gaussian_noise(x, std=0.1, generator=None):
+    noise = torch.randn(tuple(x.shape), generator=generator, dtype=x.dtype).to(x.device)
+    return x + std * noise
+'''},
     {"name": "noise via randn_like, generator via torch.randn", "tests": NOISE, "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     if generator is None:
