@@ -6,9 +6,10 @@ Threshold tests hand the learner's model to :func:`train_classifier` and score i
 """
 from __future__ import annotations
 
+import contextlib
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +29,26 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def deterministic_cpu() -> None:
-    """Make CPU runs repeatable: deterministic kernels where torch has them."""
+@contextlib.contextmanager
+def deterministic(device: torch.device | str) -> Iterator[None]:
+    """Repeatable training for the duration: deterministic kernels where torch has them (a warning
+    where it has none); on CUDA also cuDNN's deterministic algorithms, no autotuning and no TF32
+    (whose rounding differs from float32). Every setting is restored afterwards."""
+    cuda = torch.device(device).type == "cuda"
+    backends = torch.backends
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+             backends.cudnn.deterministic, backends.cudnn.benchmark, backends.cudnn.allow_tf32,
+             backends.cuda.matmul.allow_tf32)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    if cuda:
+        backends.cudnn.deterministic, backends.cudnn.benchmark = True, False
+        backends.cudnn.allow_tf32 = backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        (backends.cudnn.deterministic, backends.cudnn.benchmark, backends.cudnn.allow_tf32,
+         backends.cuda.matmul.allow_tf32) = saved[2:]
 
 
 def reference_mlp(hidden: int = 128) -> nn.Module:
@@ -41,8 +59,9 @@ def reference_mlp(hidden: int = 128) -> nn.Module:
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator | None = None):
     """Yield (images, labels) mini-batches; shuffled when a generator is given."""
     order = torch.randperm(len(x), generator=generator) if generator is not None else torch.arange(len(x))
+    order = order.to(x.device)  # once per epoch, not once per batch
     for start in range(0, len(x), batch_size):
-        idx = order[start:start + batch_size].to(x.device)
+        idx = order[start:start + batch_size]
         yield x[idx], y[idx]
 
 
@@ -137,18 +156,12 @@ def train_and_score(model: nn.Module, dataset: str, *, epochs: int, device: torc
     """
     x, y = load_tensors(dataset, train=True, device=device)
     x_test, y_test = load_tensors(dataset, train=False, device=device)
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
-    was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    if torch.device(device).type == "cpu":
-        deterministic_cpu()
-    try:
+    with deterministic(device):
         started = time.perf_counter()
         losses = train_classifier(model, x, y, epochs=epochs, device=device, batch_size=batch_size,
                                   lr=lr, seed=seed, time_budget=time_budget, lr_decay=lr_decay, on_step=on_step)
         seconds = time.perf_counter() - started
         score = accuracy(model, x_test, y_test, device)
-    finally:
-        torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
     return Score(score, len(losses), epochs, seconds, losses, batch_size, lr, lr_decay)
 
 

@@ -373,7 +373,7 @@ def preflight(impl: Implementation, kinds: list[str], loader: str, dataset: str,
         # 08_evaluate
         for name in EVALUATE_FUNCTIONS:
             impl.get("08_evaluate", name)
-        preds, labels, probs = impl.call("08_evaluate", "collect_predictions", model, tiny, device)
+        preds, labels, probs = predictions(impl, model, tiny, device)
         cm = impl.call("08_evaluate", "confusion_matrix", labels, preds, NUM_CLASSES)
         impl.call("08_evaluate", "per_class_accuracy", cm)
         impl.call("08_evaluate", "find_errors", preds, labels, probs)
@@ -383,6 +383,19 @@ def preflight(impl: Implementation, kinds: list[str], loader: str, dataset: str,
         errors = [{"index": i, "true": i % NUM_CLASSES, "pred": (i + 1) % NUM_CLASSES, "confidence": 60.0}
                   for i in range(3)]
         impl.call("08_evaluate", "plot_error_cases", x.cpu(), errors, scratch_dir / "error_cases.png")
+
+
+def predictions(impl: Implementation, model: Any, loader: Any, device: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(preds, labels, probs) from the learner's 08_evaluate.collect_predictions, preds and labels
+    flattened to NumPy; anything else it returns (e.g. a tensor still on the GPU) -> PipelineError."""
+    collected = impl.call("08_evaluate", "collect_predictions", model, loader, device)
+    try:
+        preds, labels, probs = collected
+        return np.asarray(preds).ravel(), np.asarray(labels).ravel(), probs
+    except Exception as exc:  # noqa: BLE001 - the learner's value may fail in any way
+        raise PipelineError(f"grader train stopped: 08_evaluate.collect_predictions must return NumPy arrays "
+                            f"(preds, labels, probs), e.g. t.cpu().numpy() per batch ({type(exc).__name__}: "
+                            f"{_one_line(exc)}).\nCheck it with: {impl.pytest_command('08_evaluate')}") from None
 
 
 # --------------------------------------------------------------------------- one model
@@ -474,8 +487,7 @@ def train_one(impl: Implementation, kind: str, data: Data, args: argparse.Namesp
                             f"back into the model ({type(exc).__name__}: {_one_line(exc)}); it must hold "
                             f"model.state_dict().\nCheck it with: {impl.pytest_command('04_train')}") from None
 
-    preds, labels, probs = impl.call("08_evaluate", "collect_predictions", model, data.test_loader, device)
-    preds, labels = np.asarray(preds).ravel(), np.asarray(labels).ravel()
+    preds, labels, probs = predictions(impl, model, data.test_loader, device)
     if len(preds) != data.n_test or len(labels) != data.n_test:
         raise PipelineError(f"grader train stopped: 08_evaluate.collect_predictions returned {len(preds)} "
                             f"predictions for {data.n_test:,} test images.\n"

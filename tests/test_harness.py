@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from torch import nn
 
 from grader import harness
@@ -37,3 +38,27 @@ def test_only_borderline_results_are_retried(accuracy_by_seed, accuracies, train
     assert all(f"{accuracies[s]:.2f}% (seed {s})" in text for s in trained), text
     metrics = verdict.metrics("mnist")
     assert [t["seed"] for t in metrics["tries"]] == trained and metrics["threshold"] == 98.5
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_threshold_training_is_deterministic_and_leaves_the_settings_as_it_found_them(device):
+    """CUDA flags can be set without a GPU: inside, every repeatable setting is on; after, all restored."""
+    from grader.harness import deterministic
+
+    backends = torch.backends
+    before = (torch.are_deterministic_algorithms_enabled(), backends.cudnn.deterministic, backends.cudnn.benchmark,
+              backends.cudnn.allow_tf32, backends.cuda.matmul.allow_tf32)
+    backends.cudnn.benchmark = backends.cudnn.allow_tf32 = True  # as a fast-by-default setup would have them
+    try:
+        with deterministic(device):
+            assert torch.are_deterministic_algorithms_enabled()
+            if device == "cuda":
+                assert backends.cudnn.deterministic and not backends.cudnn.benchmark
+                assert not backends.cudnn.allow_tf32 and not backends.cuda.matmul.allow_tf32
+            else:
+                assert backends.cudnn.benchmark, "CPU training leaves the cuDNN settings alone"
+        assert backends.cudnn.benchmark and backends.cudnn.allow_tf32, "restored"
+        assert torch.are_deterministic_algorithms_enabled() == before[0]
+    finally:
+        (_, backends.cudnn.deterministic, backends.cudnn.benchmark, backends.cudnn.allow_tf32,
+         backends.cuda.matmul.allow_tf32) = before

@@ -51,8 +51,8 @@ def check_model_files(folder: Path, model_cls) -> dict:
     assert 0 <= history["test_accuracy"] <= 100 and history["seconds_per_epoch"] > 0
     assert len(history["per_class_accuracy"]) == 10
     model = model_cls()
-    model.load_state_dict(torch.load(folder / "best_model.pth", weights_only=True))
-    checkpoint = torch.load(folder / "checkpoint.pth", weights_only=True)
+    model.load_state_dict(torch.load(folder / "best_model.pth", map_location="cpu", weights_only=True))
+    checkpoint = torch.load(folder / "checkpoint.pth", map_location="cpu", weights_only=True)
     assert {"epoch", "model_state_dict", "optimizer_state_dict", "loss", "accuracy"} <= set(checkpoint)
     assert checkpoint["epoch"] == history["epochs_run"]
     return history
@@ -137,6 +137,27 @@ def test_a_stub_hit_mid_run_leaves_no_half_filled_folder(tmp_path, capsys):
     assert "saved to" in stdout, "the broken fit should have written best_model.pth before failing"
     assert "grader train needs 04_train.fit (not implemented yet: more than one epoch" in stderr, stderr
     assert not (tmp_path / "deep").exists(), f"left behind: {list((tmp_path / 'deep').rglob('*'))}"
+
+
+TWO_OUTPUTS = '''
+_real_collect = collect_predictions
+
+
+def collect_predictions(model, loader, device):
+    preds, labels, _ = _real_collect(model, loader, device)
+    return preds, labels
+'''
+
+
+def test_collect_predictions_of_the_wrong_shape_is_named_not_a_traceback(tmp_path, capsys):
+    target = copy_of_solutions(tmp_path)
+    with open(target / "08_evaluate" / "evaluate.py", "a") as f:
+        f.write(TWO_OUTPUTS)
+    out = tmp_path / "runs"
+    code, stdout, stderr = run(capsys, "--target", str(target), "--subset", "300", "--epochs", "1", "--out", str(out))
+    assert code == 1
+    assert "08_evaluate.collect_predictions must return NumPy arrays (preds, labels, probs)" in stderr, stderr
+    assert "Traceback" not in stderr and not out.exists()
 
 
 def test_interrupt_mid_run_writes_nothing(tmp_path, capsys, monkeypatch):
