@@ -135,6 +135,19 @@ def resolve_device(choice: str) -> str:
     return "cpu"
 
 
+def jobs_on(device: str, jobs: int) -> int:
+    """``jobs`` capped, on CUDA, at the number of visible GPUs: test processes sharing one GPU would
+    share its memory and its time (and slow each other's thresholds), so they take turns."""
+    if device != "cuda" or jobs == 1:
+        return jobs
+    import torch
+
+    gpus = max(1, torch.cuda.device_count())
+    if jobs > gpus:
+        print(f"grader: --jobs {jobs} on {gpus} GPU(s): grading {gpus} at a time", file=sys.stderr)
+    return min(jobs, gpus)
+
+
 def decide_sandbox(choice: str, untrusted: bool) -> bool:
     """Whether to sandbox; 'auto' sandboxes untrusted code where possible, warning once if not.
 
@@ -159,7 +172,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser, *, 
     except ValueError as exc:
         parser.error(str(exc))
     limits = Limits(memory=args.memory, limit_data=device == "cpu") if sandbox else None
-    jobs = getattr(args, "jobs", 1)
+    jobs = jobs_on(device, getattr(args, "jobs", 1))
     eligible = hasattr(args, "fresh") and (not getattr(args, "target", None) or getattr(args, "cache", False))
     return Settings(device, args.timeout, jobs, sandbox, limits, threads_for(jobs),
                     cache=eligible and not args.fresh, store=eligible)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from grader import kit
+from kit_device import DEVICE
 from grader.runner import ExerciseResult, run_exercise
 
 GALLERY = Path(__file__).parent / "gallery"
@@ -67,7 +68,7 @@ def grade_variant(root: Path, exercise: str, kind: str, entry: dict) -> Exercise
     (module,) = [p for p in folder.glob("*.py") if not p.name.startswith("test_")]
     module.write_text(module.read_text() + "\n\n# --- gallery variant ---\n" + entry["code"].strip() + "\n")
     select, options = run_options(exercise, kind, entry)
-    return run_exercise(exercise, ["--target", str(root), *options], device="cpu", timeout=300, select=select,
+    return run_exercise(exercise, ["--target", str(root), *options], device=DEVICE, timeout=300, select=select,
                         threads=1, warm=True)
 
 

@@ -62,3 +62,13 @@ def test_threshold_training_is_deterministic_and_leaves_the_settings_as_it_found
     finally:
         (_, backends.cudnn.deterministic, backends.cudnn.benchmark, backends.cudnn.allow_tf32,
          backends.cuda.matmul.allow_tf32) = before
+
+
+def test_jobs_on_cuda_take_turns_on_the_visible_gpus(monkeypatch, capsys):
+    from grader.settings import jobs_on
+
+    assert jobs_on("cpu", 4) == 4
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert jobs_on("cuda", 4) == 1 and "grading 1 at a time" in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert jobs_on("cuda", 4) == 2 and jobs_on("cuda", 1) == 1

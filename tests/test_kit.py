@@ -9,10 +9,11 @@ import subprocess
 import sys
 
 from grader import kit
+from kit_device import DEVICE
 
 
 def test_grader_check_passes_on_the_kit():
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", "--device", "cpu"], cwd=kit.KIT_ROOT,
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", "--device", DEVICE], cwd=kit.KIT_ROOT,
                           capture_output=True, text=True, timeout=1800)
     print(proc.stdout)
     assert proc.returncode == 0, f"grader check found problems:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
