@@ -10,14 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Iterator
 
 from tqdm import tqdm
 
-from grader.grading import Graded, grade_handin
 from grader.cluster import ClusterUnavailable, graded_on_cluster
+from grader.grading import Graded, grade_handin
 from grader.runner import ExerciseResult
 from grader.scorecard import atomic_write_text, status_label, to_json, write_json
 from grader.settings import Settings

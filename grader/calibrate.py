@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from grader import environment, kit
@@ -82,7 +83,7 @@ def calibrate(spec: kit.Threshold, seeds: int, variants: int, device: str) -> di
     for name, build in builders(spec, variants).items():
         for seed in range(seeds):
             seed_everything(seed)
-            score = train_and_score(build(), spec.dataset, seed=seed, device=device, **spec.training())
+            score = train_and_score(build(), spec.dataset, seed=seed, device=torch.device(device), **spec.training())
             accuracies.append(score.accuracy)
             runs.append({"model": name, "seed": seed, "accuracy": round(score.accuracy, 2),
                          "seconds": round(score.seconds, 1)})
@@ -113,12 +114,12 @@ def run_calibration(names: list[str], seeds: int, variants: int, device: str, ou
     if not specs:
         print(f"grader calibrate: no threshold among {', '.join(names)}")
         return 2
+    rows: list[dict] = []
     record = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
-              "environment": environment.record(device), "seeds": seeds, "thresholds": []}
+              "environment": environment.record(device), "seeds": seeds, "thresholds": rows}
     for spec in specs:  # written after each threshold, so an interrupted run keeps what it measured
-        record["thresholds"].append(calibrate(spec, seeds, variants, device))
+        rows.append(calibrate(spec, seeds, variants, device))
         atomic_write_text(output, json.dumps(record, indent=1) + "\n")
-    rows = record["thresholds"]
     print(table(rows))
     print(f"Wrote {output}")
     thin = calibration_warnings(record)

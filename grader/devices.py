@@ -79,8 +79,8 @@ class _Placed(torch.Tensor):
             out = subject if name == "cuda" and not torch.cuda.is_available() else func(*args, **kwargs)
         if isinstance(subject, _Placed) and isinstance(out, torch.Tensor) and (
                 name == "cpu" or _moves(name, args, kwargs)):
-            host = type(subject) if isinstance(subject, Unmoved) else torch.Tensor  # back on (or still on) the host
-            return out.as_subclass(OnDevice if _to_device(name, args, kwargs) else host)
+            back: type[torch.Tensor] = type(subject) if isinstance(subject, Unmoved) else torch.Tensor  # on the host
+            return out.as_subclass(OnDevice if _to_device(name, args, kwargs) else back)
         if name == "__array__" or not isinstance(out, (torch.Tensor, tuple, list)):
             return out
         return torch._tensor._convert(out, OnDevice if on_device else host or torch.Tensor)

@@ -80,6 +80,6 @@ def grade_handin(folder: Path, names: list[str], settings: Settings) -> tuple[st
             return str(folder.absolute()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], False
         root = root.resolve()
         return str(root), grade(names, target_options(target=root), replace(settings, jobs=1)), False
-    except Exception as exc:  # one hand-in must never stop the batch
+    except Exception as exc:  # noqa: BLE001 - one hand-in must never stop the batch
         reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
         return str(folder.resolve()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], True

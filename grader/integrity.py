@@ -21,6 +21,7 @@ import hmac
 import json
 import sys
 import types
+from collections.abc import Iterable
 from typing import Any
 
 # Whole namespaces whose callables nothing may rebind during a test run ...
@@ -41,7 +42,7 @@ WATCHED_NAMES = {"torch": ("allclose", "equal", "isclose", "all", "any", "is_gra
 
 def _namespaces() -> dict[str, Any]:
     """The watched modules and classes, as objects (kept: a decoy in sys.modules changes nothing)."""
-    spaces = {name: sys.modules[name] for name in WATCHED_MODULES if name in sys.modules}
+    spaces: dict[str, Any] = {name: sys.modules[name] for name in WATCHED_MODULES if name in sys.modules}
     for module, cls in WATCHED_CLASSES:
         if module in sys.modules and hasattr(sys.modules[module], cls):
             spaces[f"{module}.{cls}"] = getattr(sys.modules[module], cls)
@@ -73,7 +74,7 @@ def _hooks(plugins: Any) -> dict[str, tuple[int, ...]]:
 class Snapshot:
     """What the watched namespaces, objects, hooks and the plugin manager held when it was taken."""
 
-    def __init__(self, plugins: list[object], manager: Any = None) -> None:
+    def __init__(self, plugins: Iterable[object], manager: Any = None) -> None:
         self.spaces = _namespaces()
         self.callables = _callables(self.spaces)
         self.plugins = {id(p) for p in plugins}

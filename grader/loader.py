@@ -36,8 +36,8 @@ def load_module_file(path: Path) -> ModuleType:
     if cached is not None:
         return cached
     if not path.is_file():
-        _cache[path] = ModuleLoadError(f"{path.name} is missing: expected it at {path}")
-        raise _cache[path]
+        missing = _cache[path] = ModuleLoadError(f"{path.name} is missing: expected it at {path}")
+        raise missing
     name = f"graded_{path.parent.name}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None

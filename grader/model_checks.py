@@ -6,7 +6,7 @@ and a batch ``x`` of images (N, 1, 28, 28). Failures raise AssertionError with a
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -45,11 +45,12 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from grader import kit
 from grader.loader import ModuleLoadError, load_module_file
@@ -150,7 +151,7 @@ class Implementation:
             return fn(*args, **kwargs)
         except (KeyboardInterrupt, PipelineError):
             raise
-        except BaseException as exc:  # noqa: BLE001 - the learner's code may fail in any way
+        except BaseException as exc:
             raise PipelineError(self.explain(exc, exercise, name)) from exc
 
     def explain(self, exc: BaseException, exercise: str, name: str) -> str:
@@ -385,9 +386,11 @@ def preflight(impl: Implementation, kinds: list[str], loader: str, dataset: str,
         impl.call("08_evaluate", "plot_error_cases", x.cpu(), errors, scratch_dir / "error_cases.png")
 
 
-def predictions(impl: Implementation, model: Any, loader: Any, device: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+def predictions(impl: Implementation, model: Any, loader: Any, device: Any) -> tuple[Any, Any, Any]:
     """(preds, labels, probs) from the learner's 08_evaluate.collect_predictions, preds and labels
     flattened to NumPy; anything else it returns (e.g. a tensor still on the GPU) -> PipelineError."""
+    import numpy as np
+
     collected = impl.call("08_evaluate", "collect_predictions", model, loader, device)
     try:
         preds, labels, probs = collected

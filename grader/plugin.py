@@ -25,8 +25,9 @@ import os
 import re
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import pytest
 
@@ -153,8 +154,10 @@ def _is_not_started(exc: BaseException | None) -> bool:
     return False
 
 
-def _message(excinfo: pytest.ExceptionInfo) -> str:
+def _message(excinfo: pytest.ExceptionInfo | None) -> str:
     """A learner-facing line: the assertion's own message, or the exception and where it arose."""
+    if excinfo is None:
+        return "the test failed without an exception (see the output)"
     exc = excinfo.value
     if isinstance(exc, pytest.fail.Exception):
         return str(exc)
@@ -271,7 +274,7 @@ class Recorder:
                 items.append(control)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        tests = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
+        tests: list[dict[str, Any]] = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
         self.points[1] = sum(t["max_points"] for t in tests)
         manager = session.config.pluginmanager
         self.snapshot = Snapshot(manager.get_plugins(), manager)
@@ -331,7 +334,7 @@ class Recorder:
             kind, message = "error", _message(excinfo)
         else:
             kind, message = "failed", _message(excinfo)
-        report.grader_kind = kind
+        report.grader_kind = kind  # type: ignore[attr-defined]  # read back by pytest_report_teststatus
         self.pending[item.nodeid] = (kind, message)
         if self.control and item.name == f"test_grader_control_{self.control}_fail" and kind == "failed":
             report.outcome, report.longrepr = "passed", None  # expected: not a failure of the run

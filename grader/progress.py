@@ -15,8 +15,9 @@ from tqdm import tqdm
 
 from grader import i18n, kit
 from grader.runner import target_options
-from grader.settings import Settings
 from grader.scorecard import paint, status_label, use_colour
+from grader.settings import Settings
+
 
 def show_progress(args: argparse.Namespace, settings: Settings) -> int:
     """Print a bar of passed exercises and the next step (in --lang / GRADER_LANG / the locale's
@@ -33,9 +34,10 @@ def show_progress(args: argparse.Namespace, settings: Settings) -> int:
                 print(t("checking", name=name), file=sys.stderr)
             result = settings.run(name, options)
             pending = None if result.status == "passed" else result
+            done += result.status == "passed"
         else:  # after the next step, count what is known to pass (as grader --all would)
-            result = settings.remembered(name, options)
-        done += result is not None and result.status == "passed"
+            known = settings.remembered(name, options)
+            done += known is not None and known.status == "passed"
     bar = tqdm.format_meter(done, len(names), 0, ncols=60, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} " + t("bar_unit"))
     print(f"\n{t('progress')} {bar}")
     if pending is None:

@@ -18,13 +18,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from grader import kit
+from grader import kit, zygote
 from grader import sandbox as sandboxing
-from grader import zygote
 from grader.integrity import verify
 from grader.limits import CGroup, Limits
 from grader.text import clip
@@ -334,7 +334,7 @@ def run_safely(name: str, options: list[str], **settings: Any) -> ExerciseResult
 
 def _as_test(event: dict, max_points: int) -> TestResult:
     """A "result" event as a TestResult worth at most ``max_points`` (the announced value)."""
-    kind = event.get("kind") if event.get("kind") in OUTCOMES else "error"
+    kind = str(event.get("kind")) if event.get("kind") in OUTCOMES else "error"
     points = max_points if kind == "passed" else 0
     metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else None
     return TestResult(str(event.get("id")), OUTCOMES[kind], kind, points, max_points, clip(str(event.get("message", ""))),

@@ -11,8 +11,8 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from pathlib import Path
 
 from grader import cache, environment
@@ -51,8 +51,9 @@ class Settings:
         key = cache.key(name, graded_folder(options), self.device) if self.cache or self.store else None
         remembered = cache.load(key) if key and self.cache else None
         if remembered is not None:
-            for test in remembered.tests if on_test else []:
-                on_test(test)
+            if on_test is not None:
+                for test in remembered.tests:
+                    on_test(test)
             return remembered
         result = run_safely(name, options, device=self.device, timeout=self.timeout, threads=self.threads,
                             sandbox=self.sandbox, limits=self.limits, warm=self.warm, on_test=on_test,

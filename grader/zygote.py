@@ -27,8 +27,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 # Libraries only: the grader's plugin must be imported by pytest itself, which rewrites its asserts.
 PRELOAD = ("numpy", "torch", "pytest")  # before the first answer

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fake_kit import SOLUTIONS, make_kit, run_grader
+
 from grader.classroom import markdown
 from grader.runner import ExerciseResult
 from grader.runner import TestResult as Outcome

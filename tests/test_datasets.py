@@ -21,7 +21,6 @@ import pytest
 from grader import datasets
 from grader.datasets import FILES, DatasetUnavailable, Source
 
-
 # --------------------------------------------------------------------------- helpers
 
 def _md5(data: bytes) -> str:

@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from fake_kit import make_kit, run_grader
+
 from grader import kit
 from grader.export import collect_upload, gradescope_results, threshold_tests
 from grader.runner import ExerciseResult

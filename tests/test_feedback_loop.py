@@ -9,10 +9,11 @@ import sys
 import textwrap
 
 import pytest
-
 from fake_kit import SOLUTIONS, handin, make_kit, run_grader
-from grader import cache, kit as real_kit, zygote
 from results import load_valid
+
+from grader import cache, zygote
+from grader import kit as real_kit
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from kit_device import DEVICE
 
 from grader import kit
-from kit_device import DEVICE
 from grader.runner import ExerciseResult, run_exercise
 
 GALLERY = Path(__file__).parent / "gallery"

@@ -8,8 +8,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from grader import kit
 from kit_device import DEVICE
+
+from grader import kit
 
 
 def test_grader_check_passes_on_the_kit():

@@ -157,6 +157,7 @@ def test_collect_predictions_of_the_wrong_shape_is_named_not_a_traceback(tmp_pat
     code, stdout, stderr = run(capsys, "--target", str(target), "--subset", "300", "--epochs", "1", "--out", str(out))
     assert code == 1
     assert "08_evaluate.collect_predictions must return NumPy arrays (preds, labels, probs)" in stderr, stderr
+    assert "(ValueError: not enough values to unpack" in stderr, "the real cause is named"
     assert "Traceback" not in stderr and not out.exists()
 
 

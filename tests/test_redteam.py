@@ -10,8 +10,8 @@ byte-identical, and no process of the attack survives.
 from __future__ import annotations
 
 import hashlib
-import json
 import importlib.util
+import json
 import os
 import py_compile
 import socket
@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_kit import SOLUTIONS, handin, make_kit, run_grader
-from grader import sandbox
 from results import load_valid
+
+from grader import sandbox
 
 MARKER = "redteam-survivor-7f3a"  # in the command line of every process an attack leaves behind
 DOUBLE = SOLUTIONS["01_alpha/alpha.py"]

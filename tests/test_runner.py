@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
 from results import load_valid
 

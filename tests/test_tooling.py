@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
+
 from grader.batch import csv_text
 from grader.grading import grade_handin
 from grader.release import find_leaks, releasable

@@ -15,8 +15,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-
 from fake_kit import make_kit, run_grader
+
 from grader import check, hints, i18n, kit
 from grader.runner import ExerciseResult
 from grader.scorecard import print_scorecard

@@ -129,7 +129,7 @@ class StepLog:
         self.steps: list[tuple[torch.optim.Optimizer, list[torch.Tensor], list[torch.Tensor | None]]] = []
         self._before: list[torch.Tensor] = []
 
-    def __enter__(self) -> StepLog:  # noqa: PYI034
+    def __enter__(self) -> StepLog:
         self._hooks = [register_optimizer_step_pre_hook(self._pre), register_optimizer_step_post_hook(self._post)]
         return self
 

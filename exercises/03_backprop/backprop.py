@@ -8,11 +8,9 @@ example per row, and y holds N integer class labels:
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-import torch
-
 
 # ---------------------------------------------------------------- part 1: autograd and one SGD step
 

@@ -702,7 +702,10 @@ class ScriptedNet(nn.Module):
 def scripted_setup(device: torch.device):
     x_train, y_train = random_data(3 * BATCH, seed=5)
     x_val, y_val = random_data(N_VAL, seed=6)
-    tag = lambda x, flag: torch.cat([x, torch.arange(len(x)).float()[:, None], torch.full((len(x), 1), flag)], dim=1)
+
+    def tag(x: torch.Tensor, flag: float) -> torch.Tensor:
+        return torch.cat([x, torch.arange(len(x)).float()[:, None], torch.full((len(x), 1), flag)], dim=1)
+
     train_loader = loader_of(tag(x_train, 0.0), y_train)
     val_loader = loader_of(tag(x_val, 1.0), y_val, batch_size=5)
     model = ScriptedNet(y_val).to(device)

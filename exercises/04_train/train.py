@@ -5,14 +5,13 @@ the model maps images to (B, C) logits. Losses are means per sample, accuracies 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
 from torch import nn
 from torchvision import transforms
-from tqdm import tqdm
 
 MNIST_MEAN = 0.1307  # mean pixel value of the MNIST training images, after scaling to [0, 1]
 MNIST_STD = 0.3081  # their standard deviation

@@ -10,7 +10,6 @@ Read exercises/05_checkpoint/README.md first. Run the tests with
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch

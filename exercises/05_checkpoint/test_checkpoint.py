@@ -93,7 +93,7 @@ def _to_cpu(x):
 def read_checkpoint(path: Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise AssertionError(f"the file written by save_checkpoint cannot be read with torch.load(path, weights_only=True) "
                              f"(it raised {type(exc).__name__}): save a dict of state_dicts, numbers and a string, "
                              "not the model or optimizer objects themselves") from exc
@@ -424,10 +424,10 @@ def predict(mod, model, image, device):
         return mod.predict_single_image(model, unmoved(image)[0], device=device)  # fails unless moved, as on a GPU
     except NotImplementedError:
         raise
-    except Exception:
+    except Exception as exc:
         if model.calls and model.calls[-1]["shape"] != (1, 1, 28, 28):
             raise AssertionError(f"the model received a tensor of shape {model.calls[-1]['shape']}: it expects a batch, so add "
-                        "the batch dimension first, image.unsqueeze(0) -> (1, 1, 28, 28)")
+                        "the batch dimension first, image.unsqueeze(0) -> (1, 1, 28, 28)") from exc
         raise
 
 

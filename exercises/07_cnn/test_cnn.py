@@ -39,7 +39,7 @@ def call(model: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
     """model(x), turning a crash into a learner-facing failure."""
     try:
         out = model(x)
-    except Exception as exc:  # noqa: BLE001 - any crash is the learner's to see
+    except Exception as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         hint = ""
         product = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and", text)

@@ -9,16 +9,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.figure  # noqa: E402
-import matplotlib.image  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
-from torch.utils.data.dataloader import default_collate  # noqa: E402
+import matplotlib.figure
+import matplotlib.image
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data.dataloader import default_collate
 
-from grader.devices import OnDevice, unmoved  # noqa: E402
+from grader.devices import OnDevice, unmoved
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -14,9 +14,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # draw into files only: no screen needed
 
-import matplotlib.pyplot as plt  # noqa: E402,F401
-import torch  # noqa: E402
-from torchvision import transforms  # noqa: E402,F401
+import matplotlib.pyplot as plt  # noqa: F401
+import torch
+from torchvision import transforms  # noqa: F401
 
 MNIST_MEAN = 0.1307  # mean pixel value of the MNIST training images, after scaling to [0, 1]
 MNIST_STD = 0.3081  # their standard deviation

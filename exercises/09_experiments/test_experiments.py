@@ -16,16 +16,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.figure  # noqa: E402
-import matplotlib.image  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import matplotlib.figure
+import matplotlib.image
+import numpy as np
+import pytest
+import torch
+from torch import nn
 
-from grader import kit  # noqa: E402
-from grader.devices import HostFactories, on_device  # noqa: E402
-from grader.harness import seed_everything  # noqa: E402
+from grader import kit
+from grader.devices import HostFactories, on_device
+from grader.harness import seed_everything
 
 pytestmark = pytest.mark.bonus  # the scorecard counts this exercise's points as bonus points
 
@@ -162,7 +162,7 @@ def transform(mod, max_rotation: float, noise_std: float):
 def apply(tf, image, what: str) -> torch.Tensor:
     try:
         out = tf(image)
-    except Exception as exc:  # noqa: BLE001 - any crash is the learner's to see
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise AssertionError(f"{what} raised {type(exc).__name__} on a 28x28 PIL image: {first}; rotate the PIL "
                              "image first, then ToTensor, Normalize and the noise") from exc
@@ -366,7 +366,7 @@ def test_run_sweep_calls_each_value_once_in_order(mod):
         assert isinstance(results, list), f"run_sweep returned {type(results).__name__}, expected a list of dicts"
         assert len(results) == len(values), (
             f"run_sweep returned {len(results)} results for {len(values)} values: one dict per value")
-        for i, (value, result) in enumerate(zip(values, results)):
+        for i, result in enumerate(results):
             assert isinstance(result, dict) and "value" in result and "accuracy" in result, (
                 f"run_sweep's result {i} is {result!r}; each must be a dict {{'value': v, 'accuracy': a}}")
         got = [r["value"] for r in results]
@@ -480,7 +480,7 @@ def test_plot_sweep_shows_accuracy_against_value(mod, tmp_path, monkeypatch):
 
 
 def shows_points_flipped(ax, values: list, accuracies: list) -> bool:
-    for x, y in series(ax):
+    for x, _y in series(ax):
         xs = as_numbers(x)
         if xs is not None and len(xs) == len(values) and np.allclose(sorted(xs), sorted(accuracies)):
             return True

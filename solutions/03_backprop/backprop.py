@@ -5,7 +5,7 @@ A two-layer network in NumPy float64 (X is (N, D), rows are examples):
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

@@ -5,8 +5,8 @@ the model maps images to (B, C) logits. Losses are means per sample, accuracies 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
@@ -137,6 +137,6 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable, criterio
             torch.save(model.state_dict(), best_path)
             print(f"  new best val accuracy, saved to {best_path}")
         if early_stopping is not None and early_stopping.step(val_loss):
-            print(f"  early stopping: validation loss stopped improving")
+            print("  early stopping: validation loss stopped improving")
             break
     return history

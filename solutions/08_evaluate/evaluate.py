@@ -13,10 +13,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # draw into files only: no screen needed
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
 
 
 def collect_predictions(model: nn.Module, loader, device: torch.device | str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
