@@ -1,4 +1,4 @@
-"""The ``grader`` command line (KIT.md is its contract).
+"""The ``grader`` command line (docs/cli.md is its reference).
 
     grader                       progress and the next exercise to do
     grader --all | NAME...       run suites, print the scorecard (exit 0 all passed, 1 otherwise, 2 usage)

@@ -42,7 +42,7 @@ FOLDERS = {"mnist": "MNIST", "fashion": "FashionMNIST"}  # torchvision's class n
 TITLES = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}
 ALIASES = {"fashion-mnist": "fashion", "fashion_mnist": "fashion", "fashionmnist": "fashion"}
 
-# MD5 of the uncompressed files (KIT.md "Data").
+# MD5 of the uncompressed files, as published with each dataset
 CHECKSUMS: dict[str, dict[str, str]] = {
     "mnist": {
         "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
