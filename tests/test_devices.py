@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.devices import HostFactories, OnDevice, Unmoved, on_device, outputs_on_device, unmoved
+from grader.devices import BackOnHost, HostFactories, OnDevice, Unmoved, on_device, outputs_on_device, unmoved
 
 DEVICE = torch.device("cpu")  # the grading device the tests hand out
 
@@ -43,6 +43,18 @@ CASES = [
     ("a 0-dim host scalar with device outputs", lambda m, x, y: m(x.to(DEVICE)) * unmoved(torch.tensor(2.0))[0], None),
     ("reshaping before the move", lambda m, x, y: m(x.view(5, -1).to(DEVICE)), None),
     ("len and size of a host batch", lambda m, x, y: (len(y), y.size(0), x.shape), None),
+    # a GPU accepts these: the kit must too (every one was once refused)
+    ("images.to(str(device))", lambda m, x, y: m(x.to(str(DEVICE))), None),
+    ("probs.to(torch.device('cpu')).numpy()", lambda m, x, y: m(x.to(DEVICE)).detach().to(torch.device("cpu")).numpy(), None),
+    ("preds.to(labels.device) == labels", lambda m, x, y: (m(x.to(DEVICE)).argmax(1).to(y.device) == y).sum(), None),
+    ("labels.view_as(preds) on the host", lambda m, x, y: m(x.to(DEVICE)).argmax(1, keepdim=True).cpu().eq(
+        y.view_as(m(x.to(DEVICE)).argmax(1, keepdim=True))).sum(), None),
+    ("numpy(force=True)", lambda m, x, y: m(x.to(DEVICE)).numpy(force=True), None),
+    ("scoring on the host: outputs.cpu() with labels never moved",
+     lambda m, x, y: F.cross_entropy(m(x.to(DEVICE)).cpu(), y), None),
+    # and refuses what a GPU refuses
+    ("preds.cpu() == labels moved to the device", lambda m, x, y: (m(x.to(DEVICE)).argmax(1).cpu() == y.to(DEVICE)).sum(),
+     "preds.cpu() == labels.cpu()"),
 ]
 
 
@@ -61,8 +73,8 @@ def test_markers_follow_the_moves():
     model, images, labels = setup()
     assert type(images) is Unmoved and type(images.to(DEVICE)) is OnDevice and type(images.cuda()) is OnDevice
     assert type(images) is Unmoved, "moving makes a new tensor; the batch itself stays as it was"
-    assert type(model(images.to(DEVICE)).cpu()) is torch.Tensor
-    assert type(images.cpu()) is Unmoved and type(images.to("cpu")) is Unmoved, "moving a host tensor to the host moves nothing"
+    assert type(model(images.to(DEVICE)).cpu()) is BackOnHost
+    assert type(images.cpu()) is Unmoved, ".cpu() of a host tensor moves nothing"
     model(images.to(DEVICE)).sum().backward()
     assert model.weight.grad is not None, "gradients flow through marked outputs"
 
@@ -70,12 +82,13 @@ def test_markers_follow_the_moves():
 @pytest.mark.parametrize("make, refused", [
     (lambda x: torch.randn(x.shape), True),
     (lambda x: torch.normal(0.0, 1.0, size=x.shape), True),
-    (lambda x: torch.zeros(x.shape, device="cpu"), True),
+    (lambda x: torch.zeros(x.shape, device=str(x.device)), False),  # on the CPU "cpu" may name the device
     (lambda x: torch.randn(x.shape, device=x.device), False),
     (lambda x: torch.randn_like(x), False),
     (lambda x: torch.empty_like(x).normal_(), False),
     (lambda x: torch.randn(x.shape).to(x.device), False),
     (lambda x: torch.tensor(0.5), False),  # a 0-dim scalar may meet device tensors
+    (lambda x: torch.tensor(0.5) * torch.randn(x.shape, device=x.device), False),  # and does not taint the result
 ])
 def test_tensors_created_without_a_device_may_not_meet_device_tensors(make, refused):
     x = on_device(torch.randn(3, 4))

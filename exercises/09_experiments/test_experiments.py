@@ -24,8 +24,9 @@ import torch
 from torch import nn
 
 from grader import kit
-from grader.devices import HostFactories, on_device
+from grader.devices import HostFactories, Unmoved, on_device
 from grader.harness import seed_everything
+from grader.plain import plain as plain_value
 
 pytestmark = pytest.mark.bonus  # the scorecard counts this exercise's points as bonus points
 
@@ -44,11 +45,15 @@ def base_tensor(shape, device, dtype=torch.float32, seed: int = 0) -> torch.Tens
 def noisy(mod, x: torch.Tensor, std: float, generator=None) -> torch.Tensor:
     before = x.clone()
     with HostFactories():  # noise drawn without device=x.device fails here as it would on a GPU
-        out = mod.add_gaussian_noise(on_device(x), std=std, generator=generator)
+        placed = mod.add_gaussian_noise.__wrapped__(on_device(x), std=std, generator=generator)
+    out = plain_value(placed)  # the value as a plain tensor; `placed` still tells where it lives
     assert torch.equal(x, before), (
         "add_gaussian_noise changed its input x in place (x += noise, x.add_(...), x.normal_(...)): "
         "leave x alone and return a new tensor, x + std * noise")
     assert isinstance(out, torch.Tensor), f"add_gaussian_noise returned {type(out).__name__}, expected a tensor"
+    assert not issubclass(type(placed), Unmoved), (
+        "add_gaussian_noise returned a tensor on the host (made without device=, or brought back with .cpu()) "
+        "for an x on the device: on a GPU the result would change device; keep it on x's device")
     return out
 
 

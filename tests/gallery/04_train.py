@@ -100,6 +100,10 @@ MUTANTS = [
     {"name": "validate never moves the batches", "fails": "test_validate_units",
      "says": "images = images.to(device)",
      "code": _SEED_VALIDATE.replace("images, labels = images.to(device), labels.to(device)", "pass")},
+    {"name": "accuracy compares predictions brought back with .cpu() to labels on the device",
+     "fails": "test_train_epoch_units", "says": "preds.cpu() == labels.cpu()",
+     "code": _SEED_TRAIN_EPOCH.replace("correct += (predicted == labels).sum().item()",
+                                       "correct += (predicted.cpu() == labels).sum().item()")},
     {"name": "progress bar always shown", "fails": "test_train_epoch_progress_bar", "says": "progress=False",
      "code": _SEED_TRAIN_EPOCH.replace('disable=not progress', 'disable=False')},
     {"name": "progress bar never shown", "fails": "test_train_epoch_progress_bar", "says": "progress=True",
@@ -444,6 +448,20 @@ CORRECT = [
          "images, labels = images.to(device), labels.to(device)",
          "images = images.to(device, non_blocking=True)\n"
          "        labels = labels.to(next(model.parameters()).device)")},
+    {"name": "validate scoring on the host: outputs.cpu() against labels never moved, view_as",
+     "code": '''
+def validate(model, loader, criterion, device):
+    model.eval()
+    total_loss, correct, total = 0.0, 0, 0
+    with torch.no_grad():
+        for images, labels in loader:
+            outputs = model(images.to(device)).cpu()
+            total_loss += criterion(outputs, labels).item()
+            pred = outputs.argmax(dim=1, keepdim=True)
+            correct += pred.eq(labels.view_as(pred)).sum().item()
+            total += labels.size(0)
+    return total_loss / len(loader), 100.0 * correct / total
+'''},
     {"name": "validate under torch.inference_mode()",
      "code": _change(_SEED_VALIDATE, "NO_GRAD", "with torch.inference_mode():")},
     {"name": "per-sample weighted losses over len(loader.dataset), zero_grad last, model.zero_grad()",

@@ -207,6 +207,11 @@ def run_sweep(values, train_and_evaluate):
 ]
 
 CORRECT = [
+    {"name": "noise scaled by a 0-dim tensor, drawn with device=str(x.device)", "tests": NOISE, "code": '''
+def add_gaussian_noise(x, std=0.1, generator=None):
+    scale = torch.tensor(std, dtype=x.dtype)
+    return x + scale * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=str(x.device))
+'''},
     {"name": "noise drawn on the host with the generator, then moved to x's device", "tests": NOISE, "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     noise = torch.randn(tuple(x.shape), generator=generator, dtype=x.dtype).to(x.device)
