@@ -60,7 +60,8 @@ class Zygote:
     """The grader's side: start the zygote, ask it for test processes.
 
     The zygote ends when the grader's end of the socket closes (the grader ended); every wait
-    for it has a deadline, so a zygote that hangs costs one exercise a slow start, never a run.
+    for it has a deadline, so a zygote that hangs costs one exercise (an error result, after
+    which the next exercise gets a new zygote), never the whole run.
     """
 
     def __init__(self) -> None:
