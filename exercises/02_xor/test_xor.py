@@ -17,13 +17,7 @@ Y = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
 SEEDS = range(10)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Four-point nets are far faster on one thread: no thread start-up or contention per op."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # torch on one thread: these tensors are tiny
 
 
 class FixedLogits(nn.Module):

@@ -24,14 +24,7 @@ BATCH = 8
 MEAN, STD = 0.1307, 0.3081
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run on one CPU thread: these tensors are tiny, and on a busy machine torch's thread pool
-    makes each small op wait for the other threads (measured: 50x slower under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # torch on one thread: these tensors are tiny
 
 
 # --------------------------------------------------------------------------- probes

@@ -20,13 +20,7 @@ KEYS = ("epoch", "model_state_dict", "optimizer_state_dict", "loss", "accuracy",
 
 # ----------------------------------------------------------------------------- helpers
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: a second thread only adds contention (and seconds on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # torch on one thread: these tensors are tiny
 
 
 def call_expecting_error(fn, *args, **kwargs) -> Exception | None:
