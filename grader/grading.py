@@ -7,6 +7,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 from grader import kit
 from grader.bars import LiveBars
@@ -32,24 +33,27 @@ def prepare_datasets(names: list[str]) -> None:
             pass
 
 
+def run_streaming(settings: Settings, name: str, options: list[str], out: TextIO, prefix: str = "") -> ExerciseResult:
+    """Grade ``name``, printing each test's outcome to ``out`` as it finishes (after ``prefix``)
+    and a live bar while a test reports its progress (training)."""
+    bars = LiveBars(out)
+
+    def report(test: TestResult) -> None:
+        bars.finish(test.id)
+        print(f"  {prefix}{test_line(test)}", file=out, flush=True)
+
+    return settings.run(name, options, on_test=report,
+                        on_progress=lambda test, label, done, total: bars.update(name, test, label, done, total))
+
+
 def grade(names: list[str], options: list[str], settings: Settings, stream: bool = False) -> list[ExerciseResult]:
     """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order;
-    with ``stream``, print each test's outcome to stderr as it finishes, and a live bar for a
-    test that reports its progress (training)."""
+    with ``stream``, show each test's outcome and live bars on stderr (:func:`run_streaming`)."""
     if settings.sandbox:
         prepare_datasets(names)
-    bars = LiveBars(sys.stderr) if stream else None
 
     def run(name: str) -> ExerciseResult:
-        if bars is None:
-            return settings.run(name, options)
-
-        def report(test: TestResult) -> None:
-            bars.finish(test.id)
-            print(f"  [{name}] {test_line(test)}", file=sys.stderr, flush=True)
-
-        return settings.run(name, options, on_test=report,
-                            on_progress=lambda test, label, done, total: bars.update(name, test, label, done, total))
+        return run_streaming(settings, name, options, sys.stderr, f"[{name}] ") if stream else settings.run(name, options)
 
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
         return list(pool.map(run, names))

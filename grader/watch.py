@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from grader import kit
-from grader.bars import LiveBars
-from grader.runner import ExerciseResult, TestResult, target_options
-from grader.scorecard import paint, status_label, test_line, use_colour
+from grader.grading import run_streaming
+from grader.runner import ExerciseResult, target_options
+from grader.scorecard import paint, status_label, use_colour
 from grader.settings import Settings
 
 Snapshot = dict[Path, tuple[int, int]]
@@ -70,18 +70,6 @@ def wait_for_change(folders: list[Path], before: Snapshot, interval: float) -> N
         current = settled
 
 
-def run_streaming(settings: Settings, name: str, options: list[str]) -> ExerciseResult:
-    """Grade ``name``, printing each test's outcome as it finishes and a live bar while one trains."""
-    bars = LiveBars(sys.stdout)
-
-    def report(test: TestResult) -> None:
-        bars.finish(test.id)
-        print(f"  {test_line(test)}", flush=True)
-
-    return settings.run(name, options, on_test=report,
-                        on_progress=lambda test, label, done, total: bars.update(name, test, label, done, total))
-
-
 def watch(name: str | None, args: argparse.Namespace, settings: Settings) -> int:
     """Run, summarise, wait for a save, repeat; follow the learner's progress when ``name`` is None."""
     target = kit.SOLUTIONS_DIR if args.solutions else Path(args.target).resolve() if args.target else kit.EXERCISES_DIR
@@ -93,7 +81,7 @@ def watch(name: str | None, args: argparse.Namespace, settings: Settings) -> int
             folders = list(dict.fromkeys([target / current, kit.EXERCISES_DIR / current]))
             before = snapshot(folders)
             print(f"running {current} ...", flush=True)
-            result = run_streaming(settings, current, options)
+            result = run_streaming(settings, current, options, sys.stdout)
             print(summary(result, colour), flush=True)
             if result.status == "passed" and name is None:
                 current = first_pending(settings, options, after=current)
