@@ -1,6 +1,6 @@
 """``python -m grader`` is the ``grader`` command."""
 import sys
 
-from grader.cli import main
+from grader.cli.main import main
 
 sys.exit(main())

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader import kit
-from grader.calibrate import builders, calibration_warnings, failure_bound, table
+from grader.core import kit
+from grader.train.calibrate import builders, calibration_warnings, failure_bound, table
 
 
 @pytest.mark.parametrize("failures, runs, bound", [(0, 5, 0.4507), (0, 20, 0.1391), (1, 10, 0.3942), (5, 5, 1.0)])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
 
-from grader.cluster import pack, problem_with, unpack
+from grader.cli.cluster import pack, problem_with, unpack
 
 pytest.importorskip("distributed")
 

@@ -1,4 +1,4 @@
-"""The kit's own tests of grader.datasets: fast, no network.
+"""The kit's own tests of grader.data.datasets: fast, no network.
 
 Everything runs on tiny synthetic files in tmp folders with monkeypatched sources and
 checksum tables, except ``test_real_mnist_load_tensors`` (marked REAL DATA below), which
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import datasets
-from grader.datasets import FILES, DatasetUnavailable, Source
+from grader.data import datasets
+from grader.data.datasets import FILES, DatasetUnavailable, Source
 
 # --------------------------------------------------------------------------- helpers
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.devices import BackOnHost, HostFactories, OnDevice, Unmoved, on_device, outputs_on_device, unmoved
+from grader.checks.devices import BackOnHost, HostFactories, OnDevice, Unmoved, on_device, outputs_on_device, unmoved
 
 DEVICE = torch.device("cpu")  # the grading device the tests hand out
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from grader import kit
-from grader.cli import COMMANDS, main
+from grader.cli.main import COMMANDS, main
+from grader.core import kit
 
 REFERENCE = (kit.KIT_ROOT / "docs" / "cli.md").read_text()
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch._subclasses import fake_tensor
 
-from grader import kit
+from grader.core import kit
 
 CUDA = torch.device("cuda")
 

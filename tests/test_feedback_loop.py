@@ -12,8 +12,8 @@ import pytest
 from fake_kit import SOLUTIONS, handin, make_kit, run_grader
 from results import load_valid
 
-from grader import cache, zygote
-from grader import kit as real_kit
+from grader.core import kit as real_kit
+from grader.run import cache, zygote
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_results_stream_while_the_exercise_runs(kit, tmp_path):
     target = handin(tmp_path / "h", alpha=slow)
     script = textwrap.dedent(f"""
         import json, time
-        from grader.runner import run_exercise, target_options
+        from grader.run.runner import run_exercise, target_options
         seen = []
         started = time.monotonic()
         result = run_exercise("01_alpha", target_options(target={str(target)!r}), device="cpu", warm=True,
@@ -108,7 +108,7 @@ def test_a_test_process_that_first_runs_after_its_short_lived_parent_ended_is_ad
     process must still notice its adoption at once (it once spun forever, until the time limit)."""
     script = textwrap.dedent("""
         import os, time
-        from grader import zygote
+        from grader.run import zygote
         assert zygote.prctl(zygote.PR_SET_CHILD_SUBREAPER, 1)
         grader = os.getpid()
         middle = os.fork()
@@ -159,7 +159,7 @@ def test_a_slow_test_reports_its_progress_sparingly_and_before_its_result(kit):
     (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(SLOW_TEST)
     script = textwrap.dedent("""
         import json
-        from grader.runner import run_exercise, target_options
+        from grader.run.runner import run_exercise, target_options
         seen = []
         result = run_exercise("01_alpha", target_options(solutions=True), device="cpu", warm=True,
                               on_test=lambda t: seen.append(["result", t.id.split("::")[-1]]),

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from kit_device import DEVICE
 
-from grader import kit
-from grader.runner import ExerciseResult, run_exercise
+from grader.core import kit
+from grader.run.runner import ExerciseResult, run_exercise
 
 GALLERY = Path(__file__).parent / "gallery"
 

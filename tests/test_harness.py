@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader import harness
+from grader.train import harness
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_only_borderline_results_are_retried(accuracy_by_seed, accuracies, train
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_threshold_training_is_deterministic_and_leaves_the_settings_as_it_found_them(device):
     """CUDA flags can be set without a GPU: inside, every repeatable setting is on; after, all restored."""
-    from grader.harness import deterministic
+    from grader.train.harness import deterministic
 
     backends = torch.backends
     before = (torch.are_deterministic_algorithms_enabled(), backends.cudnn.deterministic, backends.cudnn.benchmark,
@@ -65,7 +65,7 @@ def test_threshold_training_is_deterministic_and_leaves_the_settings_as_it_found
 
 
 def test_jobs_on_cuda_take_turns_on_the_visible_gpus(monkeypatch, capsys):
-    from grader.settings import jobs_on
+    from grader.cli.settings import jobs_on
 
     assert jobs_on("cpu", 4) == 4
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -10,7 +10,7 @@ import sys
 
 from kit_device import DEVICE
 
-from grader import kit
+from grader.core import kit
 
 
 def test_grader_check_passes_on_the_kit():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from grader import kit
+from grader.core import kit
 
 
 def run(*command: str) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""`grader train`: the chapter's pipeline run with an implementation (grader/pipeline.py).
+"""`grader train`: the chapter's pipeline run with an implementation (grader/train/pipeline.py).
 
 REAL DATA: the runs read the real MNIST from the data folder (prepared on first use). They stay
 quick with --subset (a few hundred training images) and --epochs 1-2; the test set is always
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import kit, pipeline
-from grader.cli import main
+from grader.cli.main import main
+from grader.core import kit
+from grader.train import pipeline
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PER_MODEL_FILES = ("history.json", "training_curves.png", "confusion_matrix.png", "error_cases.png",
@@ -59,7 +60,7 @@ def check_model_files(folder: Path, model_cls) -> dict:
 
 
 def test_solutions_run_writes_every_file(tmp_path, capsys):
-    from grader.loader import load_module_file
+    from grader.run.loader import load_module_file
 
     out = tmp_path / "runs" / "one"
     code, stdout, stderr = run(capsys, "--solutions", "--subset", "600", "--epochs", "2", "--out", str(out))
@@ -186,7 +187,7 @@ def test_torchvision_loader_on_a_subset(tmp_path, capsys):
 
 
 def test_both_models_side_by_side(tmp_path, capsys):
-    from grader.loader import load_module_file
+    from grader.run.loader import load_module_file
 
     out = tmp_path / "both"
     code, stdout, stderr = run(capsys, "--solutions", "--model", "both", "--subset", "300", "--epochs", "1",

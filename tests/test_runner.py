@@ -165,7 +165,7 @@ def test_the_time_limit_ends_a_test_process_that_leads_no_process_group():
     import subprocess
     import time
 
-    from grader.runner import _wait
+    from grader.run.runner import _wait
 
     sleeper = subprocess.Popen(["sleep", "60"])  # in the grader's own process group
     started = time.monotonic()

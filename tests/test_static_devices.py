@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import kit
+from grader.core import kit
 
 EVERYWHERE = ("grader", "solutions", "exercises", "tests")
 DEVICE_CODE = ("grader", "solutions")  # code that handles tensors which may live on the GPU

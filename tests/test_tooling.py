@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
 
-from grader.batch import csv_text
-from grader.grading import grade_handin
-from grader.release import find_leaks, releasable
-from grader.runner import ExerciseResult
-from grader.runner import TestResult as Outcome
-from grader.scorecard import to_gradescope
-from grader.settings import Settings
-from grader.watch import snapshot, wait_for_change
+from grader.cli.batch import csv_text
+from grader.cli.grading import grade_handin
+from grader.cli.release import find_leaks, releasable
+from grader.cli.settings import Settings
+from grader.cli.watch import snapshot, wait_for_change
+from grader.report.scorecard import to_gradescope
+from grader.run.runner import ExerciseResult
+from grader.run.runner import TestResult as Outcome
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_release_in_a_git_checkout_uses_what_git_knows(kit, tmp_path):
 
 
 def test_releasable_paths():
-    assert releasable("exercises/04_train/train.py") and releasable("grader/cli.py") and releasable("LICENSE")
+    assert releasable("exercises/04_train/train.py") and releasable("grader/cli/main.py") and releasable("LICENSE")
     for rel in ("solutions/04_train/train.py", "tests/gallery/04_train.py", "data/MNIST/raw/x", ".git/HEAD",
                 "exercises/04_train/__pycache__/train.pyc", "grader/.cache/x", "runs/a", ".ci/run", "setup.py~"):
         assert not releasable(rel), rel
@@ -205,12 +205,12 @@ def test_batch_usage_errors(kit, tmp_path):
 
 
 def test_batch_survives_the_grader_failing_on_a_handin(monkeypatch, tmp_path):
-    import grader.grading
+    import grader.cli.grading
 
     def explode(names, options, settings):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(grader.grading, "grade", explode)
+    monkeypatch.setattr(grader.cli.grading, "grade", explode)
     (tmp_path / "alice").mkdir()
     target, results, crashed = grade_handin(tmp_path / "alice", ["01_alpha", "02_beta"], Settings(timeout=5.0))
     assert crashed and [r.status for r in results] == ["error", "error"]

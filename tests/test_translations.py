@@ -1,6 +1,6 @@
 """The Traditional Chinese side of the kit: README pairs in step, language resolution, hints in zh-TW.
 
-A README pair is in step (grader.check.translation_problems, the function `grader check` uses) when
+A README pair is in step (grader.cli.check.translation_problems, the function `grader check` uses) when
 both have the same heading levels in the same order, the same number of hints, byte-identical code
 blocks, the same inline code spans and the same number tokens, each counted as a multiset (so a
 threshold changed on one side only, or a number dropped or added, is caught), and each links to the
@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from fake_kit import make_kit, run_grader
 
-from grader import check, hints, i18n, kit
-from grader.runner import ExerciseResult
-from grader.scorecard import print_scorecard
+from grader.cli import check
+from grader.core import i18n, kit
+from grader.report import hints
+from grader.report.scorecard import print_scorecard
+from grader.run.runner import ExerciseResult
 
 FOLDERS = [kit.KIT_ROOT] + [kit.EXERCISES_DIR / n for n in kit.exercise_names()]
 

@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.dataloader import default_collate
 
-from grader.devices import OnDevice, Unmoved, unmoved
+from grader.checks.devices import OnDevice, Unmoved, unmoved
 
 N_FEATURES, N_CLASSES = 4, 3
 BATCH = 8
@@ -796,8 +796,8 @@ MNIST_THRESHOLD = 88.0  # calibrated: the reference loop reaches 93-95%; one tha
                    "test_train_epoch_uses_training_mode", "test_train_epoch_units",
                    "test_validate_uses_eval_mode", "test_validate_tracks_no_gradients", "test_validate_units")
 def test_loop_trains_mnist(mod, device):
-    from grader.datasets import load_tensors
-    from grader.harness import accuracy, reference_mlp, seed_everything
+    from grader.data.datasets import load_tensors
+    from grader.train.harness import accuracy, reference_mlp, seed_everything
 
     x, y = load_tensors("mnist", train=True, device=device)
     x_train, y_train = x[:MNIST_TRAIN], y[:MNIST_TRAIN]

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.devices import OnDevice, unmoved
+from grader.checks.devices import OnDevice, unmoved
 
 KEYS = ("epoch", "model_state_dict", "optimizer_state_dict", "loss", "accuracy", "model_architecture")
 

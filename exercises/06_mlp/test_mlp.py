@@ -12,9 +12,14 @@ import pytest
 import torch
 from torch import nn
 
-from grader import kit
-from grader.harness import seed_everything
-from grader.model_checks import check_dropout_in_training, check_no_dropout_in_eval, check_raw_logits, deterministic
+from grader.checks.model_checks import (
+    check_dropout_in_training,
+    check_no_dropout_in_eval,
+    check_raw_logits,
+    deterministic,
+)
+from grader.core import kit
+from grader.train.harness import seed_everything
 
 BATCH = 32
 DEFAULT_PARAMETERS = 109_386
@@ -242,7 +247,7 @@ ARCHITECTURE = ("test_output_shape_for_images_and_vectors", "test_default_parame
 @pytest.mark.points(5)
 @pytest.mark.needs(*ARCHITECTURE)
 def test_mnist_accuracy(mod, device, metrics, progress):
-    from grader.harness import judge_threshold
+    from grader.train.harness import judge_threshold
 
     spec = kit.threshold("06_mlp", "test_mnist_accuracy")
     verdict = judge_threshold(mod.MLP, spec.dataset, spec.threshold, band=spec.band, device=device,

@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from grader import kit
-from grader.harness import seed_everything
-from grader.model_checks import check_dropout_in_training, check_no_dropout_in_eval, check_raw_logits
+from grader.checks.model_checks import check_dropout_in_training, check_no_dropout_in_eval, check_raw_logits
+from grader.core import kit
+from grader.train.harness import seed_everything
 
 DEFAULT_PARAMETERS = 421_642
 LAYERS = "conv 1->32 (3x3, padding 1): 320, conv 32->64 (3x3, padding 1): 18,496, " \
@@ -148,7 +148,7 @@ ARCHITECTURE = ("test_output_shape", "test_parameter_count", "test_num_classes",
 @pytest.mark.points(10)
 @pytest.mark.needs(*ARCHITECTURE)
 def test_mnist_accuracy(mod, device, metrics, progress):
-    from grader.harness import judge_threshold
+    from grader.train.harness import judge_threshold
 
     spec = kit.threshold("07_cnn", "test_mnist_accuracy")
     verdict = judge_threshold(mod.SimpleCNN, spec.dataset, spec.threshold, band=spec.band, device=device,

@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.dataloader import default_collate
 
-from grader.devices import OnDevice, unmoved
+from grader.checks.devices import OnDevice, unmoved
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

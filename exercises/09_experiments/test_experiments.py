@@ -23,10 +23,10 @@ import pytest
 import torch
 from torch import nn
 
-from grader import kit
-from grader.devices import HostFactories, Unmoved, on_device
-from grader.harness import seed_everything
-from grader.plain import plain as plain_value
+from grader.checks.devices import HostFactories, Unmoved, on_device
+from grader.core import kit
+from grader.run.plain import plain as plain_value
+from grader.train.harness import seed_everything
 
 pytestmark = pytest.mark.bonus  # the scorecard counts this exercise's points as bonus points
 
@@ -512,8 +512,8 @@ FASHION = {
 
 def learners_model(spec: dict, device) -> nn.Module:
     """The learner's model from 06_mlp / 07_cnn, built with its defaults; blocked when unfinished."""
-    from grader.loader import ModuleLoadError
-    from grader.plugin import BLOCKED_PREFIX, load
+    from grader.run.loader import ModuleLoadError
+    from grader.run.plugin import BLOCKED_PREFIX, load
 
     exercise, name = spec["exercise"], spec["name"]
     finish = f"{BLOCKED_PREFIX}finish {exercise} first (pytest exercises/{exercise} should pass)"
@@ -547,9 +547,9 @@ def learners_model(spec: dict, device) -> nn.Module:
 
 
 def fashion_threshold(key: str, device, metrics: dict, progress) -> None:
-    from grader.datasets import DatasetUnavailable
-    from grader.harness import judge_threshold
-    from grader.plugin import BLOCKED_PREFIX, load
+    from grader.data.datasets import DatasetUnavailable
+    from grader.run.plugin import BLOCKED_PREFIX, load
+    from grader.train.harness import judge_threshold
 
     spec = FASHION[key]
     learners_model(spec, device)  # blocks the test unless the learner's model is ready

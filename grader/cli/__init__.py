@@ -1,0 +1,1 @@
+"""The command line: one parser (main) and the commands it runs."""

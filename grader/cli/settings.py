@@ -1,0 +1,217 @@
+"""How a run grades: device, time limit, parallelism, sandbox and limits, checked before any grading.
+
+Every grading command (``grader NAME``, ``batch``, ``watch``, ``check``) shares these options;
+each check here turns a bad value into one line and exit status 2 *before* minutes of grading
+are spent, so that nothing is lost to a typo.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.core import environment
+from grader.run import cache
+from grader.run import sandbox as sandboxing
+from grader.run.limits import Limits, parse_size
+from grader.run.runner import DEFAULT_TIMEOUT, ExerciseResult, TestResult, graded_folder, run_safely
+
+DEFAULT_MEMORY = "4G"
+
+
+@dataclass(frozen=True)
+class Settings:
+    device: str = "cpu"
+    timeout: float = DEFAULT_TIMEOUT
+    jobs: int = 1
+    sandbox: bool = False
+    limits: Limits | None = None
+    threads: int | None = None  # torch threads per test process; None: torch's default
+    cache: bool = False  # reuse a remembered result whose inputs did not change
+    store: bool = False  # remember what this run grades (--fresh grades anew, and still remembers)
+    warm: bool = True  # fork test processes from a preloaded zygote when not sandboxed
+
+    def environment(self) -> dict:
+        """The reproducibility record of a run with these settings."""
+        return environment.record(self.device, self.threads, self.sandbox, self.timeout)
+
+    def remembered(self, name: str, options: list[str]) -> ExerciseResult | None:
+        """The cached result of this exercise with its current inputs, without grading (None if none)."""
+        return cache.load(cache.key(name, graded_folder(options), self.device)) if self.cache else None
+
+    def run(self, name: str, options: list[str], on_test: Callable[[TestResult], None] | None = None,
+            on_progress: Callable[[str, str, int, int], None] | None = None) -> ExerciseResult:
+        """Grade one exercise with these settings (never raises for the exercise's sake);
+        ``on_test`` sees each test's result as it finishes (all at once for a remembered result),
+        ``on_progress`` a slow test's progress (see :func:`grader.run.runner.run_exercise`)."""
+        key = cache.key(name, graded_folder(options), self.device) if self.cache or self.store else None
+        remembered = cache.load(key) if key and self.cache else None
+        if remembered is not None:
+            if on_test is not None:
+                for test in remembered.tests:
+                    on_test(test)
+            return remembered
+        result = run_safely(name, options, device=self.device, timeout=self.timeout, threads=self.threads,
+                            sandbox=self.sandbox, limits=self.limits, warm=self.warm, on_test=on_test,
+                            on_progress=on_progress)
+        if key and self.store:
+            cache.store(key, result)
+        return result
+
+
+def threads_for(jobs: int) -> int | None:
+    """torch threads per test process when ``jobs`` share the cores (no oversubscription)."""
+    return max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite number of seconds greater than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds greater than 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
+
+
+def size(text: str) -> int:
+    """argparse type: a memory size such as 4G or 512M, in bytes."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -> None:
+    """--device, --timeout, --jobs, --sandbox, --memory."""
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="torch device for the tests (auto: CUDA when available)")
+    parser.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time limit per exercise (default {DEFAULT_TIMEOUT:g})")
+    if jobs:
+        parser.add_argument("--jobs", type=positive_int, default=1, metavar="N", help="grade N at once")
+    parser.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto",
+                        help="run graded code in a bubblewrap sandbox (auto: for --target and batch, where "
+                             "bubblewrap works)")
+    parser.add_argument("--memory", type=size, default=parse_size(DEFAULT_MEMORY), metavar="SIZE",
+                        help=f"memory cap per exercise inside the sandbox (default {DEFAULT_MEMORY})")
+
+
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
+    """--fresh and --cache: when a remembered result may stand in for grading."""
+    parser.add_argument("--fresh", action="store_true", help="grade again even what has not changed")
+    parser.add_argument("--cache", action="store_true",
+                        help="with --target: reuse remembered results too (always on for exercises/ and solutions/)")
+
+
+def resolve_device(choice: str) -> str:
+    """'cpu' or 'cuda' for --device; raises ValueError when CUDA is asked for and absent.
+
+    Without an NVIDIA device node there is no CUDA, which spares importing torch (seconds).
+    """
+    if choice == "cpu" or (choice == "auto" and not any(Path("/dev").glob("nvidia[0-9]*")) and not Path("/dev/dxg").exists()):
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if choice == "cuda":
+        raise ValueError("--device cuda: CUDA is not available on this machine (use --device cpu or auto)")
+    return "cpu"
+
+
+def jobs_on(device: str, jobs: int) -> int:
+    """``jobs`` capped, on CUDA, at the number of visible GPUs: test processes sharing one GPU would
+    share its memory and its time (and slow each other's thresholds), so they take turns."""
+    if device != "cuda" or jobs == 1:
+        return jobs
+    import torch
+
+    gpus = max(1, torch.cuda.device_count())
+    if jobs > gpus:
+        print(f"grader: --jobs {jobs} on {gpus} GPU(s): grading {gpus} at a time", file=sys.stderr)
+    return min(jobs, gpus)
+
+
+def decide_sandbox(choice: str, untrusted: bool) -> bool:
+    """Whether to sandbox; 'auto' sandboxes untrusted code where possible, warning once if not.
+
+    Raises ValueError for 'on' where bubblewrap cannot run.
+    """
+    if choice == "off" or (choice == "auto" and not untrusted):
+        return False
+    reason = sandboxing.unavailable_reason()
+    if reason is None:
+        return True
+    if choice == "on":
+        raise ValueError(f"--sandbox on: {reason}")
+    print(f"grader: warning: grading without a sandbox: {reason} (--sandbox on refuses instead)", file=sys.stderr)
+    return False
+
+
+def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser, *, untrusted: bool) -> Settings:
+    """Settings from parsed options; a bad combination is a usage error (exit 2)."""
+    try:
+        device = resolve_device(args.device)
+        sandbox = decide_sandbox(args.sandbox, untrusted)
+    except ValueError as exc:
+        parser.error(str(exc))
+    limits = Limits(memory=args.memory, limit_data=device == "cpu") if sandbox else None
+    jobs = jobs_on(device, getattr(args, "jobs", 1))
+    eligible = hasattr(args, "fresh") and (not getattr(args, "target", None) or getattr(args, "cache", False))
+    return Settings(device, args.timeout, jobs, sandbox, limits, threads_for(jobs),
+                    cache=eligible and not args.fresh, store=eligible)
+
+
+def writable_file(path: str | None, what: str) -> str | None:
+    """None when ``path`` can be written (its folder exists or can be made, and takes a file; what
+    is there now, if anything, is a regular file that a rename may replace), else why."""
+    if path is None:
+        return None
+    if not path.strip():
+        return f"{what}: the path is empty"
+    target = Path(path)
+    if target.is_dir():
+        return f"{what} {path}: is a folder"
+    if target.exists() and not target.resolve().is_file():  # a device or a pipe: written to directly
+        return None if os.access(target, os.W_OK) else f"{what} {path}: cannot write there"
+    target = target.resolve()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        return f"{what} {path}: cannot write there ({exc.strerror or exc})"
+    return None
+
+
+def writable_folder(path: str | None, what: str) -> str | None:
+    """None when ``path`` is (or can be made) a folder that takes files, else why."""
+    if path is None:
+        return None
+    if not path.strip():
+        return f"{what}: the path is empty"
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe."):
+            pass
+    except OSError as exc:
+        return f"{what} {path}: cannot write there ({exc.strerror or exc})"
+    return None

@@ -1,0 +1,1 @@
+"""Datasets: where they come from, how they are verified, and fast in-memory loaders."""

@@ -1,0 +1,1 @@
+"""Showing results: the scorecard, Gradescope's results, live bars, hints, the classroom summary."""

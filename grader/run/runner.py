@@ -1,0 +1,442 @@
+"""Run one exercise's tests in a subprocess with a time limit and read back what happened.
+
+Results travel as signed JSON lines through a pipe the test process inherits (never by
+parsing pytest's text, never through a file the graded code could reach). The plugin announces
+the collected tests before any learner code is imported, so the runner knows what it expected
+and notices a process that ended early, hung, or contradicts its own exit status; two control
+tests with unpredictable names (one must pass, one must fail) expose blanket tampering.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.core import kit
+from grader.core.text import clip
+from grader.run import sandbox as sandboxing
+from grader.run import zygote
+from grader.run.integrity import verify
+from grader.run.limits import CGroup, Limits
+
+OUTCOMES = {"passed": "passed", "failed": "failed", "not_started": "failed", "error": "error",
+            "blocked": "skipped"}
+DEFAULT_TIMEOUT = 600.0  # seconds per exercise
+OUTPUT_TAIL = 4000  # bytes of the test process's output kept for diagnostics
+CHANNEL_LIMIT = 8 << 20  # bytes of results the plugin may send; more means interference
+CONTROL_PREFIX = "test_grader_control_"
+
+
+@dataclass
+class TestResult:
+    id: str
+    outcome: str  # passed | failed | error | skipped (the JSON contract)
+    kind: str  # passed | failed | not_started | error | blocked | skipped
+    points: int
+    max_points: int
+    message: str = ""
+    metrics: dict | None = None  # what a threshold test measured (accuracy, threshold, epochs, ...)
+
+
+@dataclass
+class ExerciseResult:
+    name: str
+    status: str
+    points: int
+    max_points: int
+    seconds: float
+    message: str = ""
+    tests: list[TestResult] = field(default_factory=list)
+    bonus: bool = False
+    output: str = ""
+    peak_memory_mb: float | None = None
+    cached_age: float | None = None  # seconds since it was graded, when it comes from the cache
+
+    @property
+    def passed_tests(self) -> int:
+        return sum(t.kind == "passed" for t in self.tests)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("output")
+        data["cached"] = data.pop("cached_age") is not None
+        for test in data["tests"]:
+            test.pop("kind")
+            if test["metrics"] is None:
+                del test["metrics"]
+        data["seconds"] = round(self.seconds, 2)
+        return data
+
+
+def target_options(solutions: bool = False, target: str | Path | None = None) -> list[str]:
+    """The pytest options that select the graded implementation."""
+    if solutions:
+        return ["--solutions"]
+    return ["--target", str(Path(target).resolve())] if target else []
+
+
+def graded_folder(options: list[str]) -> Path:
+    """The folder that ``options`` (from :func:`target_options`) grade."""
+    if "--solutions" in options:
+        return kit.SOLUTIONS_DIR
+    if "--target" in options:
+        return Path(options[options.index("--target") + 1]).resolve()
+    return kit.EXERCISES_DIR
+
+
+def reveals_solutions(folder: Path) -> bool:
+    """True when grading ``folder`` as a hand-in would grade (or expose) the kit's reference."""
+    if not kit.SOLUTIONS_DIR.is_dir():  # a student copy: no reference to reveal
+        return False
+    solutions, folder = kit.SOLUTIONS_DIR.resolve(), folder.resolve()
+    return folder.is_relative_to(solutions) or solutions.is_relative_to(folder)
+
+
+def parse_events(data: bytes, key: str) -> tuple[list[dict], int]:
+    """The correctly signed events of the results channel, and how many lines were not."""
+    events, forged = [], 0
+    for line in data.decode(errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            event = None
+        if isinstance(event, dict) and verify(key, event):
+            events.append(event)
+        else:
+            forged += 1
+    return events, forged
+
+
+class Drain(threading.Thread):
+    """Reads a pipe to its end in the background, keeping at most ``limit`` bytes.
+
+    ``tail`` keeps the last bytes (program output), otherwise the first ones are kept and
+    ``overflow`` tells that more came (the results channel, which the plugin keeps small).
+    """
+
+    def __init__(self, fd: int, limit: int, tail: bool, on_line: Callable[[bytes], None] | None = None) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.limit, self.keep_tail, self.on_line = fd, limit, tail, on_line
+        self.data = bytearray()
+        self.overflow = False
+        self.seen = 0  # bytes of data already handed to on_line
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 1 << 16):
+                if self.keep_tail:
+                    self.data += chunk
+                    del self.data[:-self.limit]
+                elif len(self.data) + len(chunk) <= self.limit:
+                    self.data += chunk
+                    self._lines()
+                else:
+                    self.overflow = True
+        except OSError:
+            pass
+
+    def _lines(self) -> None:
+        end = self.data.rfind(b"\n") + 1
+        if self.on_line is None or end <= self.seen:
+            return
+        for line in bytes(self.data[self.seen:end]).splitlines():
+            self.on_line(line)
+        self.seen = end
+
+    def finish(self) -> bytes:
+        """The kept bytes once the writers closed the pipe (or after a short grace: a descendant
+        that escaped may still hold it open)."""
+        self.join(timeout=2)
+        return bytes(self.data)
+
+
+def _spawn_warm(preloaded: zygote.Zygote | None, pytest_args: list[str], env: dict[str, str],
+                fds: tuple[int, int, int], threads: int | None, group: CGroup | None) -> int | None:
+    """The pid of a test process forked by the zygote, or None to start one the slow way.
+
+    Raises OSError when the zygote failed after taking the pipes: a test process may then hold
+    them, so they must not be handed to another one.
+    """
+    if preloaded is None:
+        return None
+    return preloaded.spawn([*pytest_args, "--grader-channel", zygote.CHANNEL], env, kit.KIT_ROOT, fds, threads,
+                           [str(d) for d in group.dirs] if group else [])
+
+
+def _kill(pid: int, group: CGroup | None) -> None:
+    """SIGKILL the test process, its process group (once it has made one) and its cgroup."""
+    for kill in (os.killpg, os.kill):  # the process itself too: it may not lead a group yet
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if group is not None:
+        group.kill_all()
+
+
+def _wait(pid: int, timeout: float, group: CGroup | None) -> tuple[int | None, int]:
+    """(exit status or None on timeout, peak resident memory in bytes) of our child ``pid``."""
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    try:
+        while True:
+            done, status, usage = os.wait4(pid, 0 if timed_out else os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                _kill(pid, group)
+                timed_out = True
+                continue
+            time.sleep(0.02)
+    except BaseException:  # Ctrl-C: never leave a test process behind
+        _kill(pid, group)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        raise
+    if group is not None:
+        group.kill_all()  # descendants that outlived the test process
+    return (None if timed_out else os.waitstatus_to_exitcode(status)), usage.ru_maxrss * 1024
+
+
+def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout: float = DEFAULT_TIMEOUT,
+                 select: list[str] | None = None, threads: int | None = None,
+                 sandbox: bool = False, limits: Limits | None = None, warm: bool = False,
+                 on_test: Callable[[TestResult], None] | None = None,
+                 on_progress: Callable[[str, str, int, int], None] | None = None) -> ExerciseResult:
+    """Grade exercise ``name`` (tests from the kit) with pytest ``options`` in a fresh process.
+
+    ``select`` limits the run to test functions of that name (e.g. for the mistake gallery);
+    ``threads`` caps torch's CPU threads (OMP_NUM_THREADS) when several runs share the cores;
+    ``sandbox`` runs the process in bubblewrap (:mod:`grader.run.sandbox`) under ``limits``;
+    ``warm`` forks the process from the preloaded zygote (:mod:`grader.run.zygote`) when not
+    sandboxed; ``on_test`` is called with each test's result as soon as it arrives, and
+    ``on_progress(test id, label, done, total)`` with a slow test's progress (training steps).
+    Results come back through a pipe whose write end the process inherits; the signing key
+    and the names of the control tests arrive through another pipe, never the environment.
+    """
+    started = time.perf_counter()
+    paths = [str(p) for p in kit.test_files(name)]
+    if not paths:
+        return ExerciseResult(name, "error", 0, 0, 0.0, f"the kit has no tests for {name}")
+    if "--target" in options and reveals_solutions(graded_folder(options)):
+        return ExerciseResult(name, "error", 0, 0, 0.0, "refused: the graded folder is, holds or lies inside the "
+                                                         "kit's solutions/ (grade the reference with --solutions)")
+    if select:
+        paths = [f"{p}::{test}" for p in paths for test in select]
+    key, control = secrets.token_hex(16), secrets.token_hex(6)
+    report_r, report_w = os.pipe()
+    secret_r, secret_w = os.pipe()
+    os.write(secret_w, f"{key}\n{control}\n".encode())
+    os.close(secret_w)
+    # --tb=native: the messages come from the plugin, and pytest's own tracebacks (kept only as the
+    # output's tail) cost a source parse per frame, up to a second per exercise of failing stubs
+    pytest_args = [*paths, "-q", "-p", "no:cacheprovider", "--tb=native", "--rootdir", str(kit.KIT_ROOT),
+                   "-c", str(kit.KIT_ROOT / "pyproject.toml"), "--device", device, *options]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the kit's plugin: no installed plugin joins the grading
+           # compiled files are looked for in an empty, unguessable place: a .pyc shipped in a
+           # hand-in's __pycache__ is never run instead of its source
+           "PYTHONPYCACHEPREFIX": f"{tempfile.gettempdir()}/grader-no-pyc-{secrets.token_hex(8)}"}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    group = CGroup.create(limits)
+    output_r, output_w = os.pipe()
+    proc: subprocess.Popen | None = None
+    try:
+        preloaded = zygote.shared() if warm and not sandbox else None
+        pid = _spawn_warm(preloaded, pytest_args, env, (output_w, report_w, secret_r), threads, group)
+        if pid is None:
+            cmd = [sys.executable, "-m", "pytest", *pytest_args, "--grader-channel", f"{report_w},{secret_r}"]
+            if sandbox:
+                from grader.data.datasets import data_dir
+
+                env = sandboxing.allowed_environment({**env, "GRADER_DATA_DIR": str(data_dir().resolve())})
+                cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data_dir().resolve())
+
+            def prepare_child() -> None:
+                if group is not None:
+                    group.enter()
+                if limits is not None:
+                    limits.apply_rlimits()
+                if not sandbox:  # bubblewrap's --die-with-parent does it for the sandbox
+                    zygote.prctl(zygote.PR_SET_PDEATHSIG, signal.SIGKILL)
+
+            proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=output_w,
+                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                    pass_fds=(report_w, secret_r), preexec_fn=prepare_child)
+            pid = proc.pid
+    except BaseException:
+        if group is not None:
+            group.close()  # also ends a test process the zygote may have started before failing
+        os.close(output_r)
+        os.close(report_r)
+        raise
+    finally:
+        for fd in (output_w, report_w, secret_r):
+            os.close(fd)
+
+    def stream(line: bytes) -> None:
+        events, _ = parse_events(line, key)
+        for event in events:
+            if on_test and event.get("event") == "result" and f"::{CONTROL_PREFIX}" not in str(event.get("id")):
+                on_test(_as_test(event, int(event.get("max_points", 0))))
+            elif on_progress and event.get("event") == "progress":
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    on_progress(str(event["id"]), str(event["label"]), int(event["done"]), int(event["total"]))
+
+    output = Drain(output_r, OUTPUT_TAIL, tail=True)
+    channel = Drain(report_r, CHANNEL_LIMIT, tail=False, on_line=stream if on_test or on_progress else None)
+    output.start()
+    channel.start()
+    try:
+        returncode, peak = _wait(pid, timeout, group)
+        if proc is not None:
+            proc.returncode = -1 if returncode is None else returncode  # reaped above, by wait4
+        events, forged = parse_events(channel.finish(), key)
+        tail = output.finish().decode(errors="replace")
+    finally:
+        if group is not None:
+            group.close()
+        os.close(output_r)
+        os.close(report_r)
+    if channel.overflow:
+        forged += 1
+    result = summarise(name, events, returncode, timeout, time.perf_counter() - started, forged, control)
+    result.output = tail
+    reported = next((e.get("peak_rss_kb") for e in events if e.get("event") == "finished"), None)
+    if isinstance(reported, int):  # seen from inside: wait4 sees only bubblewrap when sandboxed
+        peak = max(peak, reported * 1024)
+    result.peak_memory_mb = round(peak / 2**20, 1)
+    return result
+
+
+def run_safely(name: str, options: list[str], **settings: Any) -> ExerciseResult:
+    """:func:`run_exercise`, with a failure of the grader itself turned into an ``error`` result,
+    so that one exercise never costs the others theirs."""
+    try:
+        return run_exercise(name, options, **settings)
+    except Exception as exc:  # noqa: BLE001 - reported in the exercise's row
+        return ExerciseResult(name, "error", 0, 0, 0.0,
+                              clip(f"the grader failed on this exercise: {type(exc).__name__}: {exc}"))
+
+
+def _as_test(event: dict, max_points: int) -> TestResult:
+    """A "result" event as a TestResult worth at most ``max_points`` (the announced value)."""
+    kind = str(event.get("kind")) if event.get("kind") in OUTCOMES else "error"
+    points = max_points if kind == "passed" else 0
+    metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else None
+    return TestResult(str(event.get("id")), OUTCOMES[kind], kind, points, max_points, clip(str(event.get("message", ""))),
+                      metrics)
+
+
+def _control_problem(results: dict[str, dict], expected: list[str]) -> str | None:
+    """Why the control tests (one must pass, one must fail) show interference, or None."""
+    for tid in expected:
+        kind = results.get(tid, {}).get("kind")
+        want = "passed" if tid.endswith("_pass") else "failed"
+        if kind is not None and kind != want:
+            return (f"tampering: a control test that must {'pass' if want == 'passed' else 'fail'} "
+                    f"{'failed' if want == 'passed' else 'passed'}: the graded code changed how tests run, compare "
+                    "or report; results cannot be trusted")
+    return None
+
+
+def summarise(name: str, events: list[dict], returncode: int | None, timeout: float, seconds: float,
+              forged: int = 0, control: str | None = None) -> ExerciseResult:
+    """Turn the plugin's events and the process's fate into one ExerciseResult.
+
+    The channel must hold, in order: one "collected" event, one result per collected test in
+    collection order, one "finished" event; anything else (or a forged line, or a control test
+    with the wrong outcome) means the graded code interfered, and the exercise is an error.
+    """
+    collected = next((e for e in events if e.get("event") == "collected"), None)
+    try:
+        announced = [(str(t["id"]), int(t["max_points"])) for t in collected["tests"]] if collected else []
+    except (KeyError, TypeError, ValueError):
+        announced, forged = [], forged + 1
+    controls = [tid for tid, _ in announced if control and f"::{CONTROL_PREFIX}{control}_" in tid]
+    expected = [(tid, points) for tid, points in announced if tid not in controls]
+    results = [e for e in events if e.get("event") == "result"]
+    received = {str(e.get("id")): e for e in results}
+    in_order = [e.get("id") for e in results] == [tid for tid, _ in announced][:len(results)]
+    finished = any(e.get("event") == "finished" for e in events)
+    current = next((tid for tid, _ in expected if tid not in received), None)
+    problem = next((str(e.get("message", "")) for e in events if e.get("event") == "collection_error"), None)
+
+    tests = []
+    for tid, max_points in expected:
+        e = received.get(tid)
+        if e is None:
+            reason = (f"not run: the time limit of {timeout:g} s ran out" if returncode is None
+                      else f"not run: the test process ended early (exit status {returncode})")
+            tests.append(TestResult(tid, "error", "error", 0, max_points, reason))
+            continue
+        tests.append(_as_test(e, max_points))
+
+    result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "",
+                            tests, bonus=bool(collected and collected.get("bonus")))
+    kinds = [t.kind for t in tests]
+    short = current.split("::")[-1] if current else ""
+    tampered = next((t.message for t in tests if t.message.startswith("tampering")), None)
+    if control is not None and collected is not None and expected and len(controls) != 2:
+        tampered = tampered or "tampering: the grader's control tests are missing; results cannot be trusted"
+    tampered = tampered or _control_problem(received, controls)
+    if forged or not in_order or sum(e.get("event") == "collected" for e in events) > 1 or tampered:
+        result.status = "error"
+        result.message = tampered or ("tampering: the results channel holds lines the grader did not write; "
+                                      "results cannot be trusted")
+        result.points = 0
+        for t in tests:
+            t.points = 0
+    elif returncode is None:
+        result.status = "timeout"
+        result.message = f"exceeded the time limit of {timeout:g} s" + (f" in {short}" if short else "")
+    elif problem is not None:
+        result.status, result.message = "error", clip(problem)
+    elif collected is None:
+        result.status, result.message = "error", f"the tests could not be collected (pytest exit status {returncode})"
+    elif not finished or len(received) < len(announced):
+        result.status = "error"
+        result.message = f"the test process ended early (exit status {returncode})" + (f" during {short}" if short else "")
+    elif (returncode == 0) != all(k in ("passed", "blocked") for k in kinds) or returncode not in (0, 1):
+        result.status, result.message = "error", (f"pytest's exit status {returncode} contradicts the recorded results "
+                                                  "(the graded code may have interfered with pytest)")
+        result.points = 0  # results that contradict the process's fate are not trusted
+        for t in tests:
+            t.points = 0
+    else:
+        result.status, result.message = _verdict(tests)
+    return result
+
+
+def _verdict(tests: list[TestResult]) -> tuple[str, str]:
+    """(status, headline message) from the tests' kinds, once the run itself is trusted."""
+    kinds = [t.kind for t in tests]
+
+    def first(*wanted: str) -> str:
+        return next((t.message for t in tests if t.kind in wanted), "")
+
+    if not tests:
+        return "error", "no tests were collected"
+    if "error" in kinds:
+        return "error", first("error")
+    if all(k == "passed" for k in kinds):
+        return "passed", ""
+    if "not_started" in kinds and all(k in ("not_started", "blocked") for k in kinds):
+        return "not_started", first("not_started")
+    if all(k in ("passed", "blocked") for k in kinds):
+        return "blocked", first("blocked")
+    return "failed", first("failed", "not_started")

@@ -1,0 +1,1 @@
+"""Training: the harness behind the accuracy thresholds, their calibration, and `grader train`."""
