@@ -38,6 +38,7 @@ def test_threshold(mod):
     assert mod.inc(41) == 42, "inc(41) must be 42"
 ''',
 }
+MANIFEST = '[01_alpha]\nmodule = "alpha"\n\n[02_beta]\nmodule = "beta"\n'
 SOLUTIONS = {
     "01_alpha/alpha.py": '"""Alpha."""\n\n\ndef double(x: int) -> int:\n    """Twice x."""\n    return 2 * x\n',
     "02_beta/beta.py": '"""Beta."""\n\n\ndef inc(x: int) -> int:\n    """x plus one."""\n    return x + 1\n',
@@ -60,6 +61,7 @@ def make_kit(root: Path) -> Path:
     write(root / "exercises", TESTS)
     write(root / "exercises", STUBS)
     write(root / "solutions", SOLUTIONS)
+    (root / "exercises" / "kit.toml").write_text(MANIFEST)
     for name in ("01_alpha", "02_beta"):
         (root / "exercises" / name / "README.md").write_text(f"# {name}\n\n## Hints\n1. First hint.\n2. Second hint.\n")
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from fake_kit import SOLUTIONS, handin, make_kit, run_grader
+from fake_kit import MANIFEST, SOLUTIONS, handin, make_kit, run_grader
 from results import load_valid
 
 from grader.core import kit as real_kit
@@ -19,7 +19,7 @@ from grader.run import cache, zygote
 @pytest.fixture
 def kit(tmp_path):
     root = make_kit(tmp_path / "kit")
-    (root / "exercises" / "kit.toml").write_text('[02_beta]\nuses = ["01_alpha"]\n')
+    (root / "exercises" / "kit.toml").write_text(MANIFEST + 'uses = ["01_alpha"]\n')
     return root
 
 

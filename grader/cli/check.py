@@ -103,8 +103,34 @@ def grading_problems(solutions: list[ExerciseResult], stubs: list[ExerciseResult
     return problems
 
 
+TABLE_ROW = re.compile(r"^\| (\d\d) \| `(\w+)`(\s*(?:\(bonus\)|（加分）))? \|", flags=re.M)
+
+
+def manifest_problems() -> list[str]:
+    """Where exercises/kit.toml, the folders and the README tables disagree: a folder the manifest
+    does not list, a listed exercise without its stub, reference, tests or README, or a table row
+    (number, module, bonus mark) that is not the manifest's."""
+    listed = kit.exercises()
+    problems = [f"exercises/{p.name}/ is not listed in exercises/kit.toml" for p in sorted(kit.EXERCISES_DIR.iterdir())
+                if p.is_dir() and p.name[:2].isdigit() and p.name not in {e.name for e in listed}]
+    for e in listed:
+        for path in (kit.EXERCISES_DIR / e.name / e.file_name, kit.SOLUTIONS_DIR / e.name / e.file_name):
+            if not path.is_file():
+                problems.append(f"{e.name}: kit.toml names module {e.module!r}, but {path.relative_to(kit.KIT_ROOT)} is missing")
+        if not kit.test_files(e.name):
+            problems.append(f"{e.name}: no test_*.py in exercises/{e.name}/")
+    expected = [(e.name[:2], e.module, e.bonus) for e in listed]
+    for readme in (kit.KIT_ROOT / "README.md", kit.KIT_ROOT / i18n.README_NAMES["zh-TW"]):
+        if readme.is_file():
+            rows = [(n, m, bool(b)) for n, m, b in TABLE_ROW.findall(readme.read_text(encoding="utf-8"))]
+            if rows and rows != expected:
+                problems.append(f"{readme.name}: the exercise table {rows} is not exercises/kit.toml's {expected}")
+    return problems
+
+
 def static_problems(names: list[str]) -> list[str]:
-    return [p for n in names for p in parity_problems(n) + points_problems(n) + readme_problems(n)] + translations_problems(names)
+    return manifest_problems() + [p for n in names for p in parity_problems(n) + points_problems(n) + readme_problems(n)] + \
+        translations_problems(names)
 
 
 FENCED = re.compile(r"^```.*?^```[ \t]*$", flags=re.M | re.S)

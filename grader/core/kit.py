@@ -18,11 +18,57 @@ SOLUTIONS_DIR = KIT_ROOT / "solutions"
 MANIFEST = EXERCISES_DIR / "kit.toml"
 
 
+class ManifestError(RuntimeError):
+    """exercises/kit.toml is missing, unreadable or malformed (a broken kit, not a learner's mistake)."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise of ``exercises/kit.toml``: its folder ``name`` (``NN_name``) holds the stub
+    ``<module>.py``, its README and its tests; ``solutions/<name>/<module>.py`` is the reference."""
+
+    name: str
+    module: str
+    bonus: bool = False
+    datasets: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.module}.py"
+
+
+def _manifest() -> dict:
+    try:
+        return tomllib.loads(MANIFEST.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestError(f"{MANIFEST}: {exc}") from exc
+
+
+def exercises() -> list[Exercise]:
+    """The kit's exercises, in the manifest's order (the order a learner takes them)."""
+    found = []
+    for name, entry in _manifest().items():
+        if name == "thresholds":
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("module"), str):
+            raise ManifestError(f"{MANIFEST}: [{name}] needs module = \"<graded module>\"")
+        found.append(Exercise(name, entry["module"], bool(entry.get("bonus", False)),
+                              tuple(entry.get("datasets", ())), tuple(u for u in entry.get("uses", ()) if u != name)))
+    return found
+
+
+def exercise(name: str) -> Exercise:
+    """The manifest's entry for ``name`` (KeyError when it has none)."""
+    for candidate in exercises():
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"{MANIFEST.name} lists no exercise {name!r}")
+
+
 def exercise_names() -> list[str]:
-    """Folders of exercises/ named like ``NN_name``, in order."""
-    return sorted(
-        p.name for p in EXERCISES_DIR.iterdir() if p.is_dir() and p.name[:2].isdigit() and "_" in p.name
-    )
+    """The exercises' folder names (``NN_name``), in order."""
+    return [e.name for e in exercises()]
 
 
 def resolve_names(requested: list[str]) -> list[str]:
@@ -47,24 +93,14 @@ def test_files(exercise: str) -> list[Path]:
     return sorted((EXERCISES_DIR / exercise).glob("test_*.py"))
 
 
-def _entry(exercise: str) -> dict:
-    """The exercise's table of ``exercises/kit.toml`` (empty when absent or unreadable)."""
-    try:
-        manifest = tomllib.loads(MANIFEST.read_text())
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-    entry = manifest.get(exercise, {})
-    return entry if isinstance(entry, dict) else {}
+def datasets_needed(exercise_name: str) -> list[str]:
+    """The datasets an exercise's tests read (none if unlisted)."""
+    return list(exercise(exercise_name).datasets)
 
 
-def datasets_needed(exercise: str) -> list[str]:
-    """The datasets an exercise's tests read, from ``exercises/kit.toml`` (none if unlisted)."""
-    return list(_entry(exercise).get("datasets", []))
-
-
-def uses(exercise: str) -> list[str]:
-    """Other exercises whose graded modules this one's tests read (``uses`` in kit.toml)."""
-    return [name for name in _entry(exercise).get("uses", []) if name != exercise]
+def uses(exercise_name: str) -> list[str]:
+    """Other exercises whose graded modules this one's tests read."""
+    return list(exercise(exercise_name).uses)
 
 
 @dataclass(frozen=True)
@@ -99,11 +135,7 @@ class Threshold:
 
 def thresholds(exercise: str | None = None) -> list[Threshold]:
     """The thresholds of kit.toml (of one exercise's tests when ``exercise`` is given)."""
-    try:
-        entries = tomllib.loads(MANIFEST.read_text()).get("thresholds", [])
-    except (OSError, tomllib.TOMLDecodeError):
-        return []
-    found = [Threshold(**entry) for entry in entries]
+    found = [Threshold(**entry) for entry in _manifest().get("thresholds", [])]
     return [t for t in found if exercise in (None, t.exercise)]
 
 

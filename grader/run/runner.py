@@ -387,7 +387,7 @@ def summarise(name: str, events: list[dict], returncode: int | None, timeout: fl
         tests.append(_as_test(e, max_points))
 
     result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "",
-                            tests, bonus=bool(collected and collected.get("bonus")))
+                            tests, bonus=any(e.name == name and e.bonus for e in kit.exercises()))
     kinds = [t.kind for t in tests]
     short = current.split("::")[-1] if current else ""
     tampered = next((t.message for t in tests if t.message.startswith("tampering")), None)

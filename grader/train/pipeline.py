@@ -61,13 +61,11 @@ NUM_CLASSES = 10
 ERROR_CASES_SHOWN = 6
 EVAL_BATCH_SIZE = 1000  # validation and test batches: results do not depend on it, speed does
 
-# model choice -> (exercise, module file stem, class name, title in the report)
+# model choice -> (exercise, class name, title in the report)
 MODELS = {
-    "mlp": ("06_mlp", "mlp", "MLP", "MLP"),
-    "cnn": ("07_cnn", "cnn", "SimpleCNN", "CNN (SimpleCNN)"),
+    "mlp": ("06_mlp", "MLP", "MLP"),
+    "cnn": ("07_cnn", "SimpleCNN", "CNN (SimpleCNN)"),
 }
-MODULES = {"04_train": "train", "05_checkpoint": "checkpoint", "06_mlp": "mlp", "07_cnn": "cnn",
-           "08_evaluate": "evaluate"}
 EVALUATE_FUNCTIONS = ("collect_predictions", "confusion_matrix", "per_class_accuracy", "find_errors",
                       "plot_training_history", "plot_confusion_matrix", "plot_error_cases")
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
@@ -124,7 +122,7 @@ class Implementation:
 
     def module(self, exercise: str) -> ModuleType:
         if exercise not in self.modules:
-            path = self.target / exercise / f"{MODULES[exercise]}.py"
+            path = self.target / exercise / kit.exercise(exercise).file_name
             try:
                 self.modules[exercise] = load_module_file(path)
             except ModuleLoadError as exc:
@@ -136,9 +134,10 @@ class Implementation:
     def get(self, exercise: str, name: str) -> Any:
         module = self.module(exercise)
         if not hasattr(module, name):
+            file_name = kit.exercise(exercise).file_name
             raise PipelineError(
-                f"grader train needs {exercise}.{name}, but {self.target / exercise / (MODULES[exercise] + '.py')} "
-                f"has no `{name}`.\nRestore it (the kit's exercises/{exercise}/{MODULES[exercise]}.py shows its "
+                f"grader train needs {exercise}.{name}, but {self.target / exercise / file_name} "
+                f"has no `{name}`.\nRestore it (the kit's exercises/{exercise}/{file_name} shows its "
                 f"signature); check it with: {self.pytest_command(exercise)}")
         return getattr(module, name)
 
@@ -453,7 +452,7 @@ def train_one(impl: Implementation, kind: str, data: Data, args: argparse.Namesp
 
     from grader.train.harness import seed_everything
 
-    exercise, _, cls, title = MODELS[kind]
+    exercise, cls, title = MODELS[kind]
     folder.mkdir(parents=True, exist_ok=True)
     seed_everything(args.seed)
     model = impl.call(exercise, cls)
