@@ -68,6 +68,16 @@ def make_kit(root: Path) -> Path:
     return root
 
 
+def use_kit(monkeypatch, root: Path) -> Path:
+    """Point this process's grader at the kit at ``root`` (for in-process tests)."""
+    from grader.core import kit
+
+    for name, path in (("KIT_ROOT", root), ("EXERCISES_DIR", root / "exercises"), ("SOLUTIONS_DIR", root / "solutions"),
+                       ("MANIFEST", root / "exercises" / "kit.toml")):
+        monkeypatch.setattr(kit, name, path)
+    return root
+
+
 def handin(root: Path, alpha: str | None = SOLUTIONS["01_alpha/alpha.py"], beta: str | None = SOLUTIONS["02_beta/beta.py"]) -> Path:
     """A hand-in folder; pass None to leave a module out."""
     files = {k: v for k, v in {"01_alpha/alpha.py": alpha, "02_beta/beta.py": beta}.items() if v is not None}

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from fake_kit import SOLUTIONS, make_kit, run_grader
 
+from grader.core.results import ExerciseResult
+from grader.core.results import TestResult as Outcome
 from grader.report.classroom import markdown
 from grader.report.scorecard import to_json
-from grader.run.runner import ExerciseResult
-from grader.run.runner import TestResult as Outcome
 
 yaml = pytest.importorskip("yaml")
 

@@ -19,8 +19,8 @@ from fake_kit import make_kit, run_grader
 
 from grader.cli.export import collect_upload, gradescope_results, threshold_tests
 from grader.core import kit
-from grader.run.runner import ExerciseResult
-from grader.run.runner import TestResult as Outcome
+from grader.core.results import ExerciseResult
+from grader.core.results import TestResult as Outcome
 
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 SELECTED = ["01_activations", "03_backprop"]

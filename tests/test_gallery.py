@@ -25,7 +25,8 @@ import pytest
 from kit_device import DEVICE
 
 from grader.core import kit
-from grader.run.runner import ExerciseResult, run_exercise
+from grader.core.results import ExerciseResult
+from grader.run.runner import run_exercise
 
 GALLERY = Path(__file__).parent / "gallery"
 

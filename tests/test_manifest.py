@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_kit import make_kit
+from fake_kit import make_kit, use_kit
 
 from grader.cli.check import manifest_problems
 from grader.core import kit
@@ -13,12 +13,7 @@ from grader.core import kit
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch) -> Path:
-    root = make_kit(tmp_path / "kit")
-    monkeypatch.setattr(kit, "KIT_ROOT", root)
-    monkeypatch.setattr(kit, "EXERCISES_DIR", root / "exercises")
-    monkeypatch.setattr(kit, "SOLUTIONS_DIR", root / "solutions")
-    monkeypatch.setattr(kit, "MANIFEST", root / "exercises" / "kit.toml")
-    return root
+    return use_kit(monkeypatch, make_kit(tmp_path / "kit"))
 
 
 def test_the_kit_agrees_with_its_manifest():

@@ -22,9 +22,9 @@ from grader.cli.grading import grade_handin
 from grader.cli.release import find_leaks, releasable
 from grader.cli.settings import Settings
 from grader.cli.watch import snapshot, wait_for_change
+from grader.core.results import ExerciseResult
+from grader.core.results import TestResult as Outcome
 from grader.report.scorecard import to_gradescope
-from grader.run.runner import ExerciseResult
-from grader.run.runner import TestResult as Outcome
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_release_is_a_working_student_copy(kit, tmp_path):
     assert "no solution code found" in proc.stdout
     assert files_under(out) == {
         "README.md", ".gitignore", "data/README.md", "pyproject.toml",
-        "exercises/01_alpha/README.md", "exercises/01_alpha/alpha.py", "exercises/01_alpha/test_alpha.py",
+        "exercises/kit.toml", "exercises/01_alpha/README.md", "exercises/01_alpha/alpha.py", "exercises/01_alpha/test_alpha.py",
         "exercises/02_beta/README.md", "exercises/02_beta/beta.py", "exercises/02_beta/test_beta.py"}
     assert "Student copy" in (out / "README.md").read_text()
     assert 'testpaths = ["exercises"]' in (out / "pyproject.toml").read_text()

@@ -15,13 +15,13 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-from fake_kit import make_kit, run_grader
+from fake_kit import make_kit, run_grader, use_kit
 
 from grader.cli import check
 from grader.core import i18n, kit
+from grader.core.results import ExerciseResult
 from grader.report import hints
 from grader.report.scorecard import print_scorecard
-from grader.run.runner import ExerciseResult
 
 FOLDERS = [kit.KIT_ROOT] + [kit.EXERCISES_DIR / n for n in kit.exercise_names()]
 
@@ -114,10 +114,7 @@ def test_missing_translation_and_missing_link_are_reported(tmp_path: Path) -> No
 
 def test_grader_check_reports_translations(monkeypatch, tmp_path: Path) -> None:
     """`grader check` (static_problems) reports an exercise README without a translation."""
-    root = make_kit(tmp_path / "kit")
-    monkeypatch.setattr(kit, "KIT_ROOT", root)
-    monkeypatch.setattr(kit, "EXERCISES_DIR", root / "exercises")
-    monkeypatch.setattr(kit, "SOLUTIONS_DIR", root / "solutions")
+    use_kit(monkeypatch, make_kit(tmp_path / "kit"))
     assert check.static_problems(["01_alpha"]) == ["exercises/01_alpha/README.zh-TW.md is missing (the translation of README.md)"]
 
 

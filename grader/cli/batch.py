@@ -20,9 +20,9 @@ from grader.cli.cluster import ClusterUnavailable, graded_on_cluster
 from grader.cli.grading import Graded, grade_handin
 from grader.cli.settings import Settings
 from grader.core.files import atomic_write_text, write_json
+from grader.core.results import ExerciseResult
 from grader.core.text import clip
 from grader.report.scorecard import status_label, to_json
-from grader.run.runner import ExerciseResult
 
 SKIPPED = {"__MACOSX", "__pycache__"}
 

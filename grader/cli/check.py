@@ -14,9 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 from grader.core import i18n, kit
+from grader.core.results import ExerciseResult, Status
 from grader.report.hints import parse_hints
 from grader.run.loader import ModuleLoadError, load_module_file
-from grader.run.runner import ExerciseResult
 
 
 def module_files(folder: Path) -> list[Path]:
@@ -92,13 +92,13 @@ def readme_problems(name: str) -> list[str]:
 def grading_problems(solutions: list[ExerciseResult], stubs: list[ExerciseResult]) -> list[str]:
     problems = []
     for r in solutions:
-        if r.status != "passed" or r.points != r.max_points:
+        if r.status != Status.PASSED or r.points != r.max_points:
             problems.append(f"{r.name}: the solution is {r.status.replace('_', ' ')} ({r.points}/{r.max_points}): {r.message}")
     for r in stubs:
-        if r.status != "not_started":
+        if r.status != Status.NOT_STARTED:
             problems.append(f"{r.name}: the stubs report {r.status.replace('_', ' ')}, expected not started: {r.message}")
         for t in r.tests:
-            if t.kind not in ("not_started", "blocked"):
+            if t.kind not in (Status.NOT_STARTED, Status.BLOCKED):
                 problems.append(f"{r.name}: stub test {t.id.split('::')[-1]} came out {t.kind}, expected not started or blocked")
     return problems
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from grader.cli.settings import Settings
 from grader.core import kit
+from grader.core.results import ExerciseResult, Status
 from grader.report.scorecard import to_json
-from grader.run.runner import ExerciseResult, target_options
+from grader.run.runner import target_options
 
 if TYPE_CHECKING:
     from grader.cli.grading import Graded
@@ -151,7 +152,7 @@ def rows_from_json(data: dict) -> list[ExerciseResult]:
 
 def _failed(handin: Path, names: list[str], settings: Settings, reason: str) -> tuple[Path, Graded, dict]:
     """The row of a hand-in the cluster could not grade: every exercise ``error`` with the reason."""
-    results = [ExerciseResult(n, "error", 0, 0, 0.0, f"the grader could not grade this hand-in: {reason}") for n in names]
+    results = [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, f"the grader could not grade this hand-in: {reason}") for n in names]
     target = str(handin.resolve())
     return handin, (target, results, True), to_json(results, target, settings.device, settings.sandbox, settings.environment())
 

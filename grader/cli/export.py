@@ -28,8 +28,9 @@ from pathlib import Path
 from grader.cli.settings import Settings, decide_sandbox
 from grader.core import kit
 from grader.core.files import write_json
+from grader.core.results import ExerciseResult
 from grader.report.scorecard import status_label, to_gradescope
-from grader.run.runner import DEFAULT_TIMEOUT, ExerciseResult, target_options
+from grader.run.runner import DEFAULT_TIMEOUT, target_options
 
 JUNK_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 LISTED = 12  # names listed per line of the upload report

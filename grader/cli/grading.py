@@ -11,9 +11,10 @@ from typing import TextIO
 
 from grader.cli.settings import Settings
 from grader.core import kit
+from grader.core.results import ExerciseResult, Status, TestResult
 from grader.report.bars import LiveBars
 from grader.report.scorecard import test_line
-from grader.run.runner import ExerciseResult, TestResult, target_options
+from grader.run.runner import target_options
 
 
 def prepare_datasets(names: list[str]) -> None:
@@ -81,9 +82,9 @@ def grade_handin(folder: Path, names: list[str], settings: Settings) -> tuple[st
         root = handin_root(folder, names)
         if folder.is_symlink() or root.is_symlink() or not root.resolve().is_relative_to(folder.resolve()):
             reason = "refused: the hand-in's folder is a symbolic link or leads outside it; hand in real folders"
-            return str(folder.absolute()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], False
+            return str(folder.absolute()), [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, reason) for n in names], False
         root = root.resolve()
         return str(root), grade(names, target_options(target=root), replace(settings, jobs=1)), False
     except Exception as exc:  # noqa: BLE001 - one hand-in must never stop the batch
         reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
-        return str(folder.resolve()), [ExerciseResult(n, "error", 0, 0, 0.0, reason) for n in names], True
+        return str(folder.resolve()), [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, reason) for n in names], True

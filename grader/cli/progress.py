@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from grader.cli.settings import Settings
 from grader.core import i18n, kit
+from grader.core.results import Status
 from grader.report.scorecard import paint, status_label, use_colour
 from grader.run.runner import target_options
 
@@ -33,11 +34,11 @@ def show_progress(args: argparse.Namespace, settings: Settings) -> int:
             if settings.remembered(name, options) is None:
                 print(t("checking", name=name), file=sys.stderr)
             result = settings.run(name, options)
-            pending = None if result.status == "passed" else result
-            done += result.status == "passed"
+            pending = None if result.status == Status.PASSED else result
+            done += result.status == Status.PASSED
         else:  # after the next step, count what is known to pass (as grader --all would)
             known = settings.remembered(name, options)
-            done += known is not None and known.status == "passed"
+            done += known is not None and known.status == Status.PASSED
     bar = tqdm.format_meter(done, len(names), 0, ncols=60, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} " + t("bar_unit"))
     print(f"\n{t('progress')} {bar}")
     if pending is None:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from grader.cli.settings import Settings
 from grader.core import environment, kit
-from grader.run.runner import DEFAULT_TIMEOUT, ExerciseResult, target_options
+from grader.core.results import ExerciseResult
+from grader.run.runner import DEFAULT_TIMEOUT, target_options
 
 COMPARED = ("python", "torch", "torchvision", "numpy", "kit_version", "kit_commit", "device", "gpu", "threads", "sandbox")
 

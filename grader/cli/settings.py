@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.core import environment
+from grader.core.results import ExerciseResult, TestResult
 from grader.run import cache
 from grader.run import sandbox as sandboxing
 from grader.run.limits import Limits, parse_size
-from grader.run.runner import DEFAULT_TIMEOUT, ExerciseResult, TestResult, graded_folder, run_safely
+from grader.run.runner import DEFAULT_TIMEOUT, graded_folder, run_safely
 
 DEFAULT_MEMORY = "4G"
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from grader.cli.grading import run_streaming
 from grader.cli.settings import Settings
 from grader.core import kit
+from grader.core.results import ExerciseResult, Status
 from grader.report.scorecard import paint, status_label, use_colour
-from grader.run.runner import ExerciseResult, target_options
+from grader.run.runner import target_options
 
 Snapshot = dict[Path, tuple[int, int]]
 
@@ -43,7 +44,7 @@ def first_pending(settings: Settings, options: list[str], after: str | None = No
         if after is not None and name <= after:
             continue
         known = settings.remembered(name, options)
-        if known is None or known.status != "passed":
+        if known is None or known.status != Status.PASSED:
             return name
     return None
 
@@ -53,7 +54,7 @@ def summary(result: ExerciseResult, colour: bool) -> str:
     line = (f"[{time.strftime('%H:%M:%S')}] {result.name}: {paint(status_label(result.status), result.status, colour)}  "
             f"{result.passed_tests}/{len(result.tests)} tests  {result.points}/{result.max_points} points  "
             f"{result.seconds:.1f} s")
-    return line + (f"\n  {result.message}" if result.status != "passed" and result.message else "")
+    return line + (f"\n  {result.message}" if result.status != Status.PASSED and result.message else "")
 
 
 def wait_for_change(folders: list[Path], before: Snapshot, interval: float) -> None:
@@ -83,7 +84,7 @@ def watch(name: str | None, args: argparse.Namespace, settings: Settings) -> int
             print(f"running {current} ...", flush=True)
             result = run_streaming(settings, current, options, sys.stdout)
             print(summary(result, colour), flush=True)
-            if result.status == "passed" and name is None:
+            if result.status == Status.PASSED and name is None:
                 current = first_pending(settings, options, after=current)
                 if current is not None:
                     print(f"Moving on to {current}.", flush=True)

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from grader.core import i18n, kit
+from grader.core.results import Status
 from grader.core.text import clip
 from grader.report.scorecard import status_label
 
@@ -89,19 +90,19 @@ def markdown(data: dict, lang: str = "en") -> str:
     rows, reasons = [], []
     for e in exercises:
         tests = e["tests"]
-        passed = sum(test["outcome"] == "passed" for test in tests)
+        passed = sum(test["outcome"] == Status.PASSED for test in tests)
         name = f"{e['name']} {t('bonus_tag')}" if e.get("bonus") else e["name"]
         label = f"{ICONS.get(e['status'], '❌')} {status_label(e['status'], lang)}"
         rows.append(f"| {cell(name)} | {label} | {passed}/{len(tests)} | {e['points']}/{e['max_points']} "
                     f"| {float(e['seconds']):.1f} |")
-        if e["status"] != "passed" and e.get("message"):
+        if e["status"] != Status.PASSED and e.get("message"):
             reasons.append(f"- **{cell(e['name'])}** ({status_label(e['status'], lang)}): {cell(clip(e['message'], 500))}")
     core = [e for e in exercises if not e.get("bonus")]
     bonus = [e for e in exercises if e.get("bonus")]
     points = f"{sum(e['points'] for e in core)}/{sum(e['max_points'] for e in core)}"
     extra = f" {t('bonus_total')} {sum(e['points'] for e in bonus)}/{sum(e['max_points'] for e in bonus)}" if bonus else ""
-    done = t("n_passed", passed=sum(e["status"] == "passed" for e in exercises), total=len(exercises))
-    tests = f"{sum(x['outcome'] == 'passed' for e in exercises for x in e['tests'])}/{sum(len(e['tests']) for e in exercises)}"
+    done = t("n_passed", passed=sum(e["status"] == Status.PASSED for e in exercises), total=len(exercises))
+    tests = f"{sum(x['outcome'] == Status.PASSED for e in exercises for x in e['tests'])}/{sum(len(e['tests']) for e in exercises)}"
     lines = [f"### {t('col_points')}: {points}{extra} · {done}", "",
              f"| {t('col_exercise')} | {t('col_status')} | {t('col_tests')} | {t('col_points')} | {t('col_seconds')} |",
              "|---|---|---:|---:|---:|", *rows,
@@ -136,4 +137,4 @@ def cmd_summary(argv: list[str]) -> int:
         print(text, end="")
     if data is None:
         return 2
-    return 0 if data["exercises"] and all(e["status"] == "passed" for e in data["exercises"]) else 1
+    return 0 if data["exercises"] and all(e["status"] == Status.PASSED for e in data["exercises"]) else 1

@@ -8,10 +8,11 @@ from typing import TextIO
 
 from grader.core import i18n
 from grader.core.environment import record
+from grader.core.results import ExerciseResult, Status, TestResult
 from grader.core.text import clip
-from grader.run.runner import ExerciseResult, TestResult
 
-COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "31", "not_started": "33", "blocked": "35"}
+COLOURS: dict[str, str] = {Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "31", Status.TIMEOUT: "31",
+                           Status.NOT_STARTED: "33", Status.BLOCKED: "35"}
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -55,7 +56,7 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
         print(f"{left(name, width)}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}"
               f"{memory}{cached}", file=stream)
     print("-" * i18n.width(header), file=stream)
-    passed = sum(r.status == "passed" for r in results)
+    passed = sum(r.status == Status.PASSED for r in results)
     core = [r for r in results if not r.bonus]
     points, max_points = sum(r.points for r in core), sum(r.max_points for r in core)
     tests = f"{sum(r.passed_tests for r in results)}/{sum(len(r.tests) for r in results)}"
@@ -64,7 +65,7 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
     extra = f"  {t('bonus_total')} {sum(r.points for r in bonus)}/{sum(r.max_points for r in bonus)}" if bonus else ""
     print(f"{left(t('total'), width)}  {left(total, status_width)}  {tests:>7}  {f'{points}/{max_points}':>9}  "
           f"{sum(r.seconds for r in results):>8.1f}{extra}", file=stream)
-    reasons = [r for r in results if r.status != "passed" and r.message]
+    reasons = [r for r in results if r.status != Status.PASSED and r.message]
     if reasons and t("english_failures"):
         print(f"\n{t('english_failures')}", file=stream)
     for r in reasons:
@@ -72,7 +73,7 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
         print(f"\n{r.name}: {reason}", file=stream)
         if verbose:
             for test in r.tests:
-                if test.kind not in ("passed", "not_started") and test.message:
+                if test.kind not in (Status.PASSED, Status.NOT_STARTED) and test.message:
                     print(f"  - {test.id.split('::', 1)[-1]}: {test.message}", file=stream)
     measured = [(r.name, test) for r in results for test in r.tests if test.metrics] if verbose else []
     if measured:
@@ -100,7 +101,7 @@ def test_line(test: TestResult) -> str:
     """One finished test: its outcome and name, and the first line of why it did not pass."""
     name = test.id.split("::")[-1]
     label = status_label(test.kind)
-    reason = test.message.removeprefix(f"{label}: ").splitlines()[0][:160] if test.kind != "passed" and test.message else ""
+    reason = test.message.removeprefix(f"{label}: ").splitlines()[0][:160] if test.kind != Status.PASSED and test.message else ""
     return f"{label} {name}" + (f": {reason}" if reason else "")
 
 
@@ -129,7 +130,7 @@ def to_gradescope(results: list[ExerciseResult]) -> dict:
         for t in r.tests:
             tests.append({"name": f"{r.name}: {t.id.split('::', 1)[-1]}", "score": t.points,
                           "max_score": t.max_points, "output": t.message or t.kind.replace("_", " "),
-                          "visibility": "visible", "status": "passed" if t.kind == "passed" else "failed"})
+                          "visibility": "visible", "status": "passed" if t.kind == Status.PASSED else "failed"})
         if not r.tests:
             tests.append({"name": r.name, "score": 0, "max_score": 0, "output": r.message,
                           "visibility": "visible", "status": "failed"})

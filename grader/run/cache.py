@@ -19,7 +19,7 @@ from stat import S_ISREG
 
 from grader.core import kit
 from grader.core.files import atomic_write_text
-from grader.run.runner import ExerciseResult, TestResult
+from grader.core.results import ExerciseResult, Status, TestResult
 
 FOLDER = kit.KIT_ROOT / ".grader" / "results"
 PACKAGE = Path(__file__).resolve().parents[1]  # grader/
@@ -85,7 +85,7 @@ def load(cache_key: str) -> ExerciseResult | None:
 
 def store(cache_key: str, result: ExerciseResult) -> None:
     """Remember ``result`` (never a timeout, which depends on the machine's load); errors ignored."""
-    if result.status == "timeout":
+    if result.status == Status.TIMEOUT:
         return
     record = asdict(result)
     record.pop("cached_age")

@@ -32,6 +32,7 @@ from typing import Any, TextIO
 import pytest
 
 from grader.core import kit
+from grader.core.results import Status
 from grader.core.text import clip
 from grader.run.integrity import Snapshot, comparisons_are_honest, sign
 from grader.run.loader import ModuleLoadError, load_module_file
@@ -306,7 +307,7 @@ class Recorder:
         unmet = []
         for name in marker.args:
             kinds = [k for node, k in self.kinds.items() if node.startswith(prefix) and node[len(prefix):].split("[")[0] == name]
-            if any(k != "passed" for k in kinds):
+            if any(k != Status.PASSED for k in kinds):
                 unmet.append(name)
         if unmet:
             pytest.skip(f"{BLOCKED_PREFIX}needs {', '.join(unmet)} to pass first")
@@ -327,42 +328,42 @@ class Recorder:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             reason = reason.removeprefix("Skipped: ")
             if reason.startswith(BLOCKED_PREFIX) and _learner_frame(raised) is None:
-                kind, message = "blocked", reason
+                kind, message = Status.BLOCKED, reason
             elif _learner_frame(raised) is None and not _grades_an_exercise(item):
-                kind, message = "skipped", reason  # the kit's own tests may skip
+                kind, message = Status.SKIPPED, reason  # the kit's own tests may skip
             else:
-                kind, message = "failed", _skip_by_graded_code(raised, reason)
+                kind, message = Status.FAILED, _skip_by_graded_code(raised, reason)
                 report.outcome, report.longrepr = "failed", message
                 if hasattr(report, "wasxfail"):
                     del report.wasxfail
         elif report.passed:
-            kind = "passed"
+            kind = Status.PASSED
         elif excinfo is not None and isinstance(excinfo.value, ModuleLoadError):
-            kind, message = "error", str(excinfo.value)
+            kind, message = Status.ERROR, str(excinfo.value)
             report.longrepr = message
         elif excinfo is not None and _is_not_started(excinfo.value):
-            kind, message = "not_started", f"not started: {excinfo.value}"
+            kind, message = Status.NOT_STARTED, f"not started: {excinfo.value}"
             report.longrepr = message
         elif report.when == "setup":
-            kind, message = "error", _message(excinfo)
+            kind, message = Status.ERROR, _message(excinfo)
         else:
-            kind, message = "failed", _message(excinfo)
+            kind, message = Status.FAILED, _message(excinfo)
         report.grader_kind = kind  # type: ignore[attr-defined]  # read back by pytest_report_teststatus
         self.pending[item.nodeid] = (kind, message)
-        if self.control and item.name == f"test_grader_control_{self.control}_fail" and kind == "failed":
+        if self.control and item.name == f"test_grader_control_{self.control}_fail" and kind == Status.FAILED:
             report.outcome, report.longrepr = "passed", None  # expected: not a failure of the run
 
     def _finish(self, item: pytest.Item, _changes: Any = Snapshot.changes) -> None:
         """Check the process is as the snapshot left it (with the check as it was when this module
         was imported, before any graded code), then record and emit the test's result."""
-        kind, message = self.pending.pop(item.nodeid, ("error", "the test produced no result"))
+        kind, message = self.pending.pop(item.nodeid, (Status.ERROR, "the test produced no result"))
         changes = _changes(self.snapshot, item.config.pluginmanager.get_plugins()) if self.snapshot else []
         if changes:
-            kind = "error"
+            kind = Status.ERROR
             message = f"tampering: the graded code replaced {', '.join(changes[:3])}; results cannot be trusted"
         if not item.name.startswith(f"test_grader_control_{self.control}_") or not self.control:
             self.kinds[item.nodeid] = kind  # the terminal summary and `needs` know the exercise's own tests
-        points = max_points(item) if kind == "passed" else 0
+        points = max_points(item) if kind == Status.PASSED else 0
         self.points[0] += points
         measured = getattr(item, "funcargs", {}).get("metrics") or None
         self._emit({"event": "result", "id": item.nodeid, "kind": kind, "points": points,
@@ -370,9 +371,9 @@ class Recorder:
 
     def pytest_report_teststatus(self, report: pytest.TestReport):
         kind = getattr(report, "grader_kind", None)
-        if kind == "not_started":
+        if kind == Status.NOT_STARTED:
             return "not started", "N", "NOT STARTED"
-        if kind == "blocked":
+        if kind == Status.BLOCKED:
             return "blocked", "b", "BLOCKED"
         return None
 

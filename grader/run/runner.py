@@ -9,7 +9,6 @@ tests with unpredictable names (one must pass, one must fail) expose blanket tam
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -19,64 +18,20 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.core import kit
+from grader.core.results import ExerciseResult, Status, TestResult
 from grader.core.text import clip
 from grader.run import sandbox as sandboxing
 from grader.run import zygote
-from grader.run.integrity import verify
 from grader.run.limits import CGroup, Limits
+from grader.run.verdict import CONTROL_PREFIX, as_test, parse_events, summarise
 
-OUTCOMES = {"passed": "passed", "failed": "failed", "not_started": "failed", "error": "error",
-            "blocked": "skipped"}
 DEFAULT_TIMEOUT = 600.0  # seconds per exercise
 OUTPUT_TAIL = 4000  # bytes of the test process's output kept for diagnostics
 CHANNEL_LIMIT = 8 << 20  # bytes of results the plugin may send; more means interference
-CONTROL_PREFIX = "test_grader_control_"
-
-
-@dataclass
-class TestResult:
-    id: str
-    outcome: str  # passed | failed | error | skipped (the JSON contract)
-    kind: str  # passed | failed | not_started | error | blocked | skipped
-    points: int
-    max_points: int
-    message: str = ""
-    metrics: dict | None = None  # what a threshold test measured (accuracy, threshold, epochs, ...)
-
-
-@dataclass
-class ExerciseResult:
-    name: str
-    status: str
-    points: int
-    max_points: int
-    seconds: float
-    message: str = ""
-    tests: list[TestResult] = field(default_factory=list)
-    bonus: bool = False
-    output: str = ""
-    peak_memory_mb: float | None = None
-    cached_age: float | None = None  # seconds since it was graded, when it comes from the cache
-
-    @property
-    def passed_tests(self) -> int:
-        return sum(t.kind == "passed" for t in self.tests)
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data.pop("output")
-        data["cached"] = data.pop("cached_age") is not None
-        for test in data["tests"]:
-            test.pop("kind")
-            if test["metrics"] is None:
-                del test["metrics"]
-        data["seconds"] = round(self.seconds, 2)
-        return data
 
 
 def target_options(solutions: bool = False, target: str | Path | None = None) -> list[str]:
@@ -101,21 +56,6 @@ def reveals_solutions(folder: Path) -> bool:
         return False
     solutions, folder = kit.SOLUTIONS_DIR.resolve(), folder.resolve()
     return folder.is_relative_to(solutions) or solutions.is_relative_to(folder)
-
-
-def parse_events(data: bytes, key: str) -> tuple[list[dict], int]:
-    """The correctly signed events of the results channel, and how many lines were not."""
-    events, forged = [], 0
-    for line in data.decode(errors="replace").splitlines():
-        try:
-            event = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            event = None
-        if isinstance(event, dict) and verify(key, event):
-            events.append(event)
-        else:
-            forged += 1
-    return events, forged
 
 
 class Drain(threading.Thread):
@@ -230,9 +170,9 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
     started = time.perf_counter()
     paths = [str(p) for p in kit.test_files(name)]
     if not paths:
-        return ExerciseResult(name, "error", 0, 0, 0.0, f"the kit has no tests for {name}")
+        return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, f"the kit has no tests for {name}")
     if "--target" in options and reveals_solutions(graded_folder(options)):
-        return ExerciseResult(name, "error", 0, 0, 0.0, "refused: the graded folder is, holds or lies inside the "
+        return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, "refused: the graded folder is, holds or lies inside the "
                                                          "kit's solutions/ (grade the reference with --solutions)")
     if select:
         paths = [f"{p}::{test}" for p in paths for test in select]
@@ -292,7 +232,7 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
         events, _ = parse_events(line, key)
         for event in events:
             if on_test and event.get("event") == "result" and f"::{CONTROL_PREFIX}" not in str(event.get("id")):
-                on_test(_as_test(event, int(event.get("max_points", 0))))
+                on_test(as_test(event, int(event.get("max_points", 0))))
             elif on_progress and event.get("event") == "progress":
                 with contextlib.suppress(KeyError, TypeError, ValueError):
                     on_progress(str(event["id"]), str(event["label"]), int(event["done"]), int(event["total"]))
@@ -329,114 +269,5 @@ def run_safely(name: str, options: list[str], **settings: Any) -> ExerciseResult
     try:
         return run_exercise(name, options, **settings)
     except Exception as exc:  # noqa: BLE001 - reported in the exercise's row
-        return ExerciseResult(name, "error", 0, 0, 0.0,
+        return ExerciseResult(name, Status.ERROR, 0, 0, 0.0,
                               clip(f"the grader failed on this exercise: {type(exc).__name__}: {exc}"))
-
-
-def _as_test(event: dict, max_points: int) -> TestResult:
-    """A "result" event as a TestResult worth at most ``max_points`` (the announced value)."""
-    kind = str(event.get("kind")) if event.get("kind") in OUTCOMES else "error"
-    points = max_points if kind == "passed" else 0
-    metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else None
-    return TestResult(str(event.get("id")), OUTCOMES[kind], kind, points, max_points, clip(str(event.get("message", ""))),
-                      metrics)
-
-
-def _control_problem(results: dict[str, dict], expected: list[str]) -> str | None:
-    """Why the control tests (one must pass, one must fail) show interference, or None."""
-    for tid in expected:
-        kind = results.get(tid, {}).get("kind")
-        want = "passed" if tid.endswith("_pass") else "failed"
-        if kind is not None and kind != want:
-            return (f"tampering: a control test that must {'pass' if want == 'passed' else 'fail'} "
-                    f"{'failed' if want == 'passed' else 'passed'}: the graded code changed how tests run, compare "
-                    "or report; results cannot be trusted")
-    return None
-
-
-def summarise(name: str, events: list[dict], returncode: int | None, timeout: float, seconds: float,
-              forged: int = 0, control: str | None = None) -> ExerciseResult:
-    """Turn the plugin's events and the process's fate into one ExerciseResult.
-
-    The channel must hold, in order: one "collected" event, one result per collected test in
-    collection order, one "finished" event; anything else (or a forged line, or a control test
-    with the wrong outcome) means the graded code interfered, and the exercise is an error.
-    """
-    collected = next((e for e in events if e.get("event") == "collected"), None)
-    try:
-        announced = [(str(t["id"]), int(t["max_points"])) for t in collected["tests"]] if collected else []
-    except (KeyError, TypeError, ValueError):
-        announced, forged = [], forged + 1
-    controls = [tid for tid, _ in announced if control and f"::{CONTROL_PREFIX}{control}_" in tid]
-    expected = [(tid, points) for tid, points in announced if tid not in controls]
-    results = [e for e in events if e.get("event") == "result"]
-    received = {str(e.get("id")): e for e in results}
-    in_order = [e.get("id") for e in results] == [tid for tid, _ in announced][:len(results)]
-    finished = any(e.get("event") == "finished" for e in events)
-    current = next((tid for tid, _ in expected if tid not in received), None)
-    problem = next((str(e.get("message", "")) for e in events if e.get("event") == "collection_error"), None)
-
-    tests = []
-    for tid, max_points in expected:
-        e = received.get(tid)
-        if e is None:
-            reason = (f"not run: the time limit of {timeout:g} s ran out" if returncode is None
-                      else f"not run: the test process ended early (exit status {returncode})")
-            tests.append(TestResult(tid, "error", "error", 0, max_points, reason))
-            continue
-        tests.append(_as_test(e, max_points))
-
-    result = ExerciseResult(name, "", sum(t.points for t in tests), sum(t.max_points for t in tests), seconds, "",
-                            tests, bonus=any(e.name == name and e.bonus for e in kit.exercises()))
-    kinds = [t.kind for t in tests]
-    short = current.split("::")[-1] if current else ""
-    tampered = next((t.message for t in tests if t.message.startswith("tampering")), None)
-    if control is not None and collected is not None and expected and len(controls) != 2:
-        tampered = tampered or "tampering: the grader's control tests are missing; results cannot be trusted"
-    tampered = tampered or _control_problem(received, controls)
-    if forged or not in_order or sum(e.get("event") == "collected" for e in events) > 1 or tampered:
-        result.status = "error"
-        result.message = tampered or ("tampering: the results channel holds lines the grader did not write; "
-                                      "results cannot be trusted")
-        result.points = 0
-        for t in tests:
-            t.points = 0
-    elif returncode is None:
-        result.status = "timeout"
-        result.message = f"exceeded the time limit of {timeout:g} s" + (f" in {short}" if short else "")
-    elif problem is not None:
-        result.status, result.message = "error", clip(problem)
-    elif collected is None:
-        result.status, result.message = "error", f"the tests could not be collected (pytest exit status {returncode})"
-    elif not finished or len(received) < len(announced):
-        result.status = "error"
-        result.message = f"the test process ended early (exit status {returncode})" + (f" during {short}" if short else "")
-    elif (returncode == 0) != all(k in ("passed", "blocked") for k in kinds) or returncode not in (0, 1):
-        result.status, result.message = "error", (f"pytest's exit status {returncode} contradicts the recorded results "
-                                                  "(the graded code may have interfered with pytest)")
-        result.points = 0  # results that contradict the process's fate are not trusted
-        for t in tests:
-            t.points = 0
-    else:
-        result.status, result.message = _verdict(tests)
-    return result
-
-
-def _verdict(tests: list[TestResult]) -> tuple[str, str]:
-    """(status, headline message) from the tests' kinds, once the run itself is trusted."""
-    kinds = [t.kind for t in tests]
-
-    def first(*wanted: str) -> str:
-        return next((t.message for t in tests if t.kind in wanted), "")
-
-    if not tests:
-        return "error", "no tests were collected"
-    if "error" in kinds:
-        return "error", first("error")
-    if all(k == "passed" for k in kinds):
-        return "passed", ""
-    if "not_started" in kinds and all(k in ("not_started", "blocked") for k in kinds):
-        return "not_started", first("not_started")
-    if all(k in ("passed", "blocked") for k in kinds):
-        return "blocked", first("blocked")
-    return "failed", first("failed", "not_started")
