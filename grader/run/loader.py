@@ -13,6 +13,15 @@ class ModuleLoadError(Exception):
 
 
 _cache: dict[Path, ModuleType | ModuleLoadError] = {}
+_internal_names: dict[str, str] = {}  # sys.modules name of a graded module -> its file's stem
+
+
+def plain_names(text: str) -> str:
+    """``text`` with each graded module's internal name (``graded_06_mlp_mlp``) as its file's stem
+    (``mlp``): what a learner wrote and can find."""
+    for internal, stem in _internal_names.items():
+        text = text.replace(internal, stem)
+    return text
 
 
 def _where(exc: BaseException, path: Path) -> str:
@@ -38,7 +47,8 @@ def load_module_file(path: Path) -> ModuleType:
     if not path.is_file():
         missing = _cache[path] = ModuleLoadError(f"{path.name} is missing: expected it at {path}")
         raise missing
-    name = f"graded_{path.parent.name}_{path.stem}"
+    name = f"graded_{path.parent.name}_{path.stem}"  # unique: never shadows a library or another exercise's module
+    _internal_names[name] = path.stem
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

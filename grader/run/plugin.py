@@ -35,8 +35,9 @@ from grader.core import kit
 from grader.core.results import Status
 from grader.core.text import clip
 from grader.run.integrity import Snapshot, comparisons_are_honest, sign
-from grader.run.loader import ModuleLoadError, load_module_file
+from grader.run.loader import ModuleLoadError, load_module_file, plain_names
 from grader.run.plain import GradedModule
+from grader.run.tracebacks import choose_style, learner_repr
 
 DEFAULT_POINTS = 1
 BLOCKED_PREFIX = "blocked: "
@@ -65,6 +66,11 @@ def pytest_configure(config: pytest.Config) -> None:
     _state["device"] = config.getoption("--device")
     stream, key, control = _open_channel(config.getoption("--grader-channel"))
     config.pluginmanager.register(Recorder(stream, key, control), "grader-recorder")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    choose_style(config, items, exercise_suite=all(_grades_an_exercise(item) for item in items))
 
 
 def _open_channel(spec: str | None) -> tuple[TextIO | None, str, str]:
@@ -185,7 +191,7 @@ def _message(excinfo: pytest.ExceptionInfo | None) -> str:
         return f"{module}.py has no {name!r}: define it with the name and signature its docstring and README give"
     frame = _learner_frame(excinfo)
     where = f" ({frame[0]}, line {frame[1]})" if frame else ""
-    return f"{type(exc).__name__}: {exc}{where}".strip()
+    return plain_names(f"{type(exc).__name__}: {exc}{where}".strip())
 
 
 def _learner_frame(excinfo: pytest.ExceptionInfo | None) -> tuple[str, int, str] | None:
@@ -348,6 +354,8 @@ class Recorder:
             kind, message = Status.ERROR, _message(excinfo)
         else:
             kind, message = Status.FAILED, _message(excinfo)
+        if kind in (Status.FAILED, Status.ERROR) and excinfo is not None and _grades_an_exercise(item):
+            report.longrepr = learner_repr(item, excinfo, target_dir()) or report.longrepr
         report.grader_kind = kind  # type: ignore[attr-defined]  # read back by pytest_report_teststatus
         self.pending[item.nodeid] = (kind, message)
         if self.control and item.name == f"test_grader_control_{self.control}_fail" and kind == Status.FAILED:
