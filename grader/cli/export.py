@@ -13,7 +13,6 @@ and ``$ROOT/results/results.json`` is written in Gradescope's format. ``ROOT`` i
 """
 from __future__ import annotations
 
-import argparse
 import ast
 import os
 import shutil
@@ -25,6 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.cli.parser import autograder_parser
 from grader.cli.settings import Settings, decide_sandbox
 from grader.core import kit
 from grader.core.files import write_json
@@ -279,25 +279,9 @@ def run_autograder(root: Path) -> int:
     return 0
 
 
-def cmd_export(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="grader export", description=(
-        "Package the kit for a grading service. gradescope: a zip with setup.sh, run_autograder and the kit "
-        "without solutions/ or tests/ (see docs/grading-a-class.md)."))
-    parser.add_argument("service", choices=["gradescope"], help="the grading service")
-    parser.add_argument("out", metavar="OUT.zip", help="the bundle to write")
-    parser.add_argument("--hide-thresholds", action="store_true", help=(
-        "show the tests that train on MNIST / Fashion-MNIST to students only after the due date "
-        "(visibility after_due_date); every other test stays visible"))
-    args = parser.parse_args(argv)
-    return export_gradescope(args.out, args.hide_thresholds)
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m grader.cli.export --root ROOT``: what run_autograder runs."""
-    parser = argparse.ArgumentParser(prog="python -m grader.cli.export", description="Grade a Gradescope submission.")
-    parser.add_argument("--root", default=os.environ.get("GRADESCOPE_ROOT", "/autograder"),
-                        help="the autograder folder (holds submission/ and results/)")
-    return run_autograder(Path(parser.parse_args(argv).root))
+    return run_autograder(Path(autograder_parser().parse_args(argv).root))
 
 
 if __name__ == "__main__":
