@@ -1,4 +1,4 @@
-"""`grader train`: the chapter's pipeline run with an implementation (grader/train/pipeline.py).
+"""`grader train`: the chapter's pipeline run with an implementation (grader/cli/train.py, grader/train/).
 
 REAL DATA: the runs read the real MNIST from the data folder (prepared on first use). They stay
 quick with --subset (a few hundred training images) and --epochs 1-2; the test set is always
@@ -14,7 +14,7 @@ import pytest
 
 from grader.cli.main import main
 from grader.core import kit
-from grader.train import pipeline
+from grader.train import fit_one, loaders, staging
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PER_MODEL_FILES = ("history.json", "training_curves.png", "confusion_matrix.png", "error_cases.png",
@@ -82,7 +82,7 @@ def test_solutions_run_writes_every_file(tmp_path, capsys):
 
 
 def test_stubs_exit_1_naming_04_train_and_write_nothing(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(pipeline, "RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr(staging, "RUNS_DIR", tmp_path / "runs")
     code, _, stderr = run(capsys)
     assert code == 1
     assert "grader train needs 04_train." in stderr and "not implemented yet" in stderr, stderr
@@ -166,7 +166,7 @@ def test_interrupt_mid_run_writes_nothing(tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):  # Ctrl-C right after fit has written best_model.pth
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "_check_history", interrupted)
+    monkeypatch.setattr(fit_one, "_check_history", interrupted)
     out = tmp_path / "out"
     out.mkdir()  # an empty folder named with --out is accepted, and stays as it was
     code, stdout, stderr = run(capsys, "--solutions", "--subset", "200", "--epochs", "1", "--out", str(out))
@@ -225,12 +225,12 @@ def test_tensor_loader_reshuffles_each_pass_and_repeats_by_seed():
     import torch
 
     x, y = torch.arange(10.0).reshape(10, 1), torch.arange(10)
-    loader = pipeline.TensorLoader(x, y, batch_size=4, seed=3)
+    loader = loaders.TensorLoader(x, y, batch_size=4, seed=3)
     assert len(loader) == 3 and len(loader.dataset) == 10
     first, second = [torch.cat([b[1] for b in loader]) for _ in range(2)]
     assert sorted(first.tolist()) == sorted(second.tolist()) == list(range(10))
     assert first.tolist() != second.tolist(), "each epoch must see a new order"
-    again = pipeline.TensorLoader(x, y, batch_size=4, seed=3)
+    again = loaders.TensorLoader(x, y, batch_size=4, seed=3)
     assert torch.cat([b[1] for b in again]).tolist() == first.tolist()
-    plain = pipeline.TensorLoader(x, y, batch_size=4)
+    plain = loaders.TensorLoader(x, y, batch_size=4)
     assert torch.cat([b[1] for b in plain]).tolist() == list(range(10))

@@ -7,6 +7,7 @@ hand-in does, the others are graded; if the grader itself fails on a hand-in, th
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import sys
@@ -16,9 +17,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from grader.cli.cluster import ClusterUnavailable, graded_on_cluster
+from grader.cli.cluster import ClusterUnavailable, graded_on_cluster, problem_with
 from grader.cli.grading import Graded, grade_handin
-from grader.cli.settings import Settings
+from grader.cli.settings import (
+    Settings,
+    check_folders,
+    chosen_exercises,
+    refuse_unwritable,
+    settings_from,
+    writable_file,
+    writable_folder,
+)
 from grader.core.files import atomic_write_text, write_json
 from grader.core.results import ExerciseResult
 from grader.core.text import clip
@@ -95,3 +104,17 @@ def run_batch(folder: Path, names: list[str], settings: Settings, csv_path: Path
         print(f"The grader failed on {len(failed)} hand-in(s): {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_batch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``grader batch DIR --csv PATH``: usage checked up front, then :func:`run_batch`."""
+    if not Path(args.dir).is_dir():
+        parser.error(f"{args.dir}: no such folder")
+    if args.cluster and (problem := problem_with(args.cluster)):
+        parser.error(problem)
+    names = chosen_exercises(parser, args.names)
+    refuse_unwritable(parser, writable_file(args.csv, "--csv"), writable_folder(args.json_dir, "--json-dir"))
+    check_folders(parser, None, args.data_dir)
+    settings = settings_from(args, parser, untrusted=True)
+    return run_batch(Path(args.dir), names, settings, Path(args.csv), Path(args.json_dir) if args.json_dir else None,
+                     args.cluster)

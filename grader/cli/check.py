@@ -7,16 +7,21 @@ has a Traditional Chinese translation in step with it (README.zh-TW.md).
 """
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 import re
 from collections import Counter
 from pathlib import Path
 
+from grader.cli.grading import grade
+from grader.cli.settings import settings_from
 from grader.core import i18n, kit
 from grader.core.results import ExerciseResult, Status
 from grader.report.hints import parse_hints
+from grader.report.scorecard import print_scorecard
 from grader.run.loader import ModuleLoadError, load_module_file
+from grader.run.runner import target_options
 
 
 def module_files(folder: Path) -> list[Path]:
@@ -195,3 +200,25 @@ def translations_problems(names: list[str]) -> list[str]:
     folders = [kit.KIT_ROOT] + [kit.EXERCISES_DIR / n for n in names]
     return [p for f in folders if (f / "README.md").is_file()
             for p in translation_problems(f / "README.md", f / i18n.README_NAMES["zh-TW"])]
+
+
+def cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``grader check``: the static checks, then solutions and stubs graded; exit 1 on any problem."""
+    from grader.train.calibrate import calibration_warnings  # imports torch
+
+    names = kit.exercise_names()
+    problems = static_problems(names)
+    settings = settings_from(args, parser, untrusted=False)
+    solutions = grade(names, target_options(solutions=True), settings)
+    print_scorecard(solutions, str(kit.SOLUTIONS_DIR), settings.device)
+    stubs = grade(names, target_options(), settings)
+    print_scorecard(stubs, str(kit.EXERCISES_DIR), settings.device)
+    problems += grading_problems(solutions, stubs)
+    print()
+    for problem in problems:
+        print(f"PROBLEM  {problem}")
+    for warning in calibration_warnings():
+        print(f"WARNING  {warning}")
+    print(f"grader check: {len(problems)} problem(s) in {len(names)} exercises" if problems
+          else f"grader check: all {len(names)} exercises consistent")
+    return 1 if problems else 0

@@ -13,7 +13,6 @@ and ``$ROOT/results/results.json`` is written in Gradescope's format. ``ROOT`` i
 """
 from __future__ import annotations
 
-import argparse
 import ast
 import os
 import shutil
@@ -25,10 +24,11 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.cli.parser import autograder_parser
 from grader.cli.settings import Settings, decide_sandbox
 from grader.core import kit
 from grader.core.files import write_json
-from grader.core.results import ExerciseResult
+from grader.core.results import ExerciseResult, Status
 from grader.report.scorecard import status_label, to_gradescope
 from grader.run.runner import DEFAULT_TIMEOUT, target_options
 
@@ -230,7 +230,7 @@ def gradescope_results(results: list[ExerciseResult], upload: Upload, handin: Pa
         test["output"] = _relative(test["output"], handin)
         test["visibility"] = "after_due_date" if test["name"] in hidden else "visible"
     statuses = "; ".join(f"{r.name}: {status_label(r.status)} ({r.points}/{r.max_points})" for r in results)
-    reasons = [f"{r.name}: {_relative(r.message, handin)}" for r in results if r.status != "passed" and r.message]
+    reasons = [f"{r.name}: {_relative(r.message, handin)}" for r in results if r.status != Status.PASSED and r.message]
     notes = ["Threshold tests (training on MNIST / Fashion-MNIST) are shown after the due date."] if hidden else []
     data.update(execution_time=round(seconds), stdout_visibility="hidden",
                 output="\n".join([*upload.report(), statuses, *reasons, *notes]))
@@ -280,25 +280,9 @@ def run_autograder(root: Path) -> int:
     return 0
 
 
-def cmd_export(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="grader export", description=(
-        "Package the kit for a grading service. gradescope: a zip with setup.sh, run_autograder and the kit "
-        "without solutions/ or tests/ (see docs/grading-a-class.md)."))
-    parser.add_argument("service", choices=["gradescope"], help="the grading service")
-    parser.add_argument("out", metavar="OUT.zip", help="the bundle to write")
-    parser.add_argument("--hide-thresholds", action="store_true", help=(
-        "show the tests that train on MNIST / Fashion-MNIST to students only after the due date "
-        "(visibility after_due_date); every other test stays visible"))
-    args = parser.parse_args(argv)
-    return export_gradescope(args.out, args.hide_thresholds)
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m grader.cli.export --root ROOT``: what run_autograder runs."""
-    parser = argparse.ArgumentParser(prog="python -m grader.cli.export", description="Grade a Gradescope submission.")
-    parser.add_argument("--root", default=os.environ.get("GRADESCOPE_ROOT", "/autograder"),
-                        help="the autograder folder (holds submission/ and results/)")
-    return run_autograder(Path(parser.parse_args(argv).root))
+    return run_autograder(Path(autograder_parser().parse_args(argv).root))
 
 
 if __name__ == "__main__":

@@ -6,28 +6,23 @@ and exercises after the next step count as done when they are remembered as pass
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from functools import partial
-from pathlib import Path
 
 from tqdm import tqdm
 
-from grader.cli.settings import Settings
+from grader.cli.settings import Settings, Target
 from grader.core import i18n, kit
 from grader.core.results import Status
 from grader.report.scorecard import paint, status_label, use_colour
-from grader.run.runner import target_options
 
 
-def show_progress(args: argparse.Namespace, settings: Settings) -> int:
-    """Print a bar of passed exercises and the next step (in --lang / GRADER_LANG / the locale's
-    language); exit 0 when everything passed."""
-    lang = i18n.language(getattr(args, "lang", None))
+def show_progress(target: Target, settings: Settings, lang: str) -> int:
+    """Print a bar of passed exercises of ``target`` and the next step (in ``lang``); exit 0 when
+    everything passed."""
     t = partial(i18n.text, lang=lang)
-    target = kit.SOLUTIONS_DIR if args.solutions else Path(args.target).resolve() if args.target else kit.EXERCISES_DIR
     names = kit.exercise_names()
-    options = target_options(args.solutions, args.target)
+    options = target.options
     done, pending = 0, None
     for name in names:
         if pending is None:
@@ -49,7 +44,7 @@ def show_progress(args: argparse.Namespace, settings: Settings) -> int:
     readme = i18n.readme_path(folder, lang)
     readme = (readme if readme.is_file() else folder / "README.md").relative_to(kit.KIT_ROOT)
     modules = [p for p in sorted((kit.EXERCISES_DIR / pending.name).glob("*.py")) if not p.name.startswith("test_")]
-    module = target / pending.name / (modules[0].name if modules else "")
+    module = target.folder / pending.name / (modules[0].name if modules else "")
     shown = module.relative_to(kit.KIT_ROOT) if module.is_relative_to(kit.KIT_ROOT) else module
     print(t("next", name=pending.name, status=paint(status_label(pending.status, lang), pending.status, colour),
             tests=f"{pending.passed_tests}/{len(pending.tests)}", points=f"{pending.points}/{pending.max_points}"))

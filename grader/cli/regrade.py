@@ -7,13 +7,18 @@ the rest.
 """
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 
-from grader.cli.settings import Settings
+from grader.cli.settings import Settings, refuse_unwritable, writable_file
 from grader.core import environment, kit
+from grader.core.files import write_json
 from grader.core.results import ExerciseResult
+from grader.report.scorecard import print_scorecard, to_json
 from grader.run.runner import DEFAULT_TIMEOUT, target_options
+from grader.run.sandbox import unavailable_reason
 
 COMPARED = ("python", "torch", "torchvision", "numpy", "kit_version", "kit_commit", "device", "gpu", "threads", "sandbox")
 
@@ -76,3 +81,27 @@ def regrade(result_path: Path, target: Path, sandbox_available: bool) -> tuple[S
     settings = settings_of(old, sandbox_available)
     results = [settings.run(name, target_options(target=target)) for name in names]
     return settings, results, record_changes(old, settings), differences(old, results)
+
+
+def cmd_regrade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Regrade, print the scorecard, then what changed; exit 0 when nothing did, 1 otherwise."""
+    if not Path(args.target).is_dir():
+        parser.error(f"--target {args.target}: no such folder")
+    refuse_unwritable(parser, writable_file(args.json, "--json"))
+    target = str(Path(args.target).resolve())
+    try:
+        settings, results, changed_record, changed_results = regrade(Path(args.result), Path(target),
+                                                                     unavailable_reason() is None)
+    except RegradeError as exc:
+        parser.error(str(exc))
+    print_scorecard(results, target, settings.device, verbose=True)
+    if args.json and (problem := write_json(args.json, to_json(results, target, settings.device, settings.sandbox,
+                                                              settings.environment()))):
+        print(f"grader: {problem}", file=sys.stderr)
+    print("\nEnvironment then and now: " + ("the same" if not changed_record else ""))
+    for line in changed_record:
+        print(f"  {line}")
+    print("Results: " + ("the same as recorded" if not changed_results else "changed"))
+    for line in changed_results:
+        print(f"  {line}")
+    return 1 if changed_results else 0

@@ -9,18 +9,19 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.core import environment
+from grader.core import environment, kit
 from grader.core.results import ExerciseResult, TestResult
 from grader.run import cache
 from grader.run import sandbox as sandboxing
 from grader.run.limits import Limits, parse_size
-from grader.run.runner import DEFAULT_TIMEOUT, graded_folder, run_safely
+from grader.run.runner import DEFAULT_TIMEOUT, graded_folder, run_safely, target_options
 
 DEFAULT_MEMORY = "4G"
 
@@ -65,6 +66,33 @@ class Settings:
         return result
 
 
+@dataclass(frozen=True)
+class Target:
+    """The implementation a command works on: exercises/, solutions/ (--solutions) or a hand-in (--target DIR)."""
+
+    solutions: bool = False
+    given: str | None = None  # --target DIR as typed
+
+    @property
+    def folder(self) -> Path:
+        """The folder graded."""
+        if self.solutions:
+            return kit.SOLUTIONS_DIR
+        return Path(self.given).resolve() if self.given else kit.EXERCISES_DIR
+
+    @property
+    def options(self) -> list[str]:
+        """The pytest options that grade it."""
+        return target_options(self.solutions, self.given)
+
+    @property
+    def flag(self) -> str:
+        """The option that chooses it on a command line ('' for exercises/)."""
+        if self.solutions:
+            return "--solutions"
+        return f"--target {shlex.quote(self.given)}" if self.given else ""
+
+
 def threads_for(jobs: int) -> int | None:
     """torch threads per test process when ``jobs`` share the cores (no oversubscription)."""
     return max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
@@ -98,28 +126,6 @@ def size(text: str) -> int:
         return parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def add_run_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -> None:
-    """--device, --timeout, --jobs, --sandbox, --memory."""
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="torch device for the tests (auto: CUDA when available)")
-    parser.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"time limit per exercise (default {DEFAULT_TIMEOUT:g})")
-    if jobs:
-        parser.add_argument("--jobs", type=positive_int, default=1, metavar="N", help="grade N at once")
-    parser.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto",
-                        help="run graded code in a bubblewrap sandbox (auto: for --target and batch, where "
-                             "bubblewrap works)")
-    parser.add_argument("--memory", type=size, default=parse_size(DEFAULT_MEMORY), metavar="SIZE",
-                        help=f"memory cap per exercise inside the sandbox (default {DEFAULT_MEMORY})")
-
-
-def add_cache_options(parser: argparse.ArgumentParser) -> None:
-    """--fresh and --cache: when a remembered result may stand in for grading."""
-    parser.add_argument("--fresh", action="store_true", help="grade again even what has not changed")
-    parser.add_argument("--cache", action="store_true",
-                        help="with --target: reuse remembered results too (always on for exercises/ and solutions/)")
 
 
 def resolve_device(choice: str) -> str:
@@ -216,3 +222,30 @@ def writable_folder(path: str | None, what: str) -> str | None:
     except OSError as exc:
         return f"{what} {path}: cannot write there ({exc.strerror or exc})"
     return None
+
+
+def check_folders(parser: argparse.ArgumentParser, target: str | None, data_dir: str | None) -> None:
+    """Exit 2 unless ``target`` (--target) names a folder and ``data_dir`` (--data-dir) a folder (or
+    nothing yet); then use the data folder for this run."""
+    if target is not None and (not target.strip() or not Path(target).is_dir()):
+        parser.error(f"--target {target!r}: no such folder")
+    if data_dir is not None:
+        if not data_dir.strip() or (Path(data_dir).exists() and not Path(data_dir).is_dir()):
+            parser.error(f"--data-dir {data_dir!r}: not a folder")
+        os.environ["GRADER_DATA_DIR"] = str(Path(data_dir).resolve())
+
+
+def refuse_unwritable(parser: argparse.ArgumentParser, *problems: str | None) -> None:
+    """Exit 2 naming the first output path that cannot be written, before any grading."""
+    for problem in problems:
+        if problem:
+            parser.error(problem)
+
+
+def chosen_exercises(parser: argparse.ArgumentParser, wanted: list[str]) -> list[str]:
+    """The exercises ``wanted`` names (unique prefixes work), or every one when it names none;
+    a name that matches no exercise is a usage error (exit 2)."""
+    try:
+        return kit.resolve_names(wanted) if wanted else kit.exercise_names()
+    except ValueError as exc:
+        parser.error(str(exc))

@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 from grader.cli.grading import run_streaming
-from grader.cli.settings import Settings
+from grader.cli.settings import Settings, Target, check_folders, chosen_exercises, settings_from
 from grader.core import kit
 from grader.core.results import ExerciseResult, Status
 from grader.report.scorecard import paint, status_label, use_colour
-from grader.run.runner import target_options
 
 Snapshot = dict[Path, tuple[int, int]]
 
@@ -71,11 +70,19 @@ def wait_for_change(folders: list[Path], before: Snapshot, interval: float) -> N
         current = settled
 
 
-def watch(name: str | None, args: argparse.Namespace, settings: Settings) -> int:
+def cmd_watch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``grader watch [NAME]``: usage checked up front, then :func:`watch`."""
+    check_folders(parser, args.target, args.data_dir)
+    name = chosen_exercises(parser, [args.name])[0] if args.name else None
+    settings = settings_from(args, parser, untrusted=bool(args.target))
+    return watch(name, Target(args.solutions, args.target), settings, args.interval)
+
+
+def watch(name: str | None, chosen: Target, settings: Settings, interval: float) -> int:
     """Run, summarise, wait for a save, repeat; follow the learner's progress when ``name`` is None."""
-    target = kit.SOLUTIONS_DIR if args.solutions else Path(args.target).resolve() if args.target else kit.EXERCISES_DIR
+    target = chosen.folder
     colour = use_colour(sys.stdout)
-    options = target_options(args.solutions, args.target)
+    options = chosen.options
     current = name or first_pending(settings, options)
     try:
         while current is not None:
@@ -92,7 +99,7 @@ def watch(name: str | None, args: argparse.Namespace, settings: Settings) -> int
             where = target / current
             shown = where.relative_to(kit.KIT_ROOT) if where.is_relative_to(kit.KIT_ROOT) else where
             print(f"Watching {shown}/*.py: save a file to re-run, Ctrl-C to stop.", flush=True)
-            wait_for_change(folders, before, args.interval)
+            wait_for_change(folders, before, interval)
         print("Every exercise passes. Run `grader --all` for the scorecard.", flush=True)
     except KeyboardInterrupt:
         print("\nStopped watching.", flush=True)

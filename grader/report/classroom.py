@@ -7,7 +7,6 @@ keeps grader.json as an artifact.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ from grader.report.scorecard import status_label
 
 WORKFLOW_PATH = Path(".github/workflows/grade.yml")
 RESULTS = "grader.json"
-ICONS = {"passed": "✅", "not_started": "⬜", "blocked": "⏸️"}  # everything else: ❌
+ICONS = {Status.PASSED: "✅", Status.NOT_STARTED: "⬜", Status.BLOCKED: "⏸️"}  # everything else: ❌
 WORKFLOW = """# Grades every push with the kit's own tests on a CPU runner. The job passes only when every
 # exercise passes; the scorecard is in the run's summary, grader.json in its artifacts.
 name: Grade
@@ -113,21 +112,16 @@ def markdown(data: dict, lang: str = "en") -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_summary(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="grader summary", description=(
-        "Write a results JSON (grader --json) as a Markdown scorecard: appended to $GITHUB_STEP_SUMMARY when "
-        "set (a GitHub Actions job summary), else printed. Exit 0 when every exercise passed, 1 otherwise, "
-        "2 when the file is missing or not grader results."))
-    parser.add_argument("result", metavar="RESULT.json", help="the results JSON to show")
-    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=None, help="language of headings and status words")
-    args = parser.parse_args(argv)
+def show_summary(result: str, lang: str | None) -> int:
+    """``grader summary RESULT.json``: the scorecard to $GITHUB_STEP_SUMMARY (when set) or stdout; exit 0
+    when every exercise passed, 1 otherwise, 2 when ``result`` is missing or not grader results."""
     try:
-        data = json.loads(Path(args.result).read_text())
-        text = markdown(data, i18n.language(args.lang))
+        data = json.loads(Path(result).read_text())
+        text = markdown(data, i18n.language(lang))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"not grader results ({type(exc).__name__}: {exc})"
-        print(f"grader summary: {args.result}: {reason}", file=sys.stderr)
-        text, data = f"### No scorecard\n\n`{cell(args.result)}`: {cell(reason)} (see the grading step's log).\n", None
+        print(f"grader summary: {result}: {reason}", file=sys.stderr)
+        text, data = f"### No scorecard\n\n`{cell(result)}`: {cell(reason)} (see the grading step's log).\n", None
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as f:
