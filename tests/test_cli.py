@@ -7,6 +7,7 @@ import pytest
 import grader.cli.grade
 from grader.cli.main import main
 from grader.cli.parser import GRADE, build, parse
+from grader.core.target import Target
 
 
 def usage_error(capsys, *argv: str) -> str:
@@ -27,11 +28,11 @@ def test_a_first_word_that_names_no_command_is_an_exercise():
 
 def test_grader_04_grades_04_train(monkeypatch, capsys):
     graded = []
-    monkeypatch.setattr(grader.cli.grade, "grade", lambda names, options, settings, stream: graded.append(
-        (names, options)) or [])
+    monkeypatch.setattr(grader.cli.grade, "grade", lambda names, target, settings, stream: graded.append(
+        (names, target)) or [])
     monkeypatch.setattr(grader.cli.grade, "print_scorecard", lambda *args, **kwargs: None)
     assert main(["04", "--solutions"]) == 0
-    assert graded == [(["04_train"], ["--solutions"])]
+    assert graded == [(["04_train"], Target(solutions=True))]
 
 
 @pytest.mark.parametrize("word", ["zzz", GRADE])

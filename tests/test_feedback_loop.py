@@ -86,10 +86,11 @@ def test_results_stream_while_the_exercise_runs(kit, tmp_path):
     target = handin(tmp_path / "h", alpha=slow)
     script = textwrap.dedent(f"""
         import json, time
-        from grader.run.runner import run_exercise, target_options
+        from grader.core.target import Target
+        from grader.run.runner import run_exercise
         seen = []
         started = time.monotonic()
-        result = run_exercise("01_alpha", target_options(target={str(target)!r}), device="cpu", warm=True,
+        result = run_exercise("01_alpha", Target.handin({str(target)!r}), device="cpu", warm=True,
                               on_test=lambda t: seen.append((t.id.split("::")[-1], t.kind, time.monotonic())))
         ended = time.monotonic()
         print(json.dumps({{"seen": [(n, k, ended - at) for n, k, at in seen], "status": result.status}}))
@@ -159,9 +160,10 @@ def test_a_slow_test_reports_its_progress_sparingly_and_before_its_result(kit):
     (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(SLOW_TEST)
     script = textwrap.dedent("""
         import json
-        from grader.run.runner import run_exercise, target_options
+        from grader.core.target import Target
+        from grader.run.runner import run_exercise
         seen = []
-        result = run_exercise("01_alpha", target_options(solutions=True), device="cpu", warm=True,
+        result = run_exercise("01_alpha", Target(solutions=True), device="cpu", warm=True,
                               on_test=lambda t: seen.append(["result", t.id.split("::")[-1]]),
                               on_progress=lambda test, label, done, total: seen.append([label, done, total]))
         print(json.dumps({"seen": seen, "status": result.status}))

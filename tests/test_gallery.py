@@ -26,6 +26,7 @@ from kit_device import DEVICE
 
 from grader.core import kit
 from grader.core.results import ExerciseResult
+from grader.core.target import Target
 from grader.run.runner import run_exercise
 
 GALLERY = Path(__file__).parent / "gallery"
@@ -69,7 +70,7 @@ def grade_variant(root: Path, exercise: str, kind: str, entry: dict) -> Exercise
     (module,) = [p for p in folder.glob("*.py") if not p.name.startswith("test_")]
     module.write_text(module.read_text() + "\n\n# --- gallery variant ---\n" + entry["code"].strip() + "\n")
     select, options = run_options(exercise, kind, entry)
-    return run_exercise(exercise, ["--target", str(root), *options], device=DEVICE, timeout=300, select=select,
+    return run_exercise(exercise, Target.handin(root), pytest_args=options, device=DEVICE, timeout=300, select=select,
                         threads=1, warm=True)
 
 

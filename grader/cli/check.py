@@ -18,10 +18,10 @@ from grader.cli.grading import grade
 from grader.cli.settings import settings_from
 from grader.core import i18n, kit
 from grader.core.results import ExerciseResult, Status
+from grader.core.target import Target
 from grader.report.hints import parse_hints
 from grader.report.scorecard import print_scorecard
 from grader.run.loader import ModuleLoadError, load_module_file
-from grader.run.runner import target_options
 
 
 def module_files(folder: Path) -> list[Path]:
@@ -209,9 +209,9 @@ def cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     names = kit.exercise_names()
     problems = static_problems(names)
     settings = settings_from(args, parser, untrusted=False)
-    solutions = grade(names, target_options(solutions=True), settings)
+    solutions = grade(names, Target(solutions=True), settings)
     print_scorecard(solutions, str(kit.SOLUTIONS_DIR), settings.device)
-    stubs = grade(names, target_options(), settings)
+    stubs = grade(names, Target(), settings)
     print_scorecard(stubs, str(kit.EXERCISES_DIR), settings.device)
     problems += grading_problems(solutions, stubs)
     print()

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from grader.cli.settings import Settings
 from grader.core import kit
 from grader.core.results import ExerciseResult, Status
+from grader.core.target import Target
 from grader.report.scorecard import to_json
-from grader.run.runner import target_options
 
 if TYPE_CHECKING:
     from grader.cli.grading import Graded
@@ -140,7 +140,7 @@ def grade_shipped(entries: list[Entry], names: list[str], settings: Settings, or
         root = Path(tmp).resolve() / "handin"
         unpack(entries, root)
         here = replace(settings, jobs=1, threads=threads)
-        results = grade(names, target_options(target=root), here)
+        results = grade(names, Target.handin(root), here)
         return _replace_paths(to_json(results, str(root), here.device, here.sandbox, here.environment()), str(root), origin)
 
 

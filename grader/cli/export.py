@@ -29,8 +29,9 @@ from grader.cli.settings import Settings, decide_sandbox
 from grader.core import kit
 from grader.core.files import write_json
 from grader.core.results import ExerciseResult, Status
+from grader.core.target import Target
 from grader.report.scorecard import status_label, to_gradescope
-from grader.run.runner import DEFAULT_TIMEOUT, target_options
+from grader.run.runner import DEFAULT_TIMEOUT
 
 JUNK_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 LISTED = 12  # names listed per line of the upload report
@@ -264,7 +265,7 @@ def run_autograder(root: Path) -> int:
             settings = Settings(device="cpu", timeout=timeout, jobs=1, sandbox=decide_sandbox("auto", untrusted=True))
             from grader.cli.grading import grade
 
-            results = grade(names, target_options(target=handin), settings)
+            results = grade(names, Target.handin(handin), settings)
             for r in results:
                 print(f"{r.name}: {r.status} {r.points}/{r.max_points} in {r.seconds:.1f} s, "
                       f"peak {r.peak_memory_mb} MB", flush=True)

@@ -7,10 +7,11 @@ import sys
 
 from grader.cli.grading import grade
 from grader.cli.progress import show_progress
-from grader.cli.settings import Target, check_folders, chosen_exercises, refuse_unwritable, settings_from, writable_file
+from grader.cli.settings import check_folders, chosen_exercises, refuse_unwritable, settings_from, writable_file
 from grader.core import i18n, kit
 from grader.core.files import write_json
 from grader.core.results import Status
+from grader.core.target import Target
 from grader.report.scorecard import print_scorecard, to_gradescope, to_json
 
 
@@ -26,7 +27,7 @@ def cmd_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     lang = i18n.language(args.lang)
     if not args.names and not args.all:
         return show_progress(target, settings, lang)
-    results = grade(names, target.options, settings, stream=args.verbose or sys.stderr.isatty())
+    results = grade(names, target, settings, stream=args.verbose or sys.stderr.isatty())
     where = str(target.folder)
     failed = [problem for problem in (  # the files first: they must exist whatever printing does
         write_json(args.json, to_json(results, where, settings.device, settings.sandbox, settings.environment())) if args.json else None,

@@ -12,9 +12,9 @@ from typing import TextIO
 from grader.cli.settings import Settings
 from grader.core import kit
 from grader.core.results import ExerciseResult, Status, TestResult
+from grader.core.target import Target
 from grader.report.bars import LiveBars
 from grader.report.scorecard import test_line
-from grader.run.runner import target_options
 
 
 def prepare_datasets(names: list[str]) -> None:
@@ -34,7 +34,7 @@ def prepare_datasets(names: list[str]) -> None:
             pass
 
 
-def run_streaming(settings: Settings, name: str, options: list[str], out: TextIO, prefix: str = "") -> ExerciseResult:
+def run_streaming(settings: Settings, name: str, target: Target, out: TextIO, prefix: str = "") -> ExerciseResult:
     """Grade ``name``, printing each test's outcome to ``out`` as it finishes (after ``prefix``)
     and a live bar while a test reports its progress (training)."""
     bars = LiveBars(out)
@@ -43,18 +43,18 @@ def run_streaming(settings: Settings, name: str, options: list[str], out: TextIO
         bars.finish(test.id)
         print(f"  {prefix}{test_line(test)}", file=out, flush=True)
 
-    return settings.run(name, options, on_test=report,
+    return settings.run(name, target, on_test=report,
                         on_progress=lambda test, label, done, total: bars.update(name, test, label, done, total))
 
 
-def grade(names: list[str], options: list[str], settings: Settings, stream: bool = False) -> list[ExerciseResult]:
+def grade(names: list[str], target: Target, settings: Settings, stream: bool = False) -> list[ExerciseResult]:
     """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order;
     with ``stream``, show each test's outcome and live bars on stderr (:func:`run_streaming`)."""
     if settings.sandbox:
         prepare_datasets(names)
 
     def run(name: str) -> ExerciseResult:
-        return run_streaming(settings, name, options, sys.stderr, f"[{name}] ") if stream else settings.run(name, options)
+        return run_streaming(settings, name, target, sys.stderr, f"[{name}] ") if stream else settings.run(name, target)
 
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
         return list(pool.map(run, names))
@@ -84,7 +84,7 @@ def grade_handin(folder: Path, names: list[str], settings: Settings) -> tuple[st
             reason = "refused: the hand-in's folder is a symbolic link or leads outside it; hand in real folders"
             return str(folder.absolute()), [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, reason) for n in names], False
         root = root.resolve()
-        return str(root), grade(names, target_options(target=root), replace(settings, jobs=1)), False
+        return str(root), grade(names, Target.handin(root), replace(settings, jobs=1)), False
     except Exception as exc:  # noqa: BLE001 - one hand-in must never stop the batch
         reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
         return str(folder.resolve()), [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, reason) for n in names], True

@@ -11,9 +11,10 @@ from functools import partial
 
 from tqdm import tqdm
 
-from grader.cli.settings import Settings, Target
+from grader.cli.settings import Settings
 from grader.core import i18n, kit
 from grader.core.results import Status
+from grader.core.target import Target
 from grader.report.scorecard import paint, status_label, use_colour
 
 
@@ -22,17 +23,16 @@ def show_progress(target: Target, settings: Settings, lang: str) -> int:
     everything passed."""
     t = partial(i18n.text, lang=lang)
     names = kit.exercise_names()
-    options = target.options
     done, pending = 0, None
     for name in names:
         if pending is None:
-            if settings.remembered(name, options) is None:
+            if settings.remembered(name, target) is None:
                 print(t("checking", name=name), file=sys.stderr)
-            result = settings.run(name, options)
+            result = settings.run(name, target)
             pending = None if result.status == Status.PASSED else result
             done += result.status == Status.PASSED
         else:  # after the next step, count what is known to pass (as grader --all would)
-            known = settings.remembered(name, options)
+            known = settings.remembered(name, target)
             done += known is not None and known.status == Status.PASSED
     bar = tqdm.format_meter(done, len(names), 0, ncols=60, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} " + t("bar_unit"))
     print(f"\n{t('progress')} {bar}")

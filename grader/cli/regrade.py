@@ -16,8 +16,9 @@ from grader.cli.settings import Settings, refuse_unwritable, writable_file
 from grader.core import environment, kit
 from grader.core.files import write_json
 from grader.core.results import ExerciseResult
+from grader.core.target import Target
 from grader.report.scorecard import print_scorecard, to_json
-from grader.run.runner import DEFAULT_TIMEOUT, target_options
+from grader.run.runner import DEFAULT_TIMEOUT
 from grader.run.sandbox import unavailable_reason
 
 COMPARED = ("python", "torch", "torchvision", "numpy", "kit_version", "kit_commit", "device", "gpu", "threads", "sandbox")
@@ -79,7 +80,7 @@ def regrade(result_path: Path, target: Path, sandbox_available: bool) -> tuple[S
     if unknown or not names:
         raise RegradeError(f"{result_path}: {'unknown exercises ' + ', '.join(unknown) if unknown else 'no exercises'}")
     settings = settings_of(old, sandbox_available)
-    results = [settings.run(name, target_options(target=target)) for name in names]
+    results = [settings.run(name, Target.handin(target)) for name in names]
     return settings, results, record_changes(old, settings), differences(old, results)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shlex
 import sys
 import tempfile
 from collections.abc import Callable
@@ -18,10 +17,11 @@ from pathlib import Path
 
 from grader.core import environment, kit
 from grader.core.results import ExerciseResult, TestResult
+from grader.core.target import Target
 from grader.run import cache
 from grader.run import sandbox as sandboxing
 from grader.run.limits import Limits, parse_size
-from grader.run.runner import DEFAULT_TIMEOUT, graded_folder, run_safely, target_options
+from grader.run.runner import DEFAULT_TIMEOUT, run_safely
 
 DEFAULT_MEMORY = "4G"
 
@@ -42,55 +42,28 @@ class Settings:
         """The reproducibility record of a run with these settings."""
         return environment.record(self.device, self.threads, self.sandbox, self.timeout)
 
-    def remembered(self, name: str, options: list[str]) -> ExerciseResult | None:
+    def remembered(self, name: str, target: Target) -> ExerciseResult | None:
         """The cached result of this exercise with its current inputs, without grading (None if none)."""
-        return cache.load(cache.key(name, graded_folder(options), self.device)) if self.cache else None
+        return cache.load(cache.key(name, target.folder, self.device)) if self.cache else None
 
-    def run(self, name: str, options: list[str], on_test: Callable[[TestResult], None] | None = None,
+    def run(self, name: str, target: Target, on_test: Callable[[TestResult], None] | None = None,
             on_progress: Callable[[str, str, int, int], None] | None = None) -> ExerciseResult:
         """Grade one exercise with these settings (never raises for the exercise's sake);
         ``on_test`` sees each test's result as it finishes (all at once for a remembered result),
         ``on_progress`` a slow test's progress (see :func:`grader.run.runner.run_exercise`)."""
-        key = cache.key(name, graded_folder(options), self.device) if self.cache or self.store else None
+        key = cache.key(name, target.folder, self.device) if self.cache or self.store else None
         remembered = cache.load(key) if key and self.cache else None
         if remembered is not None:
             if on_test is not None:
                 for test in remembered.tests:
                     on_test(test)
             return remembered
-        result = run_safely(name, options, device=self.device, timeout=self.timeout, threads=self.threads,
+        result = run_safely(name, target, device=self.device, timeout=self.timeout, threads=self.threads,
                             sandbox=self.sandbox, limits=self.limits, warm=self.warm, on_test=on_test,
                             on_progress=on_progress)
         if key and self.store:
             cache.store(key, result)
         return result
-
-
-@dataclass(frozen=True)
-class Target:
-    """The implementation a command works on: exercises/, solutions/ (--solutions) or a hand-in (--target DIR)."""
-
-    solutions: bool = False
-    given: str | None = None  # --target DIR as typed
-
-    @property
-    def folder(self) -> Path:
-        """The folder graded."""
-        if self.solutions:
-            return kit.SOLUTIONS_DIR
-        return Path(self.given).resolve() if self.given else kit.EXERCISES_DIR
-
-    @property
-    def options(self) -> list[str]:
-        """The pytest options that grade it."""
-        return target_options(self.solutions, self.given)
-
-    @property
-    def flag(self) -> str:
-        """The option that chooses it on a command line ('' for exercises/)."""
-        if self.solutions:
-            return "--solutions"
-        return f"--target {shlex.quote(self.given)}" if self.given else ""
 
 
 def threads_for(jobs: int) -> int | None:

@@ -26,7 +26,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from grader.cli.settings import Target
+from grader.core.target import Target
 from grader.train.fit_one import TrainingPlan, train_one
 from grader.train.learner import Implementation, PipelineError
 from grader.train.loaders import load_data

@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 from grader.cli.grading import run_streaming
-from grader.cli.settings import Settings, Target, check_folders, chosen_exercises, settings_from
+from grader.cli.settings import Settings, check_folders, chosen_exercises, settings_from
 from grader.core import kit
 from grader.core.results import ExerciseResult, Status
+from grader.core.target import Target
 from grader.report.scorecard import paint, status_label, use_colour
 
 Snapshot = dict[Path, tuple[int, int]]
@@ -37,12 +38,12 @@ def snapshot(folders: list[Path]) -> Snapshot:
     return state
 
 
-def first_pending(settings: Settings, options: list[str], after: str | None = None) -> str | None:
+def first_pending(settings: Settings, target: Target, after: str | None = None) -> str | None:
     """The first exercise (after ``after``) not remembered as passed with its current files."""
     for name in kit.exercise_names():
         if after is not None and name <= after:
             continue
-        known = settings.remembered(name, options)
+        known = settings.remembered(name, target)
         if known is None or known.status != Status.PASSED:
             return name
     return None
@@ -80,23 +81,22 @@ def cmd_watch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def watch(name: str | None, chosen: Target, settings: Settings, interval: float) -> int:
     """Run, summarise, wait for a save, repeat; follow the learner's progress when ``name`` is None."""
-    target = chosen.folder
+    folder = chosen.folder
     colour = use_colour(sys.stdout)
-    options = chosen.options
-    current = name or first_pending(settings, options)
+    current = name or first_pending(settings, chosen)
     try:
         while current is not None:
-            folders = list(dict.fromkeys([target / current, kit.EXERCISES_DIR / current]))
+            folders = list(dict.fromkeys([folder / current, kit.EXERCISES_DIR / current]))
             before = snapshot(folders)
             print(f"running {current} ...", flush=True)
-            result = run_streaming(settings, current, options, sys.stdout)
+            result = run_streaming(settings, current, chosen, sys.stdout)
             print(summary(result, colour), flush=True)
             if result.status == Status.PASSED and name is None:
-                current = first_pending(settings, options, after=current)
+                current = first_pending(settings, chosen, after=current)
                 if current is not None:
                     print(f"Moving on to {current}.", flush=True)
                 continue
-            where = target / current
+            where = folder / current
             shown = where.relative_to(kit.KIT_ROOT) if where.is_relative_to(kit.KIT_ROOT) else where
             print(f"Watching {shown}/*.py: save a file to re-run, Ctrl-C to stop.", flush=True)
             wait_for_change(folders, before, interval)

@@ -33,6 +33,7 @@ import pytest
 
 from grader.core import kit
 from grader.core.results import Status
+from grader.core.target import Target
 from grader.core.text import clip
 from grader.run.integrity import Snapshot, comparisons_are_honest, sign
 from grader.run.loader import ModuleLoadError, load_module_file, plain_names
@@ -62,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("choose one of --solutions and --target DIR")
     if target and not Path(target).is_dir():
         raise pytest.UsageError(f"--target {target}: no such folder")
-    _state["target"] = kit.SOLUTIONS_DIR if solutions else Path(target).resolve() if target else kit.EXERCISES_DIR
+    _state["target"] = Target(solutions, target).folder
     _state["device"] = config.getoption("--device")
     stream, key, control = _open_channel(config.getoption("--grader-channel"))
     config.pluginmanager.register(Recorder(stream, key, control), "grader-recorder")

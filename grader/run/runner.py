@@ -17,12 +17,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from grader.core import kit
 from grader.core.results import ExerciseResult, Status, TestResult
+from grader.core.target import Target
 from grader.core.text import clip
 from grader.run import sandbox as sandboxing
 from grader.run import zygote
@@ -32,30 +32,6 @@ from grader.run.verdict import CONTROL_PREFIX, as_test, parse_events, summarise
 DEFAULT_TIMEOUT = 600.0  # seconds per exercise
 OUTPUT_TAIL = 4000  # bytes of the test process's output kept for diagnostics
 CHANNEL_LIMIT = 8 << 20  # bytes of results the plugin may send; more means interference
-
-
-def target_options(solutions: bool = False, target: str | Path | None = None) -> list[str]:
-    """The pytest options that select the graded implementation."""
-    if solutions:
-        return ["--solutions"]
-    return ["--target", str(Path(target).resolve())] if target else []
-
-
-def graded_folder(options: list[str]) -> Path:
-    """The folder that ``options`` (from :func:`target_options`) grade."""
-    if "--solutions" in options:
-        return kit.SOLUTIONS_DIR
-    if "--target" in options:
-        return Path(options[options.index("--target") + 1]).resolve()
-    return kit.EXERCISES_DIR
-
-
-def reveals_solutions(folder: Path) -> bool:
-    """True when grading ``folder`` as a hand-in would grade (or expose) the kit's reference."""
-    if not kit.SOLUTIONS_DIR.is_dir():  # a student copy: no reference to reveal
-        return False
-    solutions, folder = kit.SOLUTIONS_DIR.resolve(), folder.resolve()
-    return folder.is_relative_to(solutions) or solutions.is_relative_to(folder)
 
 
 class Drain(threading.Thread):
@@ -151,14 +127,15 @@ def _wait(pid: int, timeout: float, group: CGroup | None) -> tuple[int | None, i
     return (None if timed_out else os.waitstatus_to_exitcode(status)), usage.ru_maxrss * 1024
 
 
-def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout: float = DEFAULT_TIMEOUT,
-                 select: list[str] | None = None, threads: int | None = None,
+def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: float = DEFAULT_TIMEOUT,
+                 select: list[str] | None = None, pytest_args: Sequence[str] = (), threads: int | None = None,
                  sandbox: bool = False, limits: Limits | None = None, warm: bool = False,
                  on_test: Callable[[TestResult], None] | None = None,
                  on_progress: Callable[[str, str, int, int], None] | None = None) -> ExerciseResult:
-    """Grade exercise ``name`` (tests from the kit) with pytest ``options`` in a fresh process.
+    """Grade exercise ``name`` of ``target`` (tests from the kit) in a fresh process.
 
-    ``select`` limits the run to test functions of that name (e.g. for the mistake gallery);
+    ``select`` limits the run to test functions of that name, ``pytest_args`` adds pytest options
+    (both e.g. for the mistake gallery);
     ``threads`` caps torch's CPU threads (OMP_NUM_THREADS) when several runs share the cores;
     ``sandbox`` runs the process in bubblewrap (:mod:`grader.run.sandbox`) under ``limits``;
     ``warm`` forks the process from the preloaded zygote (:mod:`grader.run.zygote`) when not
@@ -171,7 +148,7 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
     paths = [str(p) for p in kit.test_files(name)]
     if not paths:
         return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, f"the kit has no tests for {name}")
-    if "--target" in options and reveals_solutions(graded_folder(options)):
+    if target.reveals_solutions():
         return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, "refused: the graded folder is, holds or lies inside the "
                                                          "kit's solutions/ (grade the reference with --solutions)")
     if select:
@@ -184,7 +161,7 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
     # --tb=native: the messages come from the plugin, and pytest's own tracebacks (kept only as the
     # output's tail) cost a source parse per frame, up to a second per exercise of failing stubs
     pytest_args = [*paths, "-q", "-p", "no:cacheprovider", "--tb=native", "--rootdir", str(kit.KIT_ROOT),
-                   "-c", str(kit.KIT_ROOT / "pyproject.toml"), "--device", device, *options]
+                   "-c", str(kit.KIT_ROOT / "pyproject.toml"), "--device", device, *target.options, *pytest_args]
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the kit's plugin: no installed plugin joins the grading
            # compiled files are looked for in an empty, unguessable place: a .pyc shipped in a
@@ -204,7 +181,7 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
                 from grader.data.datasets import data_dir
 
                 env = sandboxing.allowed_environment({**env, "GRADER_DATA_DIR": str(data_dir().resolve())})
-                cmd = sandboxing.command(cmd, target=graded_folder(options), data_dir=data_dir().resolve())
+                cmd = sandboxing.command(cmd, target=target.folder, data_dir=data_dir().resolve())
 
             def prepare_child() -> None:
                 if group is not None:
@@ -263,11 +240,11 @@ def run_exercise(name: str, options: list[str], *, device: str = "auto", timeout
     return result
 
 
-def run_safely(name: str, options: list[str], **settings: Any) -> ExerciseResult:
+def run_safely(name: str, target: Target, **settings: Any) -> ExerciseResult:
     """:func:`run_exercise`, with a failure of the grader itself turned into an ``error`` result,
     so that one exercise never costs the others theirs."""
     try:
-        return run_exercise(name, options, **settings)
+        return run_exercise(name, target, **settings)
     except Exception as exc:  # noqa: BLE001 - reported in the exercise's row
         return ExerciseResult(name, Status.ERROR, 0, 0, 0.0,
                               clip(f"the grader failed on this exercise: {type(exc).__name__}: {exc}"))
