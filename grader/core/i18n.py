@@ -17,47 +17,46 @@ from pathlib import Path
 LANGUAGES = ("en", "zh-TW")
 DEFAULT = "en"
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "passed": "passed", "failed": "failed", "error": "error", "timeout": "timeout",
-        "not_started": "not started", "blocked": "blocked",
-        "grading": "Grading {target} on {device}",
-        "col_exercise": "exercise", "col_status": "status", "col_tests": "tests", "col_points": "points",
-        "col_seconds": "seconds", "total": "total", "n_passed": "{passed}/{total} passed",
-        "bonus_tag": "(bonus)", "bonus_total": "+ bonus",
-        "english_failures": "",
-        "checking": "checking {name} ...",
-        "progress": "Progress:", "bar_unit": "exercises",
-        "all_done": "Every exercise passes. Run `grader --all` for the full scorecard, or `grader train` to see it all work.",
-        "next": "Next: {name} ({status}, {tests} tests, {points} points)",
-        "step_read": "  read   {path}", "step_edit": "  edit   {path}",
-        "step_test": "  test   pytest exercises/{name}", "step_hint": "  hint   grader hint {name}",
-        "no_hints": "{name} has no hints in its README.",
-        "hint": "Hint {number}/{total}: {text}",
-        "more_hints": "(run `grader hint {name}` again for the next one, `--all` for all)",
-        "last_hint": "That was the last hint.",
-        "cached": "cached, {age} ago", "no_translation": "",
-    },
-    "zh-TW": {
-        "passed": "通過", "failed": "未通過", "error": "錯誤", "timeout": "逾時",
-        "not_started": "尚未開始", "blocked": "受阻",
-        "grading": "評分 {target}（裝置：{device}）",
-        "col_exercise": "練習", "col_status": "狀態", "col_tests": "測試", "col_points": "分數",
-        "col_seconds": "秒數", "total": "總計", "n_passed": "{passed}/{total} 通過",
-        "bonus_tag": "（加分）", "bonus_total": "+ 加分",
-        "english_failures": "（失敗訊息目前仍為英文。）",
-        "checking": "正在檢查 {name} ...",
-        "progress": "進度：", "bar_unit": "個練習",
-        "all_done": "所有練習都已通過。執行 `grader --all` 看完整成績單，或執行 `grader train` 看整套流程實際運作。",
-        "next": "下一個：{name}（{status}，測試 {tests}，分數 {points}）",
-        "step_read": "  閱讀   {path}", "step_edit": "  編輯   {path}",
-        "step_test": "  測試   pytest exercises/{name}", "step_hint": "  提示   grader hint {name} --lang zh-TW",
-        "no_hints": "{name} 的 README 沒有提示。",
-        "hint": "提示 {number}/{total}：{text}",
-        "more_hints": "（再執行一次 `grader hint {name} --lang zh-TW` 看下一個提示，加 `--all` 看全部）",
-        "last_hint": "這是最後一個提示了。",
-        "cached": "快取結果，{age}前", "no_translation": "（{name} 還沒有中文版 README，以下是英文提示。）",
-    },
+# key -> (English, Traditional Chinese)
+MESSAGES: dict[str, tuple[str, str]] = {
+    "passed": ("passed", "通過"),
+    "failed": ("failed", "未通過"),
+    "error": ("error", "錯誤"),
+    "timeout": ("timeout", "逾時"),
+    "not_started": ("not started", "尚未開始"),
+    "blocked": ("blocked", "受阻"),
+    "grading": ("Grading {target} on {device}", "評分 {target}（裝置：{device}）"),
+    "col_exercise": ("exercise", "練習"),
+    "col_status": ("status", "狀態"),
+    "col_tests": ("tests", "測試"),
+    "col_points": ("points", "分數"),
+    "col_seconds": ("seconds", "秒數"),
+    "total": ("total", "總計"),
+    "n_passed": ("{passed}/{total} passed", "{passed}/{total} 通過"),
+    "bonus_tag": ("(bonus)", "（加分）"),
+    "bonus_total": ("+ bonus", "+ 加分"),
+    "english_failures": ("", "（失敗訊息目前仍為英文。）"),
+    "checking": ("checking {name} ...", "正在檢查 {name} ..."),
+    "progress": ("Progress:", "進度："),
+    "bar_unit": ("exercises", "個練習"),
+    "all_done": (
+        "Every exercise passes. Run `grader --all` for the full scorecard, or `grader train` to see it all work.",
+        "所有練習都已通過。執行 `grader --all` 看完整成績單，或執行 `grader train` 看整套流程實際運作。"),
+    "next": (
+        "Next: {name} ({status}, {tests} tests, {points} points)",
+        "下一個：{name}（{status}，測試 {tests}，分數 {points}）"),
+    "step_read": ("  read   {path}", "  閱讀   {path}"),
+    "step_edit": ("  edit   {path}", "  編輯   {path}"),
+    "step_test": ("  test   pytest exercises/{name}", "  測試   pytest exercises/{name}"),
+    "step_hint": ("  hint   grader hint {name}", "  提示   grader hint {name} --lang zh-TW"),
+    "no_hints": ("{name} has no hints in its README.", "{name} 的 README 沒有提示。"),
+    "hint": ("Hint {number}/{total}: {text}", "提示 {number}/{total}：{text}"),
+    "more_hints": (
+        "(run `grader hint {name}` again for the next one, `--all` for all)",
+        "（再執行一次 `grader hint {name} --lang zh-TW` 看下一個提示，加 `--all` 看全部）"),
+    "last_hint": ("That was the last hint.", "這是最後一個提示了。"),
+    "cached": ("cached, {age} ago", "快取結果，{age}前"),
+    "no_translation": ("", "（{name} 還沒有中文版 README，以下是英文提示。）"),
 }
 
 README_NAMES = {"en": "README.md", "zh-TW": "README.zh-TW.md"}
@@ -94,7 +93,7 @@ def language(explicit: str | None = None, environ: dict[str, str] | None = None)
 
 def text(key: str, lang: str, **fields: object) -> str:
     """The message ``key`` in ``lang`` with ``fields`` filled in."""
-    return MESSAGES[lang][key].format(**fields)
+    return MESSAGES[key][LANGUAGES.index(lang)].format(**fields)
 
 
 def readme_path(folder: Path, lang: str) -> Path:

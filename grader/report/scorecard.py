@@ -27,7 +27,7 @@ def paint(text: str, status: str, colour: bool) -> str:
 
 def status_label(status: str, lang: str = "en") -> str:
     """``not_started`` -> ``not started`` (or its zh-TW word)."""
-    return i18n.text(status, lang) if lang != "en" and status in i18n.MESSAGES[lang] else status.replace("_", " ")
+    return i18n.text(status, lang) if status in i18n.MESSAGES else status.replace("_", " ")
 
 
 def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, verbose: bool = False,

@@ -32,6 +32,7 @@ from typing import Any, TextIO
 import pytest
 
 from grader.core import kit
+from grader.core.causes import find_cause
 from grader.core.results import Status
 from grader.core.target import Target
 from grader.core.text import clip
@@ -163,16 +164,6 @@ def device():
 def max_points(item: pytest.Item) -> int:
     marker = item.get_closest_marker("points")
     return int(marker.args[0]) if marker else DEFAULT_POINTS
-
-
-def _is_not_started(exc: BaseException | None) -> bool:
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, NotImplementedError):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def _message(excinfo: pytest.ExceptionInfo | None) -> str:
@@ -348,7 +339,7 @@ class Recorder:
         elif excinfo is not None and isinstance(excinfo.value, ModuleLoadError):
             kind, message = Status.ERROR, str(excinfo.value)
             report.longrepr = message
-        elif excinfo is not None and _is_not_started(excinfo.value):
+        elif excinfo is not None and find_cause(excinfo.value, NotImplementedError):
             kind, message = Status.NOT_STARTED, f"not started: {excinfo.value}"
             report.longrepr = message
         elif report.when == "setup":

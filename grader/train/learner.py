@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from grader.core import kit
+from grader.core.causes import find_cause
 from grader.run.loader import ModuleLoadError, load_module_file
 
 STUB_PREFIX = re.compile(r"^\s*(\d\d_[A-Za-z0-9_]+)\.([A-Za-z_][\w.]*)\s*:?\s*")
@@ -18,17 +19,6 @@ STUB_PREFIX = re.compile(r"^\s*(\d\d_[A-Za-z0-9_]+)\.([A-Za-z_][\w.]*)\s*:?\s*")
 
 class PipelineError(Exception):
     """Stops the run with one clear message for the learner (exit 1, nothing written)."""
-
-
-def _not_implemented(exc: BaseException | None) -> NotImplementedError | None:
-    """The NotImplementedError in ``exc``'s chain of causes, if any (a stub was reached)."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, NotImplementedError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:
@@ -83,7 +73,7 @@ class Implementation:
             raise PipelineError(self.explain(exc, exercise, name)) from exc
 
     def explain(self, exc: BaseException, exercise: str, name: str) -> str:
-        stub = _not_implemented(exc)
+        stub = find_cause(exc, NotImplementedError)
         if stub is not None:
             text = one_line(stub)
             match = STUB_PREFIX.match(text)
