@@ -451,7 +451,7 @@ def train_one(impl: Implementation, kind: str, data: Data, args: argparse.Namesp
     import torch
     from torch import nn
 
-    from grader.train.harness import seed_everything
+    from grader.checks.probes import seed_everything
 
     exercise, _, cls, title = MODELS[kind]
     folder.mkdir(parents=True, exist_ok=True)
