@@ -190,3 +190,9 @@ def empty_step_cause(who: str, left: dict) -> str:
                 "before the forward pass (or after the step), never between backward and step.")
     return (f"{who} called optimizer.step() before loss.backward(): at the step this batch's gradients did not "
             "exist yet, so the parameters did not move. The order is zero_grad, forward, loss, backward, step.")
+
+
+def rel_err(a, b) -> float:
+    """The relative error of 03_backprop's contract, in float64: max |a - b| / max(1e-8, |a| + |b|)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
