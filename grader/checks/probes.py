@@ -1,6 +1,9 @@
-"""Probes for the training-loop exercises (04_train): a tiny model that writes down how it was
-called, loaders of batches that must be moved to the device, and the gradients an optimizer
-step should have seen. Also the seeding every model-building check starts from.
+"""Probes and trusted helpers the exercise tests share, so that test files read as tests.
+
+The training loop (04_train): a tiny model that writes down how it was called, loaders of batches
+that must be moved to the device, and the gradients an optimizer step should have seen. Also the
+seeding every model-building check starts from, small trained models for checkpoints
+(05_checkpoint), the relative error of 03_backprop, and figure checks for 08/09's plots.
 
 A probe classifies N_FEATURES = 4 inputs into N_CLASSES = 3 classes; loaders give batches of
 BATCH = 8 samples, x (B, 4) and labels (B,), as Unmoved tensors. Failures raise AssertionError
@@ -11,6 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -246,3 +250,45 @@ def same(a, b) -> bool:
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same, a, b))
     return a == b
+
+
+# ---------------------------------------------------------------- plots (08_evaluate, 09_experiments)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def brute_force_cm(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> np.ndarray:
+    """The confusion matrix (C, C) counted one (true, pred) pair at a time: cm[true, pred] += 1."""
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for t, p in zip(labels, preds):
+        cm[t, p] += 1
+    return cm
+
+
+def figures_saved(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every matplotlib Figure saved from now until the test ends (plt.savefig and fig.savefig both land here)."""
+    import matplotlib.figure
+
+    captured: list = []
+    original = matplotlib.figure.Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        captured.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    return captured
+
+
+def check_png(name: str, path, result) -> None:
+    """``name`` wrote a PNG of sensible size (100..5000 pixels a side) at ``path`` and returned ``path``."""
+    import matplotlib.image
+
+    assert path.is_file(), f"{name} wrote no file at the path it was given ({path})"
+    assert result is not None and Path(result) == path, f"{name} must return the path it wrote ({path}), got {result!r}"
+    assert path.read_bytes()[:8] == PNG_MAGIC, (
+        f"{name} wrote a file that is not a PNG: save with fig.savefig(path) where path ends in .png")
+    pixels = matplotlib.image.imread(path)
+    height, width = pixels.shape[:2]
+    assert pixels.ndim == 3 and 100 <= height <= 5000 and 100 <= width <= 5000, (
+        f"{name} wrote a {width}x{height} pixel image: give the figure a sensible size (figsize, dpi)")
