@@ -32,3 +32,16 @@ def test_regrade_refuses_what_is_not_a_result(tmp_path):
     for path in (bogus, tmp_path / "missing.json"):
         proc = run_grader(kit, "regrade", str(path), "--target", str(target))
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_test_moved_to_another_file_of_its_exercise_is_the_same_test():
+    from grader.cli.regrade import differences
+    from grader.run.runner import ExerciseResult, TestResult
+
+    old = {"exercises": [{"name": "01_alpha", "status": "passed", "points": 2, "tests": [
+        {"id": "exercises/01_alpha/test_alpha.py::test_double", "outcome": "passed", "points": 2}]}]}
+    moved = TestResult("exercises/01_alpha/test_alpha_more.py::test_double", "passed", "passed", 2, 2)
+    assert differences(old, [ExerciseResult("01_alpha", "passed", 2, 2, 0.1, tests=[moved])]) == []
+    moved.outcome, moved.points = "failed", 0
+    assert differences(old, [ExerciseResult("01_alpha", "failed", 0, 2, 0.1, tests=[moved])])[1:] == [
+        "  test_double: passed -> failed"]

@@ -1,7 +1,8 @@
-"""Tests for 07_cnn: the CNN's shapes, size, dropout and logits, then what it learns on MNIST.
+"""Tests of 07_cnn/cnn.py: SimpleCNN (shapes, size, dropout, logits, then MNIST accuracy).
 
-The architecture is judged by behaviour (output shapes, parameter counts, dropout in each
-mode, how the outputs respond to the output bias), never by attribute names.
+Each failure names the cause and the fix. "not started" means the test reached a stub's
+NotImplementedError; "blocked" means a test it needs (see @needs) has not passed yet, so fix that one
+first. The architecture is judged by behaviour, never attribute names. Hints: `grader hint 07`.
 """
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.model_checks import check_dropout_in_training, check_no_dropout_in_eval, check_raw_logits
+from grader.checks.model_checks import (
+    build_model,
+    call_model,
+    check_dropout_in_training,
+    check_no_dropout_in_eval,
+    check_raw_logits,
+    images,
+    trainable,
+)
 from grader.core import kit
-from grader.train.harness import seed_everything
 
 DEFAULT_PARAMETERS = 421_642
 LAYERS = "conv 1->32 (3x3, padding 1): 320, conv 32->64 (3x3, padding 1): 18,496, " \
@@ -22,43 +30,25 @@ LAYERS = "conv 1->32 (3x3, padding 1): 320, conv 32->64 (3x3, padding 1): 18,496
 # measures the reference against it.
 
 
-def trainable(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+def flattening_hint(text: str, x: torch.Tensor) -> str:
+    """Why a forward pass that crashed on ``text`` probably did: the flattening or the feature-map size."""
+    product = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and", text)
+    if product and int(product.group(1)) != len(x):
+        return (f"; the first Linear got {product.group(1)} row(s) for {len(x)} images, so flattening merged the "
+                "batch: keep the batch dimension, x.view(x.size(0), -1) or torch.flatten(x, 1)")
+    if product or "shape" in text or "size" in text:
+        return ("; the flattened feature map must hold 64*7*7 = 3136 values per image: both convs "
+                "need padding=1 (so they keep the size) and each is followed by a 2x2 max-pool "
+                "(28 -> 14 -> 7)")
+    return ""
 
 
 def build(mod, device, **kwargs) -> nn.Module:
-    seed_everything(0)
-    model = mod.SimpleCNN(**kwargs)
-    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-    assert isinstance(model, nn.Module), (
-        f"SimpleCNN({args}) returned {type(model).__name__}; SimpleCNN must subclass nn.Module")
-    return model.to(device)
+    return build_model(mod.SimpleCNN, "SimpleCNN", device, **kwargs)
 
 
 def call(model: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
-    """model(x), turning a crash into a learner-facing failure."""
-    try:
-        out = model(x)
-    except Exception as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        hint = ""
-        product = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and", text)
-        if product and int(product.group(1)) != len(x):
-            hint = (f"; the first Linear got {product.group(1)} row(s) for {len(x)} images, so flattening merged the "
-                    "batch: keep the batch dimension, x.view(x.size(0), -1) or torch.flatten(x, 1)")
-        elif product or "shape" in text or "size" in text:
-            hint = ("; the flattened feature map must hold 64*7*7 = 3136 values per image: both convs "
-                    "need padding=1 (so they keep the size) and each is followed by a 2x2 max-pool "
-                    "(28 -> 14 -> 7)")
-        raise AssertionError(f"{what} with input of shape {tuple(x.shape)} raised "
-                             f"{type(exc).__name__}: {text}{hint}") from exc
-    assert isinstance(out, torch.Tensor), f"{what} returned {type(out).__name__}, expected a tensor of logits"
-    return out
-
-
-def images(device, n: int = 16, seed: int = 1) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 1, 28, 28, generator=g).to(device)
+    return call_model(model, x, what, flattening_hint)
 
 
 def describe_layers(model: nn.Module) -> str:
@@ -123,7 +113,7 @@ def test_num_classes(mod, device):
 
 @pytest.mark.points(2)
 def test_dropout_in_training_mode(mod, device):
-    check_dropout_in_training(lambda **kw: build(mod, device, **kw), call, images(device), "SimpleCNN",
+    check_dropout_in_training(lambda **kw: build(mod, device, **kw), call, images(device, 16), "SimpleCNN",
                               where="after the ReLU of the first Linear",
                               everything_dropped="every unit before the last Linear",
                               dropout_layer="the dropout between the two Linear layers")
@@ -131,12 +121,12 @@ def test_dropout_in_training_mode(mod, device):
 
 @pytest.mark.points(1)
 def test_no_dropout_in_eval_mode(mod, device):
-    check_no_dropout_in_eval(lambda **kw: build(mod, device, **kw), call, images(device), "SimpleCNN")
+    check_no_dropout_in_eval(lambda **kw: build(mod, device, **kw), call, images(device, 16), "SimpleCNN")
 
 
 @pytest.mark.points(1)
 def test_outputs_are_raw_logits(mod, device):
-    check_raw_logits(lambda **kw: build(mod, device, **kw), call, images(device), "SimpleCNN",
+    check_raw_logits(lambda **kw: build(mod, device, **kw), call, images(device, 16), "SimpleCNN",
                      last_layer="nn.Linear(128, num_classes)")
 
 

@@ -1,8 +1,10 @@
-"""Behavioural checks shared by the model exercises (06_mlp, 07_cnn): dropout and raw logits.
+"""Behavioural checks shared by the model exercises (06_mlp, 07_cnn): building and calling the
+learner's model, dropout and raw logits.
 
-Each check takes ``make(**kwargs)``, which builds the learner's model on the test's device,
-``forward(model, x, what)``, which runs it and turns a crash into a learner-facing failure,
-and a batch ``x`` of images (N, 1, 28, 28). Failures raise AssertionError with a message.
+Each check takes ``make(**kwargs)``, which builds the learner's model on the test's device
+(:func:`build_model`), ``forward(model, x, what)``, which runs it and turns a crash into a
+learner-facing failure (:func:`call_model`), and a batch ``x`` of images (N, 1, 28, 28).
+Failures raise AssertionError with a message.
 """
 from __future__ import annotations
 
@@ -11,8 +13,46 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from grader.checks.probes import seed_everything
+
 Make = Callable[..., nn.Module]
 Forward = Callable[[nn.Module, torch.Tensor, str], torch.Tensor]
+
+
+def trainable(model: nn.Module) -> int:
+    """The number of trainable parameters: sum of p.numel() over those with requires_grad."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def images(device: torch.device, n: int, seed: int = 1) -> torch.Tensor:
+    """n random images (n, 1, 28, 28) from a standard normal, on ``device``."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 1, 28, 28, generator=g).to(device)
+
+
+def build_model(cls: Callable[..., object], name: str, device: torch.device, **kwargs) -> nn.Module:
+    """``cls(**kwargs)`` (the learner's class ``name``) built after seeding everything with 0, checked
+    to be an nn.Module, on ``device``."""
+    seed_everything(0)
+    model = cls(**kwargs)
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    assert isinstance(model, nn.Module), (
+        f"{name}({args}) returned {type(model).__name__}; {name} must subclass nn.Module")
+    return model.to(device)
+
+
+def call_model(model: nn.Module, x: torch.Tensor, what: str,
+               explain: Callable[[str, torch.Tensor], str] | None = None) -> torch.Tensor:
+    """model(x), turning a crash into a learner-facing failure; ``explain(error line, x)`` may add a hint."""
+    try:
+        out = model(x)
+    except Exception as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        hint = explain(text, x) if explain else ""
+        raise AssertionError(f"{what} with input of shape {tuple(x.shape)} raised "
+                             f"{type(exc).__name__}: {text}{hint}") from exc
+    assert isinstance(out, torch.Tensor), f"{what} returned {type(out).__name__}, expected a tensor of logits"
+    return out
 
 
 def _twice(forward: Forward, model: nn.Module, x: torch.Tensor, what: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -87,6 +87,17 @@ def points_problems(name: str) -> list[str]:
     return problems
 
 
+def name_problems(name: str) -> list[str]:
+    """Test names defined in more than one test file of the exercise (``needs``, the gallery, hints and
+    thresholds name tests by function name alone)."""
+    files: dict[str, list[str]] = {}
+    for path in kit.test_files(name):
+        for test in kit.tests_defined(path):
+            files.setdefault(test, []).append(path.name)
+    return [f"{name}: {test} is defined in {', '.join(where)}; test names must be unique within an exercise"
+            for test, where in files.items() if len(where) > 1]
+
+
 def readme_problems(name: str) -> list[str]:
     readme = kit.EXERCISES_DIR / name / "README.md"
     if not readme.is_file():
@@ -134,8 +145,8 @@ def manifest_problems() -> list[str]:
 
 
 def static_problems(names: list[str]) -> list[str]:
-    return manifest_problems() + [p for n in names for p in parity_problems(n) + points_problems(n) + readme_problems(n)] + \
-        translations_problems(names)
+    per_exercise = [p for n in names for p in parity_problems(n) + points_problems(n) + name_problems(n) + readme_problems(n)]
+    return manifest_problems() + per_exercise + translations_problems(names)
 
 
 FENCED = re.compile(r"^```.*?^```[ \t]*$", flags=re.M | re.S)

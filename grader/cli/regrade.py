@@ -57,8 +57,10 @@ def differences(old: dict, new: list[ExerciseResult]) -> list[str]:
             lines.append(f"{result.name}: {was.get('status')} {was.get('points')}/{was.get('max_points')} -> "
                          f"{result.status} {result.points}/{result.max_points}")
         old_tests = {t.get("id"): t for t in was.get("tests", []) if isinstance(t, dict)}
+        # a test moved to another file of its exercise keeps its name: match by name when the id is new
+        by_name = {str(key).split("::")[-1]: t for key, t in old_tests.items()}
         for test in result.tests:
-            prior = old_tests.get(test.id, {})
+            prior = old_tests.get(test.id) or by_name.get(test.id.split("::")[-1], {})
             if (prior.get("outcome"), prior.get("points")) != (test.outcome, test.points):
                 lines.append(f"  {test.id.split('::')[-1]}: {prior.get('outcome')} -> {test.outcome}"
                              + (f" ({test.message.splitlines()[0][:160]})" if test.message else ""))

@@ -1,6 +1,7 @@
 """Where the kit lives on disk and which exercises it has."""
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sys
@@ -89,13 +90,24 @@ def resolve_names(requested: list[str]) -> list[str]:
 
 
 def test_files(exercise: str) -> list[Path]:
-    """The kit's test files of one exercise (always from exercises/, never from a hand-in)."""
+    """The kit's test files of one exercise, in the order pytest runs them (always from exercises/,
+    never from a hand-in). An exercise's tests may be split over several files, see docs/authoring.md."""
     return sorted((EXERCISES_DIR / exercise).glob("test_*.py"))
 
 
 def datasets_needed(exercise_name: str) -> list[str]:
     """The datasets an exercise's tests read (none if unlisted)."""
     return list(exercise(exercise_name).datasets)
+
+
+def tests_defined(path: Path) -> list[str]:
+    """The test functions a test file defines at its top level (``def test_...``), in order."""
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError, ValueError):
+        return []
+    return [node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")]
 
 
 def uses(exercise_name: str) -> list[str]:

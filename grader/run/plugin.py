@@ -2,13 +2,17 @@
 
 Active through ``addopts = -p grader.run.plugin`` in pyproject.toml. Options:
 ``--solutions`` / ``--target DIR`` choose the implementation (default: exercises/),
-``--device`` the torch device. Each test file ``NN_name/test_<module>.py`` grades
-``<target>/NN_name/<module>.py``, which the ``mod`` fixture imports lazily, so a module that
-does not import fails its tests with one line instead of breaking collection.
+``--device`` the torch device. A test file of ``NN_name/`` grades ``<target>/NN_name/<module>.py``,
+which the ``mod`` fixture imports lazily, so a module that does not import fails its tests with
+one line instead of breaking collection. The module is the file's ``GRADES = "<module>"`` when it
+declares one (an exercise's tests split by topic: ``test_train_fit.py`` grades ``train``), else
+its name: ``test_<module>.py``.
 
 Markers: ``points(n)`` (default 1); ``needs("test_a", ...)``: the test is *blocked* (skipped
-with a reason) unless those tests of the same file passed, so a slow threshold test never runs
-on a broken model. A name in ``needs`` that is no test of the file stops collection.
+with a reason) unless those tests of the same exercise (the test files of its folder) passed, so
+a slow threshold test never runs on a broken model. Collection stops when a name in ``needs`` is
+no test of the folder, or when the needed test would run only after the test that needs it
+(pytest runs files in name order: keep needed tests in ``test_<module>.py``).
 
 Outcome kinds recorded per test: passed, failed, not_started (a stub's NotImplementedError),
 error (the module does not import, or a fixture failed), blocked. Any other skip (the graded
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import posixpath
 import re
 import resource
 import time
@@ -57,8 +62,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): points the test is worth (default 1)")
-    config.addinivalue_line("markers", "needs(*tests): blocked unless these tests of the same file passed")
-    config.addinivalue_line("markers", "bonus: the test's points are bonus points (set per file with pytestmark)")
+    config.addinivalue_line("markers", "needs(*tests): blocked unless these tests of the same exercise passed")
     solutions, target = config.getoption("--solutions"), config.getoption("--target")
     if solutions and target:
         raise pytest.UsageError("choose one of --solutions and --target DIR")
@@ -113,11 +117,17 @@ def torch_device():
     return torch.device(choice)
 
 
+def graded_module(test_module: Any, path: Path) -> str:
+    """The module a test file grades: its ``GRADES`` constant, else ``test_<module>.py`` -> ``<module>``."""
+    declared = getattr(test_module, "GRADES", None)
+    return declared if isinstance(declared, str) else path.stem.removeprefix("test_")
+
+
 @pytest.fixture
 def mod(request: pytest.FixtureRequest):
-    """The module under test: ``test_<module>.py`` in ``NN_name/`` grades ``<target>/NN_name/<module>.py``."""
+    """The module under test: a test file in ``NN_name/`` grades ``<target>/NN_name/<module>.py``."""
     path = Path(request.node.path)
-    return load_graded(path.parent.name, path.stem.removeprefix("test_"))
+    return load_graded(path.parent.name, graded_module(request.module, path))
 
 
 @pytest.fixture
@@ -229,6 +239,47 @@ def _plain_metrics(measured: Any) -> dict[str, Any] | None:
     return {str(k): plain(v) for k, v in list(measured.items())[:20]}
 
 
+def _folder(nodeid: str) -> str:
+    """The folder of a test id (``exercises/04_train`` of ``exercises/04_train/test_train.py::test_x``)."""
+    return posixpath.dirname(nodeid.split("::")[0])
+
+
+def _function(nodeid: str) -> str:
+    """The test function of a test id, without parameters."""
+    return nodeid.split("::")[-1].split("[")[0]
+
+
+def _needs_problems(items: list[pytest.Item], patterns: list[str]) -> list[str]:
+    """What is wrong with the ``needs`` markers of ``items`` (in run order).
+
+    A needed name must be a test of the item's folder (any of its test files, collected or not)
+    and, when collected, must run before the item at least once.
+    """
+    problems = []
+    position: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        position.setdefault((_folder(item.nodeid), _function(item.nodeid)), index)
+    known: dict[Path, set[str]] = {}
+    for index, item in enumerate(items):
+        marker = item.get_closest_marker("needs")
+        if not marker:
+            continue
+        folder = Path(str(item.path)).parent
+        if folder not in known:
+            files = {path for pattern in patterns for path in folder.glob(pattern)}
+            known[folder] = {name for path in files for name in kit.tests_defined(path)}
+        unknown = [name for name in marker.args if name not in known[folder]]
+        late = [name for name in marker.args if position.get((_folder(item.nodeid), name), -1) > index]
+        if unknown:
+            problems.append(f"{item.nodeid}: needs({', '.join(map(repr, unknown))}) names no test of "
+                            f"{folder.name}/; fix the marker")
+        if late:
+            problems.append(f"{item.nodeid}: needs({', '.join(map(repr, late))}), but pytest runs "
+                            f"{'that test' if len(late) == 1 else 'those tests'} only after this one; move "
+                            "it into a test file that sorts before this one (e.g. test_<module>.py)")
+    return problems
+
+
 def _control_must_pass() -> None:
     comparisons_are_honest()
 
@@ -266,17 +317,11 @@ class Recorder:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        """Refuse ``needs`` names that are no test of the file; append the control tests."""
-        for item in items:
-            marker = item.get_closest_marker("needs")
-            module = getattr(item, "module", None)
-            known = {name for name in vars(module) if name.startswith("test")} if module else set()
-            unknown = [name for name in (marker.args if marker else ()) if name not in known]
-            if unknown:
-                problem = (f"{item.nodeid}: needs({', '.join(map(repr, unknown))}) names no test of "
-                           f"{Path(str(item.path)).name}; fix the marker")
-                self._emit({"event": "collection_error", "message": problem})
-                raise pytest.UsageError(problem)
+        """Refuse ``needs`` names that are no test of the exercise, or whose tests run only after the
+        test that needs them; append the control tests."""
+        for problem in _needs_problems(items, config.getini("python_files")):
+            self._emit({"event": "collection_error", "message": problem})
+            raise pytest.UsageError(problem)
         if self.control and items:
             parent = items[-1].parent
             for suffix, check in (("pass", _control_must_pass), ("fail", _control_must_fail)):
@@ -294,17 +339,16 @@ class Recorder:
         self.snapshot.watch_items(session.items)
         for module in {id(m): m for m in (getattr(item, "module", None) for item in session.items) if m}.values():
             self.snapshot.watch_instance(f"the test module {module.__name__}", module)
-        bonus = any(item.get_closest_marker("bonus") for item in session.items)
-        self._emit({"event": "collected", "pid": os.getpid(), "tests": tests, "bonus": bonus})
+        self._emit({"event": "collected", "pid": os.getpid(), "tests": tests})
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         marker = item.get_closest_marker("needs")
         if not marker:
             return
-        prefix = item.nodeid.split("::")[0] + "::"
+        folder = _folder(item.nodeid)
         unmet = []
         for name in marker.args:
-            kinds = [k for node, k in self.kinds.items() if node.startswith(prefix) and node[len(prefix):].split("[")[0] == name]
+            kinds = [k for node, k in self.kinds.items() if _folder(node) == folder and _function(node) == name]
             if any(k != Status.PASSED for k in kinds):
                 unmet.append(name)
         if unmet:

@@ -127,6 +127,15 @@ def _wait(pid: int, timeout: float, group: CGroup | None) -> tuple[int | None, i
     return (None if timed_out else os.waitstatus_to_exitcode(status)), usage.ru_maxrss * 1024
 
 
+def selected_paths(name: str, select: list[str]) -> list[str]:
+    """``file::test`` for each selected test, in the file that defines it (files in run order); a
+    name no file defines is asked of the first file, so pytest reports it missing."""
+    files = {path: set(kit.tests_defined(path)) for path in kit.test_files(name)}
+    found = [f"{path}::{test}" for path, defined in files.items() for test in select if test in defined]
+    missing = [test for test in select if not any(test in defined for defined in files.values())]
+    return found + [f"{next(iter(files))}::{test}" for test in missing]
+
+
 def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: float = DEFAULT_TIMEOUT,
                  select: list[str] | None = None, pytest_args: Sequence[str] = (), threads: int | None = None,
                  sandbox: bool = False, limits: Limits | None = None, warm: bool = False,
@@ -152,7 +161,7 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
         return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, "refused: the graded folder is, holds or lies inside the "
                                                          "kit's solutions/ (grade the reference with --solutions)")
     if select:
-        paths = [f"{p}::{test}" for p in paths for test in select]
+        paths = selected_paths(name, select)
     key, control = secrets.token_hex(16), secrets.token_hex(6)
     report_r, report_w = os.pipe()
     secret_r, secret_w = os.pipe()

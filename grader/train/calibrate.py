@@ -25,9 +25,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from grader.checks.probes import seed_everything
 from grader.core import environment, kit
 from grader.core.files import atomic_write_text
-from grader.train.harness import seed_everything, train_and_score
+from grader.train.harness import train_and_score
 
 DEFAULT_OUTPUT = kit.KIT_ROOT / ".grader" / "calibration.json"
 GALLERY = kit.KIT_ROOT / "tests" / "gallery"

@@ -1,0 +1,113 @@
+"""Tests of 03_backprop/backprop.py: autograd_example and sgd_update.
+
+Each failure names the cause and the fix. "not started" means the test reached a stub's
+NotImplementedError; "blocked" means a test it needs (see @needs) has not passed yet, so fix that one
+first. Reference values are computed here in NumPy or torch float64. Hints: `grader hint 03`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+GRADES = "backprop"
+
+
+# ---------------------------------------------------------------- autograd_example
+
+AUTOGRAD_KEYS = ("y", "loss", "x_grad", "w_grad", "b_grad")
+
+
+def _expected_autograd(x, w, b, target):
+    y = w * x + b
+    d = 2 * (y - target)
+    return {"y": y, "loss": (y - target) ** 2, "x_grad": d * w, "w_grad": d * x, "b_grad": d}
+
+
+def _check_autograd(result, call: str, expected: dict):
+    assert isinstance(result, dict), f"{call} should return a dict, got {type(result).__name__}"
+    missing = [k for k in AUTOGRAD_KEYS if k not in result]
+    assert not missing, f"{call} is missing the key(s) {missing}; expected the keys {list(AUTOGRAD_KEYS)}"
+    formulas = {"y": "w*x + b", "loss": "(y - target)**2", "x_grad": "2*(y - target)*w",
+                "w_grad": "2*(y - target)*x", "b_grad": "2*(y - target)"}
+    for k in AUTOGRAD_KEYS:
+        got = float(result[k])
+        assert got == pytest.approx(expected[k], rel=1e-5, abs=1e-6), (
+            f"{call}[{k!r}] is {got:g}, expected {expected[k]:g} (= {formulas[k]}). "
+            + ("Gradients come from loss.backward(): read x.grad, w.grad, b.grad afterwards."
+               if k.endswith("_grad") else "Use the arguments, not fixed numbers."))
+
+
+@pytest.mark.points(1)
+def test_autograd_example_defaults(mod):
+    _check_autograd(mod.autograd_example(), "autograd_example()",
+                    {"y": 3.0, "loss": 4.0, "x_grad": -8.0, "w_grad": -4.0, "b_grad": -4.0})
+
+
+@pytest.mark.points(1)
+def test_autograd_example_other_inputs(mod):
+    for args in [dict(x=2.0, w=-1.0, b=0.5, target=1.0), dict(x=-1.5, w=0.5, b=3.0, target=-2.0),
+                 dict(x=1.0, w=2.0, b=1.0, target=3.0)]:
+        call = "autograd_example(" + ", ".join(f"{k}={v:g}" for k, v in args.items()) + ")"
+        _check_autograd(mod.autograd_example(**args), call, _expected_autograd(**args))
+
+
+@pytest.mark.points(1)
+def test_autograd_example_returns_floats(mod):
+    result = mod.autograd_example(x=0.5, w=-2.0, b=0.25, target=1.0)
+    for k in AUTOGRAD_KEYS:
+        value = result[k]
+        assert isinstance(value, float), (
+            f"autograd_example()[{k!r}] is a {type(value).__module__}.{type(value).__name__}, not a "
+            "Python float: convert a one-element tensor with .item() (e.g. w.grad.item())")
+
+
+# ---------------------------------------------------------------- sgd_update
+
+def _sgd_hint(got, param, grad, lr) -> str:
+    """Name the usual slip when sgd_update's result is off (all three are computed before the call)."""
+    if np.allclose(np.asarray(got, dtype=np.float64), np.asarray(param + lr * grad, dtype=np.float64)):
+        return ": that is param + lr * grad, a step uphill; gradient DEscent subtracts, param - lr * grad"
+    return " (param - lr * grad)"
+
+
+@pytest.mark.points(1)
+def test_sgd_update_values(mod, device):
+    """Expected values come from copies taken before each call, so an in-place update that returns
+    the right numbers is not called wrong here (test_sgd_update_does_not_modify_input reports it)."""
+    out = mod.sgd_update(2.0, 4.0, 0.1)
+    assert isinstance(out, float) and out == pytest.approx(1.6), (
+        f"sgd_update(2.0, 4.0, lr=0.1) gave {out!r}, expected the float 1.6{_sgd_hint(out, 2.0, 4.0, 0.1)}")
+
+    p, g = np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([[0.5, 1.0], [-1.0, 2.0]])
+    p0, g0 = p.copy(), g.copy()
+    out = mod.sgd_update(p, g, 0.5)
+    assert isinstance(out, np.ndarray) and out.shape == p0.shape, (
+        f"sgd_update on a {p0.shape} ndarray should return an ndarray of the same shape, got {type(out).__name__}")
+    assert np.allclose(out, p0 - 0.5 * g0), (
+        f"sgd_update(param, grad, 0.5) gave {out.tolist()}, expected {(p0 - 0.5 * g0).tolist()}{_sgd_hint(out, p0, g0, 0.5)}")
+
+    pt = torch.tensor([1.0, 2.0, -3.0], device=device)
+    gt = torch.tensor([10.0, -10.0, 0.0], device=device)
+    pt0, gt0 = pt.clone(), gt.clone()
+    out = mod.sgd_update(pt, gt, 0.01)
+    assert isinstance(out, torch.Tensor), f"sgd_update on a tensor should return a tensor, got {type(out).__name__}"
+    assert torch.allclose(out, pt0 - 0.01 * gt0), (
+        f"sgd_update(tensor, grad, 0.01) gave {out.tolist()}, expected {(pt0 - 0.01 * gt0).tolist()}"
+        f"{_sgd_hint(out.cpu().numpy(), pt0.cpu().numpy(), gt0.cpu().numpy(), 0.01)}")
+
+
+@pytest.mark.points(1)
+def test_sgd_update_does_not_modify_input(mod, device):
+    p, g = np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0])
+    mod.sgd_update(p, g, 0.1)
+    assert np.array_equal(p, [1.0, 2.0, 3.0]), (
+        f"sgd_update modified its input: the ndarray you passed in is now {p.tolist()}. Return a new array, "
+        "param - lr * grad, instead of updating in place with -=")
+    assert np.array_equal(g, [1.0, 1.0, 1.0]), "sgd_update changed grad: it must only read it"
+
+    pt, gt = torch.tensor([1.0, 2.0], device=device), torch.tensor([1.0, -1.0], device=device)
+    mod.sgd_update(pt, gt, 0.1)
+    assert pt.tolist() == [1.0, 2.0], (
+        f"sgd_update modified its input: the tensor you passed in is now {pt.tolist()}. Return param - lr * grad "
+        "as a new tensor instead of updating in place (-=, sub_)")

@@ -1,0 +1,222 @@
+"""Tests of 09_experiments/experiments.py (bonus): augment_transform.
+
+Judged by what the transform does to an image (the angle it turned it by, the noise's statistics),
+so RandomRotation, RandomAffine, a Lambda or a class of your own all pass. "not started": the test
+reached a stub's NotImplementedError; "blocked": a test it needs (@needs) has not passed yet.
+Hints: `grader hint 09`.
+"""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+
+from grader.checks.probes import seed_everything
+
+GRADES = "experiments"
+MEAN, STD = 0.1307, 0.3081
+BACKGROUND = (0.0 - MEAN) / STD  # a black pixel after Normalize: -0.4242
+
+
+# ---------------------------------------------------------------- augment_transform
+
+def digit_array() -> np.ndarray:
+    """A 28x28 uint8 '7' with a dot: no rotational symmetry, well inside the inscribed circle."""
+    a = np.zeros((28, 28), dtype=np.uint8)
+    a[6:9, 8:21] = 255  # the top bar
+    for row in range(8, 23):  # the stroke going down to the left
+        col = int(round(20 - (row - 8) * 0.6))
+        a[row, col - 1:col + 2] = 230
+    a[14:17, 11:14] = 160  # a dot left of the stroke
+    return a
+
+
+def pil(array: np.ndarray):
+    from PIL import Image
+
+    return Image.fromarray(array, mode="L")
+
+
+def plain(array: np.ndarray) -> torch.Tensor:
+    return ((torch.from_numpy(array.astype(np.float32)) / 255 - MEAN) / STD).unsqueeze(0)
+
+
+def transform(mod, max_rotation: float, noise_std: float):
+    tf = mod.augment_transform(max_rotation=max_rotation, noise_std=noise_std)
+    assert callable(tf), (
+        f"augment_transform returned {type(tf).__name__}, which cannot be called on an image: return a "
+        "transform such as transforms.Compose([...])")
+    return tf
+
+
+def apply(tf, image, what: str) -> torch.Tensor:
+    try:
+        out = tf(image)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise AssertionError(f"{what} raised {type(exc).__name__} on a 28x28 PIL image: {first}; rotate the PIL "
+                             "image first, then ToTensor, Normalize and the noise") from exc
+    assert isinstance(out, torch.Tensor), (
+        f"{what} returned {type(out).__name__} for a PIL image, expected a tensor: ToTensor must come after "
+        "the rotation")
+    assert tuple(out.shape) == (1, 28, 28), f"{what} returned shape {tuple(out.shape)}, expected (1, 28, 28)"
+    assert out.dtype == torch.float32, f"{what} returned {out.dtype}, expected float32"
+    return out.detach().cpu().float()
+
+
+def implied_normalisation(out: torch.Tensor, array: np.ndarray) -> str:
+    """' (your output looks like Normalize(mean=m, std=s))' from a straight-line fit, or ''."""
+    x = torch.from_numpy(array.astype(np.float64)).flatten() / 255
+    y = out.double().flatten()
+    slope = torch.cov(torch.stack([x, y]))[0, 1] / x.var()
+    if not slope > 0:
+        return ""
+    intercept = y.mean() - slope * x.mean()
+    if (y - (slope * x + intercept)).abs().max() > 1e-3 * max(1.0, float(y.abs().max())):
+        return ""  # not a per-pixel rescaling of the image: nothing to say about the constants
+    mean, std = float(-intercept / slope), float(1 / slope)
+    if std < 0.01:
+        return (" (your output looks like pixels 0..255 that were never scaled to [0, 1]: ToTensor divides a "
+                "PIL image by 255, so use it before Normalize)")
+    return f" (your output looks like x / 255 normalised with mean {mean:.4f} and std {std:.4f})"
+
+
+@pytest.mark.points(2)
+def test_augment_without_rotation_or_noise_is_plain_normalisation(mod):
+    array = digit_array()
+    tf = transform(mod, 0, 0)
+    out = apply(tf, pil(array), "augment_transform(max_rotation=0, noise_std=0)")
+    again = apply(tf, pil(array), "augment_transform(max_rotation=0, noise_std=0)")
+    if not torch.equal(out, again):
+        changed = (out != again).float().mean().item()
+        if changed > 0.5:  # noise touches every pixel; a rotation only the pixels near the strokes
+            pytest.fail("augment_transform(max_rotation=0, noise_std=0) added random noise: the output differs "
+                        f"from call to call at {100 * changed:.0f}% of the pixels. With noise_std=0 it must add no "
+                        "noise: pass noise_std on to the noise step")
+        pytest.fail("augment_transform(max_rotation=0, noise_std=0) rotated the image: the output differs from call "
+                    "to call around the strokes. With max_rotation=0 it must not rotate: pass max_rotation on to "
+                    "the rotation")
+    want = plain(array)
+    assert torch.allclose(out, want, atol=1e-5), (
+        "augment_transform(max_rotation=0, noise_std=0) must give exactly mnist_transform's result, "
+        f"ToTensor then Normalize((0.1307,), (0.3081,)): x' = (x / 255 - 0.1307) / 0.3081"
+        f"{implied_normalisation(out, array)}")
+
+
+@pytest.mark.points(1)
+@pytest.mark.needs("test_augment_without_rotation_or_noise_is_plain_normalisation")
+def test_augment_noise_is_added_after_normalising(mod):
+    array = digit_array()
+    tf = transform(mod, 0, 0.3)
+    seed_everything(0)
+    outs = [apply(tf, pil(array), "augment_transform(max_rotation=0, noise_std=0.3)") for _ in range(40)]
+    assert not torch.equal(outs[0], outs[1]), (
+        "augment_transform(max_rotation=0, noise_std=0.3) gave the same output twice: draw new noise on every call")
+    diff = torch.stack(outs) - plain(array)
+    mean, std = diff.mean().item(), diff.std().item()
+    assert abs(mean) < 0.02, (
+        f"with max_rotation=0 the output minus the plain normalised image should be zero-mean noise, but its "
+        f"mean is {mean:.3f}: add Gaussian noise (add_gaussian_noise) as the last step")
+    if not math.isclose(std, 0.3, rel_tol=0.06):
+        why = "add noise of standard deviation noise_std as the last step, after Normalize"
+        if math.isclose(std, 0.3 / STD, rel_tol=0.06):
+            why = ("you add the noise before Normalize, which divides it by 0.3081: add it last, to the "
+                   "normalised tensor")
+        elif math.isclose(std, 0.1, rel_tol=0.06):
+            why = "the noise ignores noise_std (it looks like the default 0.1): pass noise_std on"
+        raise AssertionError(f"augment_transform(max_rotation=0, noise_std=0.3) added noise with standard deviation "
+                             f"{std:.3f}, expected 0.3 in normalised units: {why}")
+
+
+class AngleFinder:
+    """Estimate by how many degrees an output of the transform was rotated, by comparing it
+    with the image rotated by every whole degree (bilinear, so any interpolation matches)."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        from PIL import Image
+
+        self.angles = np.arange(-180, 180)
+        image = pil(array)
+        self.references = np.stack([np.asarray(image.rotate(float(a), resample=Image.BILINEAR), dtype=np.float32)
+                                    for a in self.angles]).reshape(len(self.angles), -1) / 255
+
+    def __call__(self, out: torch.Tensor) -> tuple[float, float]:
+        """(angle in degrees, mean absolute pixel difference to the best rotated copy)."""
+        pixels = (out.numpy() * STD + MEAN).reshape(-1)
+        distance = np.abs(self.references - pixels).mean(axis=1)
+        best = int(distance.argmin())
+        return float(self.angles[best]), float(distance[best])
+
+
+def rotation_angles(tf, what: str, n: int = 60):
+    """Apply tf to the test digit n times: (outputs, estimated angles, residuals)."""
+    array = digit_array()
+    finder = AngleFinder(array)
+    seed_everything(0)
+    outs = [apply(tf, pil(array), what) for _ in range(n)]
+    fits = [finder(out) for out in outs]
+    return outs, [a for a, _ in fits], [r for _, r in fits]
+
+
+def check_angles(what: str, max_rotation: float, angles: list[float]) -> None:
+    worst = max(angles, key=abs)
+    assert abs(worst) <= max_rotation + 3, (
+        f"{what} rotated the image by about {worst:g} degrees, more than max_rotation = {max_rotation:g}: "
+        "draw the angle uniformly from [-max_rotation, max_rotation] (transforms.RandomRotation(max_rotation))")
+    assert len(set(angles)) >= 5, (
+        f"{what} rotated the image by the same angle (about {worst:g} degrees) on every call: draw a new random "
+        "angle on every call (transforms.RandomRotation does)")
+    assert abs(worst) >= 0.6 * max_rotation, (
+        f"{what} never rotated by more than {abs(worst):g} degrees in {len(angles)} calls: the angle must "
+        f"reach up to max_rotation = {max_rotation:g} degrees, so pass max_rotation on instead of a fixed value")
+    assert min(angles) < -max_rotation / 3 and max(angles) > max_rotation / 3, (
+        f"{what} only rotated one way (angles from {min(angles):g} to {max(angles):g} degrees over "
+        f"{len(angles)} calls): draw from [-max_rotation, max_rotation]; RandomRotation(d) does, "
+        "RandomRotation((0, d)) does not")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("max_rotation", [15.0, 40.0])
+def test_augment_rotation_is_random_and_bounded(mod, max_rotation):
+    what = f"augment_transform(max_rotation={max_rotation:g}, noise_std=0)"
+    still, image = transform(mod, 0, 0.0), pil(digit_array())
+    first, second = (apply(still, image, "augment_transform(max_rotation=0, noise_std=0)") for _ in range(2))
+    if (first != second).float().mean().item() > 0.5:
+        return  # noise although noise_std=0: the plain-normalisation test says so, and angles cannot be measured
+    outs, angles, residuals = rotation_angles(transform(mod, max_rotation, 0.0), what)
+    check_angles(what, max_rotation, angles)
+    assert max(residuals) < 0.06, (
+        f"{what} changed the image in some way other than a rotation about its centre (the best rotated copy "
+        f"still differs by {max(residuals):.3f} per pixel on average): rotate only (no flip, shift or scaling)")
+    stacked = torch.stack(outs)
+    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    corners = ((yy - 13.5) ** 2 + (xx - 13.5) ** 2).sqrt() > 13.0
+    worst = (stacked[:, 0][:, corners] - BACKGROUND).abs().max().item()
+    assert worst < 1e-3, (
+        f"{what}: the corners that come into view when the image turns should be background (black, "
+        f"{BACKGROUND:.4f} after Normalize), but they hold other values (off by up to {worst:.3f}): rotate the "
+        "PIL image (or the [0, 1] tensor) before Normalize; rotating the normalised tensor fills the corners "
+        "with 0, which is grey")
+
+
+@pytest.mark.points(1)
+def test_augment_defaults(mod):
+    from PIL import Image
+
+    tf = mod.augment_transform()
+    assert callable(tf), f"augment_transform() returned {type(tf).__name__}: return a transform"
+    blank = np.zeros((28, 28), dtype=np.uint8)
+    seed_everything(0)
+    outs = torch.stack([apply(tf, Image.fromarray(blank, mode="L"), "augment_transform()") for _ in range(40)])
+    std = (outs - plain(blank)).std().item()
+    assert math.isclose(std, 0.1, rel_tol=0.06), (
+        f"augment_transform() added noise of standard deviation {std:.3f} to a black image; the default "
+        "noise_std is 0.1 (in normalised units, added after Normalize)")
+    _, angles, _ = rotation_angles(tf, "augment_transform()")
+    check_angles("augment_transform()", 15.0, angles)

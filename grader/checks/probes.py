@@ -1,0 +1,294 @@
+"""Probes and trusted helpers the exercise tests share, so that test files read as tests.
+
+The training loop (04_train): a tiny model that writes down how it was called, loaders of batches
+that must be moved to the device, and the gradients an optimizer step should have seen. Also the
+seeding every model-building check starts from, small trained models for checkpoints
+(05_checkpoint), the relative error of 03_backprop, and figure checks for 08/09's plots.
+
+A probe classifies N_FEATURES = 4 inputs into N_CLASSES = 3 classes; loaders give batches of
+BATCH = 8 samples, x (B, 4) and labels (B,), as Unmoved tensors. Failures raise AssertionError
+(or pytest's fail) with a learner-facing message.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data.dataloader import default_collate
+
+from grader.checks.devices import OnDevice, Unmoved, unmoved
+
+N_FEATURES, N_CLASSES = 4, 3
+BATCH = 8
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def unmoved_collate(batch):
+    """Batches as Unmoved tensors: on the CPU as on a GPU, they must be moved before use."""
+    return unmoved(*default_collate(batch))
+
+
+class Probe(nn.Module):
+    """A linear classifier (optionally followed by BatchNorm) that writes down every call."""
+
+    def __init__(self, seed: int = 0, norm: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.linear = nn.Linear(N_FEATURES, N_CLASSES)
+        self.norm = nn.BatchNorm1d(N_CLASSES) if norm else nn.Identity()
+        self.calls: list[dict] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls.append({"training": self.training, "grad": torch.is_grad_enabled(),
+                           "moved": not isinstance(x, Unmoved), "device": x.device})
+        return self.norm(self.linear(x)).as_subclass(OnDevice)
+
+
+def random_data(n: int, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """n samples: inputs (n, N_FEATURES) from a standard normal, labels (n,) in 0..N_CLASSES-1."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, N_FEATURES, generator=g), torch.randint(0, N_CLASSES, (n,), generator=g)
+
+
+def loader_of(x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH) -> DataLoader:
+    """Equal batches, fixed order (so the mean per sample and the mean of batch means agree), of
+    Unmoved tensors: code that forgets .to(device) fails here as it would on a GPU."""
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False, collate_fn=unmoved_collate)
+
+
+def labels_with_accuracy(model: Probe, x: torch.Tensor, n_right: int) -> torch.Tensor:
+    """Labels that ``model`` gets right for exactly the first ``n_right`` samples of x."""
+    with torch.no_grad():
+        predicted = model.cpu()(x).argmax(dim=1)
+    model.calls.clear()
+    wrong = (predicted + 1) % N_CLASSES
+    return torch.where(torch.arange(len(x)) < n_right, predicted, wrong)
+
+
+def mean_loss(model: Probe, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> float:
+    """The mean cross-entropy of the probe on (x, y), not written down as a call."""
+    with torch.no_grad():
+        loss = F.cross_entropy(model(x.to(device)), y.to(device)).item()
+    model.calls.clear()
+    return loss
+
+
+def same_device(got: torch.device, want: torch.device) -> bool:
+    """cuda:0 is the device "cuda" names; cpu is cpu."""
+    return got.type == want.type and (want.index is None or got.index == want.index)
+
+
+def is_number(value) -> bool:
+    """A plain Python number (a tensor, even with one element, is not)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, torch.Tensor))
+
+
+def check_numbers(result, who: str) -> tuple[float, float]:
+    """(avg_loss, accuracy) from a result that must be a pair of plain numbers."""
+    assert isinstance(result, tuple) and len(result) == 2, (
+        f"{who} must return a pair (avg_loss, accuracy), got {type(result).__name__}: {result!r}")
+    for name, value in zip(("avg_loss", "accuracy"), result):
+        assert is_number(value), (
+            f"{who} returned {name} as {type(value).__name__}: return a plain Python number "
+            "(turn a one-element tensor into a float with .item())")
+    return float(result[0]), float(result[1])
+
+
+def check_units(who: str, avg_loss: float, accuracy: float, want_loss: float, want_acc: float,
+                n_samples: int, n_batches: int, batch_size: int) -> None:
+    """Learner-facing diagnosis of the usual unit mistakes in (avg_loss, accuracy)."""
+    def near(a: float, b: float) -> bool:
+        return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
+
+    if not near(accuracy, want_acc):
+        if near(accuracy, want_acc / 100):
+            pytest.fail(f"{who} returned accuracy {accuracy:.4f}, a fraction: it must be a percentage "
+                        f"from 0 to 100 ({want_acc:.1f} here). Use 100.0 * correct / total.")
+        if near(accuracy, want_acc * n_samples / 100):
+            pytest.fail(f"{who} returned accuracy {accuracy:g}, the count of right answers: divide by the "
+                        f"number of samples and multiply by 100 ({want_acc:.1f}% here).")
+        pytest.fail(f"{who} returned accuracy {accuracy:.3f}%, expected {want_acc:.3f}%: count the samples whose "
+                    "arg-max logit equals the label, over all batches, then 100 * correct / total.")
+    if not near(avg_loss, want_loss):
+        ratio = avg_loss / want_loss if want_loss else float("nan")
+        if math.isclose(ratio, n_batches, rel_tol=1e-3):
+            pytest.fail(f"{who} returned avg_loss {avg_loss:.4f}, the sum of the {n_batches} batch losses: "
+                        f"divide by the number of batches (or weight by batch size and divide by the "
+                        f"number of samples) to get the mean {want_loss:.4f}.")
+        if math.isclose(ratio, 1 / batch_size, rel_tol=1e-3):
+            pytest.fail(f"{who} returned avg_loss {avg_loss:.4f}: the batch losses are already means, so "
+                        "dividing their sum by the number of samples shrinks it by the batch size. Divide by "
+                        "the number of batches, or multiply each batch loss by its batch size first.")
+        if math.isclose(ratio, n_samples, rel_tol=1e-3):
+            pytest.fail(f"{who} returned avg_loss {avg_loss:.4f}, a sum over samples: divide by the number "
+                        f"of samples to get the mean {want_loss:.4f}.")
+        pytest.fail(f"{who} returned avg_loss {avg_loss:.4f}, expected the mean loss per sample {want_loss:.4f}.")
+
+
+def record_steps(model: nn.Module, optimizer: torch.optim.Optimizer) -> list[dict]:
+    """Snapshot parameters and gradients each time optimizer.step() is about to run."""
+    steps: list[dict] = []
+
+    def hook(opt, args, kwargs):
+        steps.append({
+            "params": {n: p.detach().clone() for n, p in model.named_parameters()},
+            "grads": {n: None if p.grad is None else p.grad.detach().clone() for n, p in model.named_parameters()},
+        })
+
+    optimizer.register_step_pre_hook(hook)
+    return steps
+
+
+def batch_gradient(params: dict, images: torch.Tensor, labels: torch.Tensor, device: torch.device) -> dict:
+    """d(cross-entropy of this one batch)/d(parameters), evaluated at ``params``."""
+    ref = Probe().to(device)
+    ref.load_state_dict(params, strict=False)
+    loss = F.cross_entropy(ref(images.to(device)), labels.to(device))
+    names = [n for n, _ in ref.named_parameters()]
+    return dict(zip(names, torch.autograd.grad(loss, list(ref.parameters()))))
+
+
+def add(a: dict, b: dict) -> dict:
+    """Parameter name -> a[name] + b[name]."""
+    return {n: a[n] + b[n] for n in a}
+
+
+def grads_match(got: dict, want: dict) -> bool:
+    """Every wanted gradient is present in ``got`` and equal to it (rtol 1e-4, atol 1e-6)."""
+    return all(got.get(n) is not None and torch.allclose(got[n], want[n], rtol=1e-4, atol=1e-6) for n in want)
+
+
+def grads_empty(got: dict) -> bool:
+    """No gradient at all: each is None or all zeros."""
+    return all(g is None or not torch.any(g) for g in got.values())
+
+
+def current_grads(model: nn.Module) -> dict:
+    """Parameter name -> a copy of its .grad (None where there is none)."""
+    return {n: None if p.grad is None else p.grad.detach().clone() for n, p in model.named_parameters()}
+
+
+def empty_step_cause(who: str, left: dict) -> str:
+    """Why optimizer.step() saw no gradients, told apart by what backward() left behind.
+
+    Gradients present after the call mean backward() ran after the step; none left means
+    they were cleared between backward() and step().
+    """
+    if grads_empty(left):
+        return (f"{who}: the gradients were wiped before the step: optimizer.zero_grad() ran between "
+                "loss.backward() and optimizer.step(), so the step had nothing to apply. Clear the gradients "
+                "before the forward pass (or after the step), never between backward and step.")
+    return (f"{who} called optimizer.step() before loss.backward(): at the step this batch's gradients did not "
+            "exist yet, so the parameters did not move. The order is zero_grad, forward, loss, backward, step.")
+
+
+def rel_err(a, b) -> float:
+    """The relative error of 03_backprop's contract, in float64: max |a - b| / max(1e-8, |a| + |b|)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+# ---------------------------------------------------------------- checkpoints (05_checkpoint)
+
+def call_expecting_error(fn, *args, **kwargs) -> Exception | None:
+    """Call fn; return the exception it raised (None if none). A stub's NotImplementedError passes through."""
+    try:
+        fn(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error type is acceptable, we inspect it
+        return exc
+    return None
+
+
+def small_model(seed: int) -> nn.Module:
+    """A small classifier with dropout: inputs (N, 16) (or (N, 1, 4, 4)) -> logits (N, 4)."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 12), nn.ReLU(), nn.Dropout(0.25), nn.Linear(12, 4))
+
+
+def trained(seed: int, device: torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
+    """A small model and an Adam optimizer after two steps, so the optimizer has state to save."""
+    model = small_model(seed).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(8, 16, generator=g).to(device), torch.randint(0, 4, (8,), generator=g).to(device)
+    for _ in range(2):
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return model, optimizer
+
+
+def fresh(seed: int, device: torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
+    """A small model and an Adam optimizer with no state yet."""
+    model = small_model(seed).to(device)
+    return model, torch.optim.Adam(model.parameters(), lr=0.01)
+
+
+def same(a, b) -> bool:
+    """Deep equality for state dicts: tensors exactly equal (on CPU), containers element-wise."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+                and torch.equal(a.detach().cpu(), b.detach().cpu()))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same, a, b))
+    return a == b
+
+
+# ---------------------------------------------------------------- plots (08_evaluate, 09_experiments)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def brute_force_cm(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> np.ndarray:
+    """The confusion matrix (C, C) counted one (true, pred) pair at a time: cm[true, pred] += 1."""
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for t, p in zip(labels, preds):
+        cm[t, p] += 1
+    return cm
+
+
+def figures_saved(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every matplotlib Figure saved from now until the test ends (plt.savefig and fig.savefig both land here)."""
+    import matplotlib.figure
+
+    captured: list = []
+    original = matplotlib.figure.Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        captured.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    return captured
+
+
+def check_png(name: str, path, result) -> None:
+    """``name`` wrote a PNG of sensible size (100..5000 pixels a side) at ``path`` and returned ``path``."""
+    import matplotlib.image
+
+    assert path.is_file(), f"{name} wrote no file at the path it was given ({path})"
+    assert result is not None and Path(result) == path, f"{name} must return the path it wrote ({path}), got {result!r}"
+    assert path.read_bytes()[:8] == PNG_MAGIC, (
+        f"{name} wrote a file that is not a PNG: save with fig.savefig(path) where path ends in .png")
+    pixels = matplotlib.image.imread(path)
+    height, width = pixels.shape[:2]
+    assert pixels.ndim == 3 and 100 <= height <= 5000 and 100 <= width <= 5000, (
+        f"{name} wrote a {width}x{height} pixel image: give the figure a sensible size (figsize, dpi)")
