@@ -96,10 +96,10 @@ HOSTILE: dict[str, tuple[str, set[str], str, bool]] = {
         "for f in gc.get_objects():\n    if isinstance(f, types.FunctionType) and f.__name__.startswith('test_'):\n"
         "        f.__code__ = _nothing.__code__\ndef double(x):\n    return 0\n", {"error"}, "tampering", False),
     "patches the recorder instance": (
-        "import gc\nfrom grader.run.plugin import Recorder\nfor r in gc.get_objects():\n    if isinstance(r, Recorder):\n"
+        "import gc\nfrom grader.run.recorder import Recorder\nfor r in gc.get_objects():\n    if isinstance(r, Recorder):\n"
         "        r.kinds = {}\n        r.pending = {}\ndef double(x):\n    return 0\n", {"error"}, "", False),
     "forges results signed with the recorder's key": (
-        "import gc, json\nfrom grader.run.plugin import Recorder\nfrom grader.run.integrity import sign\n"
+        "import gc, json\nfrom grader.run.recorder import Recorder\nfrom grader.run.integrity import sign\n"
         "for r in gc.get_objects():\n    if isinstance(r, Recorder):\n        for t in ('test_double', 'test_double_negative'):\n"
         "            r.stream.write(sign(r.key, {'event': 'result', 'id': '01_alpha/test_alpha.py::' + t, 'kind': 'passed', "
         "'points': 2, 'max_points': 2, 'message': ''}) + '\\n')\n        r.stream.flush()\ndef double(x):\n    return 0\n",

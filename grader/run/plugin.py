@@ -26,30 +26,36 @@ from __future__ import annotations
 
 import argparse
 import os
-import posixpath
-import re
-import resource
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 
 import pytest
 
 from grader.core import kit
-from grader.core.causes import find_cause
-from grader.core.results import Status
 from grader.core.target import Target
-from grader.core.text import clip
-from grader.run.integrity import Snapshot, comparisons_are_honest, sign
-from grader.run.loader import ModuleLoadError, load_module_file, plain_names
+from grader.run.loader import load_module_file
+from grader.run.outcomes import grades_an_exercise
 from grader.run.plain import GradedModule
-from grader.run.tracebacks import choose_style, learner_repr
+from grader.run.recorder import Recorder
+from grader.run.tracebacks import choose_style
 
-DEFAULT_POINTS = 1
-BLOCKED_PREFIX = "blocked: "
 PROGRESS_EVERY = 0.25  # seconds between progress events of one test
-_state: dict[str, Any] = {"target": kit.EXERCISES_DIR, "device": "auto"}
+
+
+@dataclass(frozen=True)
+class Grading:
+    """What this run grades (``--solutions`` / ``--target DIR``: a folder laid out like exercises/)
+    and on which device (``--device``), kept in the pytest config's stash."""
+
+    folder: Path
+    device: str  # auto | cpu | cuda
+
+
+GRADING = pytest.StashKey[Grading]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,15 +74,14 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("choose one of --solutions and --target DIR")
     if target and not Path(target).is_dir():
         raise pytest.UsageError(f"--target {target}: no such folder")
-    _state["target"] = Target(solutions, target).folder
-    _state["device"] = config.getoption("--device")
+    grading = config.stash[GRADING] = Grading(Target(solutions, target).folder, config.getoption("--device"))
     stream, key, control = _open_channel(config.getoption("--grader-channel"))
-    config.pluginmanager.register(Recorder(stream, key, control), "grader-recorder")
+    config.pluginmanager.register(Recorder(stream, key, control, grading.folder), "grader-recorder")
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    choose_style(config, items, exercise_suite=all(_grades_an_exercise(item) for item in items))
+    choose_style(config, items, exercise_suite=all(grades_an_exercise(item) for item in items))
 
 
 def _open_channel(spec: str | None) -> tuple[TextIO | None, str, str]:
@@ -90,26 +95,15 @@ def _open_channel(spec: str | None) -> tuple[TextIO | None, str, str]:
     return os.fdopen(write_fd, "w"), key, control
 
 
-def target_dir() -> Path:
-    """The folder being graded (exercises/, solutions/ or a hand-in)."""
-    return _state["target"]
+def load_exercise(folder: Path, exercise: str) -> ModuleType:
+    """``<folder>/<exercise>/<module>.py`` (the manifest's module); raises ModuleLoadError with one line."""
+    return load_module_file(folder / exercise / kit.exercise(exercise).file_name)
 
 
-def load(exercise: str, module: str):
-    """The learner's ``<target>/<exercise>/<module>.py``; raises ModuleLoadError with one line."""
-    return load_module_file(target_dir() / exercise / f"{module}.py")
-
-
-def load_graded(exercise: str, module: str) -> GradedModule:
-    """:func:`load`, seen through :class:`GradedModule`: its functions return plain values."""
-    return GradedModule(load(exercise, module))
-
-
-def torch_device():
-    """The torch.device chosen by ``--device`` (auto: CUDA when available)."""
+def torch_device(choice: str):
+    """The torch.device for ``--device`` ``choice`` (auto: CUDA when available)."""
     import torch
 
-    choice = _state["device"]
     if choice == "auto":
         choice = "cuda" if torch.cuda.is_available() else "cpu"
     if choice == "cuda" and not torch.cuda.is_available():
@@ -124,10 +118,20 @@ def graded_module(test_module: Any, path: Path) -> str:
 
 
 @pytest.fixture
-def mod(request: pytest.FixtureRequest):
-    """The module under test: a test file in ``NN_name/`` grades ``<target>/NN_name/<module>.py``."""
+def mod(request: pytest.FixtureRequest) -> GradedModule:
+    """The module under test: a test file in ``NN_name/`` grades ``<target>/NN_name/<module>.py``,
+    seen through :class:`GradedModule` (its functions return plain values)."""
     path = Path(request.node.path)
-    return load_graded(path.parent.name, graded_module(request.module, path))
+    folder = request.config.stash[GRADING].folder
+    return GradedModule(load_module_file(folder / path.parent.name / f"{graded_module(request.module, path)}.py"))
+
+
+@pytest.fixture
+def other_exercise(request: pytest.FixtureRequest) -> Callable[[str], ModuleType]:
+    """``other_exercise("06_mlp")``: another exercise's module of the graded folder, as it is (09
+    trains the learner's MLP and CNN); raises ModuleLoadError with one line."""
+    folder = request.config.stash[GRADING].folder
+    return lambda exercise: load_exercise(folder, exercise)
 
 
 @pytest.fixture
@@ -167,267 +171,6 @@ def one_thread() -> Iterator[None]:
 
 
 @pytest.fixture
-def device():
-    return torch_device()
-
-
-def max_points(item: pytest.Item) -> int:
-    marker = item.get_closest_marker("points")
-    return int(marker.args[0]) if marker else DEFAULT_POINTS
-
-
-def _message(excinfo: pytest.ExceptionInfo | None) -> str:
-    """A learner-facing line: the assertion's own message, or the exception and where it arose."""
-    if excinfo is None:
-        return "the test failed without an exception (see the output)"
-    exc = excinfo.value
-    if isinstance(exc, pytest.fail.Exception):
-        return str(exc)
-    if isinstance(exc, AssertionError):
-        text = str(exc).split("\nassert ")[0].strip()
-        if text:
-            return text
-    missing = re.fullmatch(r"module 'graded_\d\d_\w+?_(\w+)' has no attribute '(\w+)'", str(exc))
-    if isinstance(exc, AttributeError) and missing:
-        module, name = missing.groups()
-        return f"{module}.py has no {name!r}: define it with the name and signature its docstring and README give"
-    frame = _learner_frame(excinfo)
-    where = f" ({frame[0]}, line {frame[1]})" if frame else ""
-    return plain_names(f"{type(exc).__name__}: {exc}{where}".strip())
-
-
-def _learner_frame(excinfo: pytest.ExceptionInfo | None) -> tuple[str, int, str] | None:
-    """(file name, line, function) of the deepest traceback frame in the graded folder."""
-    if excinfo is None:
-        return None
-    root = target_dir().resolve()
-    found = None
-    for entry in excinfo.traceback:
-        path = Path(str(entry.path))
-        if path.is_relative_to(root):
-            found = (path.name, entry.lineno + 1, entry.name)
-    return found
-
-
-def _grades_an_exercise(item: pytest.Item) -> bool:
-    """True for a test of an exercise suite (``exercises/NN_name/test_*.py``)."""
-    return Path(str(item.path)).resolve().parent.parent == kit.EXERCISES_DIR.resolve()
-
-
-def _skip_by_graded_code(excinfo: pytest.ExceptionInfo | None, reason: str) -> str:
-    """The failure message for a skip that the graded code, not the kit, asked for."""
-    frame = _learner_frame(excinfo)
-    who = f"{frame[2]} ({frame[0]}, line {frame[1]})" if frame else "the graded code"
-    how = "called pytest.skip" if excinfo is None or isinstance(excinfo.value, pytest.skip.Exception) else (
-        f"raised {type(excinfo.value).__name__}")
-    return (f"{who} {how} ({reason or 'no reason'}): a test cannot be skipped by the code it grades; "
-            "unfinished code should raise NotImplementedError")
-
-
-def _plain_metrics(measured: Any) -> dict[str, Any] | None:
-    """The metrics as JSON-safe plain values (numbers, strings, lists of them), or None."""
-    if not isinstance(measured, dict):
-        return None
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value][:20]
-        if isinstance(value, dict):
-            return {str(k): plain(v) for k, v in list(value.items())[:20]}
-        return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)[:200]
-
-    return {str(k): plain(v) for k, v in list(measured.items())[:20]}
-
-
-def _folder(nodeid: str) -> str:
-    """The folder of a test id (``exercises/04_train`` of ``exercises/04_train/test_train.py::test_x``)."""
-    return posixpath.dirname(nodeid.split("::")[0])
-
-
-def _function(nodeid: str) -> str:
-    """The test function of a test id, without parameters."""
-    return nodeid.split("::")[-1].split("[")[0]
-
-
-def _needs_problems(items: list[pytest.Item], patterns: list[str]) -> list[str]:
-    """What is wrong with the ``needs`` markers of ``items`` (in run order).
-
-    A needed name must be a test of the item's folder (any of its test files, collected or not)
-    and, when collected, must run before the item at least once.
-    """
-    problems = []
-    position: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(items):
-        position.setdefault((_folder(item.nodeid), _function(item.nodeid)), index)
-    known: dict[Path, set[str]] = {}
-    for index, item in enumerate(items):
-        marker = item.get_closest_marker("needs")
-        if not marker:
-            continue
-        folder = Path(str(item.path)).parent
-        if folder not in known:
-            files = {path for pattern in patterns for path in folder.glob(pattern)}
-            known[folder] = {name for path in files for name in kit.tests_defined(path)}
-        unknown = [name for name in marker.args if name not in known[folder]]
-        late = [name for name in marker.args if position.get((_folder(item.nodeid), name), -1) > index]
-        if unknown:
-            problems.append(f"{item.nodeid}: needs({', '.join(map(repr, unknown))}) names no test of "
-                            f"{folder.name}/; fix the marker")
-        if late:
-            problems.append(f"{item.nodeid}: needs({', '.join(map(repr, late))}), but pytest runs "
-                            f"{'that test' if len(late) == 1 else 'those tests'} only after this one; move "
-                            "it into a test file that sorts before this one (e.g. test_<module>.py)")
-    return problems
-
-
-def _control_must_pass() -> None:
-    comparisons_are_honest()
-
-
-def _control_must_fail() -> None:
-    raise AssertionError("a control test that must fail")
-
-
-class Recorder:
-    """Classifies every test, streams signed results as JSON lines, sums points for the terminal.
-
-    A test's result is emitted after its teardown, once the integrity snapshot (taken after
-    collection, before any graded code is imported) has been compared with the process.
-    """
-
-    def __init__(self, stream: TextIO | None, key: str, control: str = "") -> None:
-        self.stream = stream
-        self.key = key
-        self.control = control
-        self.kinds: dict[str, str] = {}  # nodeid -> kind
-        self.pending: dict[str, tuple[str, str]] = {}  # nodeid -> (kind, message), until teardown
-        self.points = [0, 0]
-        self.snapshot: Snapshot | None = None
-
-    def _emit(self, event: dict) -> None:
-        if self.stream is not None:
-            if "message" in event:
-                event["message"] = clip(str(event["message"]))
-            self.stream.write(sign(self.key, event) + "\n")
-            self.stream.flush()
-
-    def emit_progress(self, test: str, label: str, done: int, total: int) -> None:
-        self._emit({"event": "progress", "id": test, "label": clip(label, 80), "done": done, "total": total})
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
-                                      items: list[pytest.Item]) -> None:
-        """Refuse ``needs`` names that are no test of the exercise, or whose tests run only after the
-        test that needs them; append the control tests."""
-        for problem in _needs_problems(items, config.getini("python_files")):
-            self._emit({"event": "collection_error", "message": problem})
-            raise pytest.UsageError(problem)
-        if self.control and items:
-            parent = items[-1].parent
-            for suffix, check in (("pass", _control_must_pass), ("fail", _control_must_fail)):
-                name = f"test_grader_control_{self.control}_{suffix}"
-                control = pytest.Function.from_parent(parent, name=name, callobj=check)
-                control.add_marker(pytest.mark.points(0))
-                items.append(control)
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        tests: list[dict[str, Any]] = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
-        self.points[1] = sum(t["max_points"] for t in tests)
-        manager = session.config.pluginmanager
-        self.snapshot = Snapshot(manager.get_plugins(), manager)
-        self.snapshot.watch_instance("grader.run.plugin.Recorder()", self)
-        self.snapshot.watch_items(session.items)
-        for module in {id(m): m for m in (getattr(item, "module", None) for item in session.items) if m}.values():
-            self.snapshot.watch_instance(f"the test module {module.__name__}", module)
-        self._emit({"event": "collected", "pid": os.getpid(), "tests": tests})
-
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        marker = item.get_closest_marker("needs")
-        if not marker:
-            return
-        folder = _folder(item.nodeid)
-        unmet = []
-        for name in marker.args:
-            kinds = [k for node, k in self.kinds.items() if _folder(node) == folder and _function(node) == name]
-            if any(k != Status.PASSED for k in kinds):
-                unmet.append(name)
-        if unmet:
-            pytest.skip(f"{BLOCKED_PREFIX}needs {', '.join(unmet)} to pass first")
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        raised = call.excinfo  # before pytest's unittest support swaps a SkipTest for a skip
-        outcome = yield
-        report: pytest.TestReport = outcome.get_result()
-        if report.when == "teardown":
-            self._finish(item)
-            return
-        if report.when == "setup" and report.passed:
-            return
-        excinfo = call.excinfo
-        message = ""
-        if report.skipped:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            reason = reason.removeprefix("Skipped: ")
-            if reason.startswith(BLOCKED_PREFIX) and _learner_frame(raised) is None:
-                kind, message = Status.BLOCKED, reason
-            elif _learner_frame(raised) is None and not _grades_an_exercise(item):
-                kind, message = Status.SKIPPED, reason  # the kit's own tests may skip
-            else:
-                kind, message = Status.FAILED, _skip_by_graded_code(raised, reason)
-                report.outcome, report.longrepr = "failed", message
-                if hasattr(report, "wasxfail"):
-                    del report.wasxfail
-        elif report.passed:
-            kind = Status.PASSED
-        elif excinfo is not None and isinstance(excinfo.value, ModuleLoadError):
-            kind, message = Status.ERROR, str(excinfo.value)
-            report.longrepr = message
-        elif excinfo is not None and find_cause(excinfo.value, NotImplementedError):
-            kind, message = Status.NOT_STARTED, f"not started: {excinfo.value}"
-            report.longrepr = message
-        elif report.when == "setup":
-            kind, message = Status.ERROR, _message(excinfo)
-        else:
-            kind, message = Status.FAILED, _message(excinfo)
-        if kind in (Status.FAILED, Status.ERROR) and excinfo is not None and _grades_an_exercise(item):
-            report.longrepr = learner_repr(item, excinfo, target_dir()) or report.longrepr
-        report.grader_kind = kind  # type: ignore[attr-defined]  # read back by pytest_report_teststatus
-        self.pending[item.nodeid] = (kind, message)
-        if self.control and item.name == f"test_grader_control_{self.control}_fail" and kind == Status.FAILED:
-            report.outcome, report.longrepr = "passed", None  # expected: not a failure of the run
-
-    def _finish(self, item: pytest.Item, _changes: Any = Snapshot.changes) -> None:
-        """Check the process is as the snapshot left it (with the check as it was when this module
-        was imported, before any graded code), then record and emit the test's result."""
-        kind, message = self.pending.pop(item.nodeid, (Status.ERROR, "the test produced no result"))
-        changes = _changes(self.snapshot, item.config.pluginmanager.get_plugins()) if self.snapshot else []
-        if changes:
-            kind = Status.ERROR
-            message = f"tampering: the graded code replaced {', '.join(changes[:3])}; results cannot be trusted"
-        if not item.name.startswith(f"test_grader_control_{self.control}_") or not self.control:
-            self.kinds[item.nodeid] = kind  # the terminal summary and `needs` know the exercise's own tests
-        points = max_points(item) if kind == Status.PASSED else 0
-        self.points[0] += points
-        measured = getattr(item, "funcargs", {}).get("metrics") or None
-        self._emit({"event": "result", "id": item.nodeid, "kind": kind, "points": points,
-                    "max_points": max_points(item), "message": message, "metrics": _plain_metrics(measured)})
-
-    def pytest_report_teststatus(self, report: pytest.TestReport):
-        kind = getattr(report, "grader_kind", None)
-        if kind == Status.NOT_STARTED:
-            return "not started", "N", "NOT STARTED"
-        if kind == Status.BLOCKED:
-            return "blocked", "b", "BLOCKED"
-        return None
-
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        usage = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-        self._emit({"event": "finished", "exitstatus": int(exitstatus), "peak_rss_kb": max(usage)})
-
-    def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not any(Path(node.split("::")[0]).parent.name[:2].isdigit() for node in self.kinds):
-            return  # not an exercise suite (e.g. the kit's own tests)
-        counts = {k: list(self.kinds.values()).count(k) for k in dict.fromkeys(self.kinds.values())}
-        detail = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
-        terminalreporter.write_line(f"grader: {self.points[0]}/{self.points[1]} points ({detail}) for {target_dir()}")
+def device(request: pytest.FixtureRequest):
+    """The torch.device of the run."""
+    return torch_device(request.config.stash[GRADING].device)
