@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.core import environment, kit
-from grader.core.results import ExerciseResult, TestResult
+from grader.core.results import ExerciseResult, TestProgress, TestResult
 from grader.core.target import Target
 from grader.run import cache
 from grader.run import sandbox as sandboxing
@@ -47,7 +47,7 @@ class Settings:
         return cache.load(cache.key(name, target.folder, self.device)) if self.cache else None
 
     def run(self, name: str, target: Target, on_test: Callable[[TestResult], None] | None = None,
-            on_progress: Callable[[str, str, int, int], None] | None = None) -> ExerciseResult:
+            on_progress: TestProgress | None = None) -> ExerciseResult:
         """Grade one exercise with these settings (never raises for the exercise's sake);
         ``on_test`` sees each test's result as it finishes (all at once for a remembered result),
         ``on_progress`` a slow test's progress (see :func:`grader.run.runner.run_exercise`)."""

@@ -5,6 +5,7 @@ with an underscore), so they compare equal to them, print as them and serialise 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
@@ -42,6 +43,9 @@ class Status(str, Enum):
 
 
 TEST_KINDS = frozenset(Status) - {Status.TIMEOUT}
+
+Progress = Callable[[str, int, int], None]  # a slow test's (label, steps done, steps planned)
+TestProgress = Callable[[str, str, int, int], None]  # the same, of the test with this id (first)
 
 
 @dataclass

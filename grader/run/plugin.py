@@ -36,6 +36,7 @@ from typing import Any, TextIO
 import pytest
 
 from grader.core import kit
+from grader.core.results import Progress
 from grader.core.target import Target
 from grader.run.loader import load_module_file
 from grader.run.outcomes import grades_an_exercise
@@ -142,7 +143,7 @@ def metrics() -> dict[str, Any]:
 
 
 @pytest.fixture
-def progress(request: pytest.FixtureRequest) -> Callable[[str, int, int], None]:
+def progress(request: pytest.FixtureRequest) -> Progress:
     """``progress(label, done, total)``: how far a slow test is (e.g. training steps), shown by the
     grader as a live bar; sent at most every PROGRESS_EVERY seconds, and on the last step."""
     recorder = request.config.pluginmanager.get_plugin("grader-recorder")

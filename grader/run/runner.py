@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from grader.core import kit
-from grader.core.results import ExerciseResult, Status, TestResult
+from grader.core.results import ExerciseResult, Status, TestProgress, TestResult
 from grader.core.target import Target
 from grader.core.text import clip
 from grader.run import sandbox as sandboxing
@@ -140,7 +140,7 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
                  select: list[str] | None = None, pytest_args: Sequence[str] = (), threads: int | None = None,
                  sandbox: bool = False, limits: Limits | None = None, warm: bool = False,
                  on_test: Callable[[TestResult], None] | None = None,
-                 on_progress: Callable[[str, str, int, int], None] | None = None) -> ExerciseResult:
+                 on_progress: TestProgress | None = None) -> ExerciseResult:
     """Grade exercise ``name`` of ``target`` (tests from the kit) in a fresh process.
 
     ``select`` limits the run to test functions of that name, ``pytest_args`` adds pytest options

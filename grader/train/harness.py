@@ -17,9 +17,8 @@ import torch
 from torch import nn
 
 from grader.checks.probes import seed_everything  # the harness seeds as the kit's checks do
+from grader.core.results import Progress
 from grader.data.datasets import load_tensors  # imported with the harness, before any graded code
-
-Progress = Callable[[str, int, int], None]  # (label, steps done, steps planned)
 
 
 @contextlib.contextmanager
