@@ -98,26 +98,29 @@ def test_needs_of_a_later_test_of_the_same_file_stops_collection(demo):
     result.stderr.fnmatch_lines(["*runs that test only after this one*"])
 
 
-def test_a_selected_test_is_run_from_the_file_that_defines_it(tmp_path, monkeypatch):
+@pytest.fixture
+def two_files(tmp_path, monkeypatch) -> Path:
+    """exercises/01_demo/ with test_demo.py (BASE) and test_demo_more.py (DEPENDENT), as the kit's."""
     folder = tmp_path / "exercises" / "01_demo"
     folder.mkdir(parents=True)
     (folder / "test_demo.py").write_text(BASE)
     (folder / "test_demo_more.py").write_text(DEPENDENT)
     monkeypatch.setattr(kit, "EXERCISES_DIR", tmp_path / "exercises")
+    return folder
+
+
+def test_a_selected_test_is_run_from_the_file_that_defines_it(two_files):
+    folder = two_files
     assert selected_paths("01_demo", ["test_dependent", "test_base"]) == [
         f"{folder / 'test_demo.py'}::test_base", f"{folder / 'test_demo_more.py'}::test_dependent"]
     assert selected_paths("01_demo", ["test_missing"]) == [f"{folder / 'test_demo.py'}::test_missing"], (
         "a name no file defines goes to pytest, which reports it")
 
 
-def test_grader_check_refuses_a_test_name_defined_in_two_files(tmp_path, monkeypatch):
+def test_grader_check_refuses_a_test_name_defined_in_two_files(two_files):
     from grader.cli.check import name_problems
 
-    folder = tmp_path / "exercises" / "01_demo"
-    folder.mkdir(parents=True)
-    (folder / "test_demo.py").write_text(BASE)
-    (folder / "test_demo_more.py").write_text(DEPENDENT)
-    monkeypatch.setattr(kit, "EXERCISES_DIR", tmp_path / "exercises")
+    folder = two_files
     assert name_problems("01_demo") == []
     (folder / "test_demo_more.py").write_text(DEPENDENT + BASE.replace("import pytest", ""))
     assert name_problems("01_demo") == ["01_demo: test_base is defined in test_demo.py, test_demo_more.py; "
