@@ -33,3 +33,14 @@ def test_no_project_file_cites_a_document_outside_the_repository():
              and re.search(r"\bKIT\.md\b|\bCURRICULUM\.md\b|\.\./shared/", p.read_text(errors="replace"))
              and p.name != "test_docs.py"]
     assert not cited, f"these cite documents that are not in the repository: {cited}"
+
+
+def test_the_architecture_page_names_every_module_of_the_grader():
+    page = (kit.KIT_ROOT / "docs" / "architecture.md").read_text()
+
+    def section(package: str) -> str:
+        return page.split(f"## `grader/{package}/`")[-1].split("\n## ")[0] if f"## `grader/{package}/`" in page else ""
+
+    missing = [f"{path.parent.name}/{path.name}" for path in sorted((kit.KIT_ROOT / "grader").glob("*/*.py"))
+               if path.name != "__init__.py" and f"`{path.name}`" not in section(path.parent.name)]
+    assert not missing, f"docs/architecture.md does not describe {missing}"

@@ -1,1 +1,1 @@
-"""What the exercise suites use to judge a learner's code: device-strict tensors and model checks."""
+"""What the exercise suites use to judge a learner's code: device-strict tensors, model checks and probes."""

@@ -1,1 +1,1 @@
-"""The command line: one parser (main) and the commands it runs."""
+"""The command line: one parser (parser.py), its dispatcher (main.py) and the commands it runs."""
