@@ -1,4 +1,10 @@
-"""Tests for 01_activations: values, stability, purity, derivatives and the plot."""
+"""Tests of 01_activations/activations.py: relu, sigmoid, tanh, their _grad derivatives and plot_activations.
+
+Each failure names the cause and the fix. "not started" means the test reached a stub's
+NotImplementedError. No test here needs another, so none is "blocked"; but a derivative that calls
+your own activation fails with that activation's fault, so fix the activation first. Reference values
+are computed here in NumPy float64. Hints: `grader hint 01`.
+"""
 from __future__ import annotations
 
 import contextlib

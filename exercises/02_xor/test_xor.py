@@ -1,4 +1,9 @@
-"""Tests for 02_xor: collapsing linear layers, the XOR net, its training, and the separability check."""
+"""Tests of 02_xor/xor.py: collapse_linear, make_xor_net, train_xor, xor_accuracy, then the separability check.
+
+Each failure names the cause and the fix. "not started" means the test reached a stub's
+NotImplementedError; "blocked" means a test it needs (see @needs) has not passed yet, so fix that one
+first. Training is judged step by step against full-batch Adam on BCEWithLogitsLoss. Hints: `grader hint 02`.
+"""
 from __future__ import annotations
 
 import copy

@@ -52,6 +52,52 @@ def run_train_epoch(mod, device):
     return steps, list(loader), current_grads(model)
 
 
+def run_loop(mod, who: str, model: Probe, loader, device, lr: float = 0.1):
+    """The learner's ``who`` (train_epoch, with SGD at ``lr`` and no progress bar, or validate) on
+    ``model`` over ``loader``, with cross-entropy loss; what it returns."""
+    criterion = nn.CrossEntropyLoss()  # labels and outputs on two devices stop it, as on a GPU
+    if who == "train_epoch":
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        return mod.train_epoch(model, loader, criterion, optimizer, device, progress=False)
+    return mod.validate(model, loader, criterion, device)
+
+
+def probe_calls(mod, who: str, device, training: bool = True) -> list[dict]:
+    """How ``who`` (train_epoch or validate) called a probe over two batches: one dict per call.
+
+    The probe starts in training mode, or in eval mode with ``training=False``.
+    """
+    x, y = random_data(2 * BATCH)
+    model = Probe().to(device)
+    model.train(training)
+    run_loop(mod, who, model, loader_of(x, y), device)
+    assert model.calls, f"{who} never called the model"
+    return model.calls
+
+
+def check_moves_batches(mod, who: str, device) -> None:
+    calls = probe_calls(mod, who, device)
+    assert all(c["moved"] and same_device(c["device"], device) for c in calls), (
+        f"{who} gave the model images that were not moved to the device: images = images.to(device) "
+        f"(device is {device})")
+
+
+def check_loop_units(mod, who: str, device, n_batches: int, n_right: int, seed: int = 1) -> None:
+    """``who``'s (avg_loss, accuracy) on ``n_batches`` equal batches a probe gets ``n_right`` samples of right.
+
+    train_epoch steps with lr 0: the model stays fixed, so the numbers are known.
+    """
+    n = n_batches * BATCH
+    model = Probe()
+    x, _ = random_data(n, seed=seed)
+    y = labels_with_accuracy(model, x, n_right)
+    model.to(device)
+    want_loss = mean_loss(model, x, y, device)
+    result = run_loop(mod, who, model, loader_of(x, y), device, lr=0.0)
+    avg_loss, accuracy = check_numbers(result, who)
+    check_units(who, avg_loss, accuracy, want_loss, 100.0 * n_right / n, n, n // BATCH, BATCH)
+
+
 # --------------------------------------------------------------------------- train_step
 
 def one_batch(device: torch.device):
@@ -118,8 +164,6 @@ def test_train_step_updates_with_fresh_gradients(mod, device):
 
 # --------------------------------------------------------------------------- train_epoch
 
-TRAIN_EPOCH_UNITS = dict(n_samples=6 * BATCH, n_right=18)  # 6 equal batches, 37.5% right
-
 
 @pytest.mark.points(2)
 def test_train_epoch_steps_once_per_batch_after_backward(mod, device):
@@ -166,44 +210,22 @@ def test_train_epoch_clears_gradients_every_step(mod, device):
 
 @pytest.mark.points(2)
 def test_train_epoch_uses_training_mode(mod, device):
-    x, y = random_data(2 * BATCH)
-    model = Probe().to(device)
-    model.eval()  # as validate() leaves it
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    mod.train_epoch(model, loader_of(x, y), nn.CrossEntropyLoss(), optimizer, device, progress=False)
-    assert model.calls, "train_epoch never called the model"
-    assert all(c["training"] for c in model.calls), (
+    calls = probe_calls(mod, "train_epoch", device, training=False)  # as validate() leaves it
+    assert all(c["training"] for c in calls), (
         "train_epoch ran the model in evaluation mode: call model.train() at its start (validate() switches to "
         "eval mode, and dropout stays off until you switch back)")
-    assert all(c["grad"] for c in model.calls), (
+    assert all(c["grad"] for c in calls), (
         "train_epoch ran the model with gradient tracking off: remove torch.no_grad() from the training loop")
 
 
 @pytest.mark.points(1)
 def test_train_epoch_moves_batches_to_device(mod, device):
-    x, y = random_data(2 * BATCH)
-    model = Probe().to(device)
-    criterion = nn.CrossEntropyLoss()  # labels and outputs on two devices stop it, as on a GPU
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    mod.train_epoch(model, loader_of(x, y), criterion, optimizer, device, progress=False)
-    assert model.calls, "train_epoch never called the model"
-    assert all(c["moved"] and same_device(c["device"], device) for c in model.calls), (
-        f"train_epoch gave the model images that were not moved to the device: images = images.to(device) "
-        f"(device is {device})")
+    check_moves_batches(mod, "train_epoch", device)
 
 
 @pytest.mark.points(2)
 def test_train_epoch_units(mod, device):
-    n, n_right = TRAIN_EPOCH_UNITS["n_samples"], TRAIN_EPOCH_UNITS["n_right"]
-    model = Probe()
-    x, _ = random_data(n)
-    y = labels_with_accuracy(model, x, n_right)
-    model.to(device)
-    want_loss = mean_loss(model, x, y, device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the model stays fixed, so the numbers are known
-    result = mod.train_epoch(model, loader_of(x, y), nn.CrossEntropyLoss(), optimizer, device, progress=False)
-    avg_loss, accuracy = check_numbers(result, "train_epoch")
-    check_units("train_epoch", avg_loss, accuracy, want_loss, 100.0 * n_right / n, n, n // BATCH, BATCH)
+    check_loop_units(mod, "train_epoch", device, n_batches=6, n_right=18)  # 37.5% right
 
 
 BAR = re.compile(r"\d+/\d+ \[|\d+it \[|\|\s*\d+/\d+")
@@ -231,23 +253,16 @@ def test_train_epoch_progress_bar(mod, device, capsys):
 
 @pytest.mark.points(2)
 def test_validate_uses_eval_mode(mod, device):
-    x, y = random_data(2 * BATCH)
-    model = Probe().to(device)
-    model.train()  # as train_epoch leaves it
-    mod.validate(model, loader_of(x, y), nn.CrossEntropyLoss(), device)
-    assert model.calls, "validate never called the model"
-    assert not any(c["training"] for c in model.calls), (
+    calls = probe_calls(mod, "validate", device, training=True)  # as train_epoch leaves it
+    assert not any(c["training"] for c in calls), (
         "validate ran the model in training mode: call model.eval() first, so dropout is off and BatchNorm uses "
         "its running statistics")
 
 
 @pytest.mark.points(1)
 def test_validate_tracks_no_gradients(mod, device):
-    x, y = random_data(2 * BATCH)
-    model = Probe().to(device)
-    mod.validate(model, loader_of(x, y), nn.CrossEntropyLoss(), device)
-    assert model.calls, "validate never called the model"
-    assert not any(c["grad"] for c in model.calls), (
+    calls = probe_calls(mod, "validate", device)
+    assert not any(c["grad"] for c in calls), (
         "validate tracked gradients: run its loop inside `with torch.no_grad():` (or torch.inference_mode()), "
         "validation needs no backward pass and this saves memory and time")
 
@@ -271,27 +286,12 @@ def test_validate_leaves_parameters_untouched(mod, device):
 
 @pytest.mark.points(1)
 def test_validate_units(mod, device):
-    n, n_right = 5 * BATCH, 15  # 5 equal batches, 37.5% right
-    model = Probe()
-    x, _ = random_data(n, seed=3)
-    y = labels_with_accuracy(model, x, n_right)
-    model.to(device)
-    want_loss = mean_loss(model, x, y, device)
-    result = mod.validate(model, loader_of(x, y), nn.CrossEntropyLoss(), device)
-    avg_loss, accuracy = check_numbers(result, "validate")
-    check_units("validate", avg_loss, accuracy, want_loss, 100.0 * n_right / n, n, n // BATCH, BATCH)
+    check_loop_units(mod, "validate", device, n_batches=5, n_right=15, seed=3)  # 37.5% right
 
 
 @pytest.mark.points(1)
 def test_validate_moves_batches_to_device(mod, device):
-    x, y = random_data(2 * BATCH)
-    model = Probe().to(device)
-    criterion = nn.CrossEntropyLoss()  # labels and outputs on two devices stop it, as on a GPU
-    mod.validate(model, loader_of(x, y), criterion, device)
-    assert model.calls, "validate never called the model"
-    assert all(c["moved"] and same_device(c["device"], device) for c in model.calls), (
-        f"validate gave the model images that were not moved to the device: images = images.to(device) "
-        f"(device is {device})")
+    check_moves_batches(mod, "validate", device)
 
 
 

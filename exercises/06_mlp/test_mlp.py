@@ -17,6 +17,7 @@ from grader.checks.model_checks import (
     call_model,
     check_dropout_in_training,
     check_no_dropout_in_eval,
+    check_num_classes,
     check_raw_logits,
     deterministic,
     images,
@@ -126,16 +127,9 @@ def test_hidden_sizes_and_input_size_shape_the_network(mod, device):
 
 @pytest.mark.points(1)
 def test_num_classes(mod, device):
-    model = build(mod, device, num_classes=7).eval()
-    with torch.no_grad():
-        out = call_model(model, images(device, 5), "MLP(num_classes=7)")
-    assert tuple(out.shape) == (5, 7), (
-        f"MLP(num_classes=7) returned shape {tuple(out.shape)} for 5 images, expected (5, 7): "
-        "the output Linear must have num_classes outputs")
-    want = expected_parameters([784, 128, 64, 7])
-    assert trainable(model) == want, (
-        f"MLP(num_classes=7) has {trainable(model):,} trainable parameters, expected {want:,} = "
-        f"{formula([784, 128, 64, 7])}")
+    check_num_classes(lambda **kw: build(mod, device, **kw), call_model, images(device, 5), "MLP",
+                      output_layer="the output Linear", parameters=expected_parameters([784, 128, 64, 7]),
+                      how=f" = {formula([784, 128, 64, 7])}")
 
 
 def _check_count(mod, model: nn.Module, description: str) -> None:

@@ -17,6 +17,7 @@ from grader.checks.model_checks import (
     call_model,
     check_dropout_in_training,
     check_no_dropout_in_eval,
+    check_num_classes,
     check_raw_logits,
     images,
     trainable,
@@ -99,16 +100,9 @@ def test_parameter_count(mod, device):
 
 @pytest.mark.points(1)
 def test_num_classes(mod, device):
-    model = build(mod, device, num_classes=7).eval()
-    with torch.no_grad():
-        out = call(model, images(device, 5), "SimpleCNN(num_classes=7)")
-    assert tuple(out.shape) == (5, 7), (
-        f"SimpleCNN(num_classes=7) returned shape {tuple(out.shape)} for 5 images, expected (5, 7): "
-        "the last Linear must have num_classes outputs")
-    want = DEFAULT_PARAMETERS - 3 * 129
-    assert trainable(model) == want, (
-        f"SimpleCNN(num_classes=7) has {trainable(model):,} trainable parameters, expected {want:,} "
-        "(the last Linear 128->7 has 128*7+7 = 903)")
+    check_num_classes(lambda **kw: build(mod, device, **kw), call, images(device, 5), "SimpleCNN",
+                      output_layer="the last Linear", parameters=DEFAULT_PARAMETERS - 3 * 129,
+                      how=" (the last Linear 128->7 has 128*7+7 = 903)")
 
 
 @pytest.mark.points(2)

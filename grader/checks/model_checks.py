@@ -1,5 +1,5 @@
 """Behavioural checks shared by the model exercises (06_mlp, 07_cnn): building and calling the
-learner's model, dropout and raw logits.
+learner's model, the num_classes argument, dropout and raw logits.
 
 Each check takes ``make(**kwargs)``, which builds the learner's model on the test's device
 (:func:`build_model`), ``forward(model, x, what)``, which runs it and turns a crash into a
@@ -68,6 +68,23 @@ def deterministic(forward: Forward, model: nn.Module, x: torch.Tensor, what: str
     """
     first, second = _twice(forward, model, x, what)
     return torch.equal(first, second)
+
+
+def check_num_classes(make: Make, forward: Forward, x: torch.Tensor, name: str, *, output_layer: str,
+                      parameters: int, how: str) -> None:
+    """``name(num_classes=7)`` gives 7 logits per image and has ``parameters`` trainable parameters.
+
+    ``output_layer`` names the layer whose outputs num_classes sets; ``how`` follows the expected
+    count in the message (how it adds up).
+    """
+    model = make(num_classes=7).eval()
+    with torch.no_grad():
+        out = forward(model, x, f"{name}(num_classes=7)")
+    assert tuple(out.shape) == (len(x), 7), (
+        f"{name}(num_classes=7) returned shape {tuple(out.shape)} for {len(x)} images, expected ({len(x)}, 7): "
+        f"{output_layer} must have num_classes outputs")
+    assert trainable(model) == parameters, (
+        f"{name}(num_classes=7) has {trainable(model):,} trainable parameters, expected {parameters:,}{how}")
 
 
 def check_dropout_in_training(make: Make, forward: Forward, x: torch.Tensor, name: str, *,
