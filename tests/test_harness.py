@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from grader.core import kit
 from grader.train import harness
 
 
@@ -32,12 +33,14 @@ def accuracy_by_seed(monkeypatch):
 def test_only_borderline_results_are_retried(accuracy_by_seed, accuracies, trained, passed):
     table, seen = accuracy_by_seed
     table.update(accuracies)
-    verdict = harness.judge_threshold(lambda: nn.Linear(1, 1), "mnist", 98.5, band=0.3, epochs=1, device="cpu")
+    spec = kit.Threshold("07_cnn", "test_x", "07_cnn/cnn.py:SimpleCNN", "mnist", threshold=98.5, band=0.3, epochs=1,
+                         batch_size=64, lr=0.01, time_budget=60.0)
+    measured: dict = {}
+    verdict = harness.judge_threshold(lambda: nn.Linear(1, 1), spec, device=torch.device("cpu"), metrics=measured)
     assert seen == trained and verdict.passed is passed
     text = verdict.describe()
     assert all(f"{accuracies[s]:.2f}% (seed {s})" in text for s in trained), text
-    metrics = verdict.metrics("mnist")
-    assert [t["seed"] for t in metrics["tries"]] == trained and metrics["threshold"] == 98.5
+    assert [t["seed"] for t in measured["tries"]] == trained and measured["threshold"] == 98.5
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])

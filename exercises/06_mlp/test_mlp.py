@@ -224,10 +224,8 @@ ARCHITECTURE = ("test_output_shape_for_images_and_vectors", "test_default_parame
 def test_mnist_accuracy(mod, device, metrics, progress):
     from grader.train.harness import judge_threshold
 
-    spec = kit.threshold("06_mlp", "test_mnist_accuracy")
-    verdict = judge_threshold(mod.MLP, spec.dataset, spec.threshold, band=spec.band, device=device,
-                              progress=progress, **spec.training())
-    metrics.update(verdict.metrics(spec.dataset))
+    verdict = judge_threshold(mod.MLP, kit.threshold("06_mlp", "test_mnist_accuracy"), device=device,
+                              progress=progress, metrics=metrics)
     assert verdict.passed, (
         f"MLP() on the 10,000 MNIST test images: {verdict.describe()}; the reference clears the "
         "threshold with these settings: compare your layers with the README (Linear+ReLU+Dropout per "

@@ -134,10 +134,8 @@ ARCHITECTURE = ("test_output_shape", "test_parameter_count", "test_num_classes",
 def test_mnist_accuracy(mod, device, metrics, progress):
     from grader.train.harness import judge_threshold
 
-    spec = kit.threshold("07_cnn", "test_mnist_accuracy")
-    verdict = judge_threshold(mod.SimpleCNN, spec.dataset, spec.threshold, band=spec.band, device=device,
-                              progress=progress, **spec.training())
-    metrics.update(verdict.metrics(spec.dataset))
+    verdict = judge_threshold(mod.SimpleCNN, kit.threshold("07_cnn", "test_mnist_accuracy"), device=device,
+                              progress=progress, metrics=metrics)
     assert verdict.passed, (
         f"SimpleCNN() on the 10,000 MNIST test images: {verdict.describe()}; the reference clears the "
         "threshold with these settings: compare your layers with the README (conv, ReLU, max-pool twice; "

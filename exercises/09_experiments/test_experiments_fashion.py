@@ -82,14 +82,12 @@ def fashion_threshold(key: str, device, metrics: dict, progress, other_exercise)
     spec = FASHION[key]
     learners_model(spec, device, other_exercise)  # blocks the test unless the learner's model is ready
     build = getattr(other_exercise(spec["exercise"]), spec["name"])
-    threshold = kit.threshold("09_experiments", spec["test"])
     try:
-        verdict = judge_threshold(build, "fashion", threshold.threshold, band=threshold.band, device=device,
-                                  progress=progress, **threshold.training())
+        verdict = judge_threshold(build, kit.threshold("09_experiments", spec["test"]), device=device,
+                                  progress=progress, metrics=metrics)
     except DatasetUnavailable as exc:
         pytest.skip(f"{BLOCKED_PREFIX}Fashion-MNIST is not available: {str(exc).splitlines()[0]} "
                     "(run `grader data` to see what to do)")
-    metrics.update(verdict.metrics("fashion"))
     assert verdict.passed, (
         f"your {spec['name']}() from {spec['exercise']} on the 10,000 Fashion-MNIST test images: "
         f"{verdict.describe()}; the reference "

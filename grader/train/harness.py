@@ -10,13 +10,13 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from grader.checks.probes import seed_everything  # the harness seeds as the kit's checks do
+from grader.checks.probes import seed_everything
+from grader.core import kit  # the harness seeds as the kit's checks do
 from grader.core.results import Progress
 from grader.data.datasets import load_tensors  # imported with the harness, before any graded code
 
@@ -186,23 +186,27 @@ class Verdict:
                 "tries": [{"seed": seed, "accuracy": round(s.accuracy, 2)} for seed, s in self.tries]}
 
 
-def judge_threshold(build: Callable[[], nn.Module], dataset: str, threshold: float, *, band: float,
-                    seeds: Sequence[int] = (0, 1, 2), progress: Progress | None = None,
-                    **training: Any) -> Verdict:
-    """Train a model from ``build()`` and score it; retrain with the next seed while it lands in
-    the borderline band [threshold - band, threshold), at most ``len(seeds)`` runs in all.
+def judge_threshold(build: Callable[[], nn.Module], spec: kit.Threshold, *, device: torch.device,
+                    progress: Progress | None = None, metrics: dict | None = None,
+                    seeds: Sequence[int] = (0, 1, 2)) -> Verdict:
+    """Train a model from ``build()`` as ``spec`` (a threshold of exercises/kit.toml) says and score it;
+    retrain with the next seed while it lands in the borderline band [threshold - band, threshold),
+    at most ``len(seeds)`` runs in all. What was measured goes into ``metrics`` (the test's).
 
     A model clearly below the band is not retried: retries absorb the seed-to-seed spread of a
     correct model (measured by ``grader calibrate``), they do not give a wrong one more chances.
-    ``training`` goes to :func:`train_and_score` (epochs, batch_size, lr, device, ...);
     ``progress(label, done, total)`` follows each run's steps, labelled "seed N".
     """
     tries: list[tuple[int, Score]] = []
     for seed in seeds:
         seed_everything(seed)
         on_step = (lambda done, total, label=f"seed {seed}": progress(label, done, total)) if progress else None
-        tries.append((seed, train_and_score(build(), dataset, seed=seed, on_step=on_step, **training)))
+        tries.append((seed, train_and_score(build(), spec.dataset, seed=seed, device=device, on_step=on_step,
+                                            **spec.training())))
         accuracy = tries[-1][1].accuracy
-        if accuracy >= threshold or accuracy < threshold - band:
+        if accuracy >= spec.threshold or accuracy < spec.threshold - spec.band:
             break
-    return Verdict(threshold, tries)
+    verdict = Verdict(spec.threshold, tries)
+    if metrics is not None:
+        metrics.update(verdict.metrics(spec.dataset))
+    return verdict
