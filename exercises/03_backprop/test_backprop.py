@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.checks.probes import rel_err
+from grader.checks.reference import rel_err
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 

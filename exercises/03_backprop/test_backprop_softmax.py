@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.checks.probes import rel_err
+from grader.checks.reference import rel_err
 
 GRADES = "backprop"
 

@@ -306,7 +306,7 @@ MNIST_THRESHOLD = 88.0  # calibrated: the reference loop reaches 93-95%; one tha
                    "test_train_epoch_uses_training_mode", "test_train_epoch_units",
                    "test_validate_uses_eval_mode", "test_validate_tracks_no_gradients", "test_validate_units")
 def test_loop_trains_mnist(mod, device):
-    from grader.checks.probes import seed_everything
+    from grader.checks.reference import seed_everything
     from grader.data.datasets import load_tensors
     from grader.train.harness import accuracy, reference_mlp
 

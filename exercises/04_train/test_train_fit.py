@@ -12,14 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.checks.probes import (
-    BATCH,
-    N_CLASSES,
-    N_FEATURES,
-    is_number,
-    loader_of,
-    random_data,
-)
+from grader.checks.probes import BATCH, N_CLASSES, N_FEATURES, is_number, loader_of, random_data
 
 GRADES = "train"
 

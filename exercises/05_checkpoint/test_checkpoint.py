@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.probes import call_expecting_error, same, trained
+from grader.checks.checkpoints import call_expecting_error, same, trained
 
 KEYS = ("epoch", "model_state_dict", "optimizer_state_dict", "loss", "accuracy", "model_architecture")
 

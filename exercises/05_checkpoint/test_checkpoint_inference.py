@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader.checks.checkpoints import same, small_model, trained
 from grader.checks.devices import OnDevice, unmoved
-from grader.checks.probes import same, small_model, trained
 
 GRADES = "checkpoint"
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.probes import call_expecting_error, fresh, same, trained
+from grader.checks.checkpoints import call_expecting_error, fresh, same, trained
 
 GRADES = "checkpoint"
 

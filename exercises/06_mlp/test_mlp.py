@@ -23,7 +23,7 @@ from grader.checks.model_checks import (
     images,
     trainable,
 )
-from grader.checks.probes import seed_everything
+from grader.checks.reference import seed_everything
 from grader.core import kit
 
 BATCH = 32

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.dataloader import default_collate
 
 from grader.checks.devices import OnDevice, unmoved
-from grader.checks.probes import brute_force_cm
+from grader.checks.reference import brute_force_cm
 
 # ---------------------------------------------------------------- collect_predictions
 

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks.probes import brute_force_cm, check_png, figures_saved
+from grader.checks.plots import check_png, figures_saved
+from grader.checks.reference import brute_force_cm
 
 GRADES = "evaluate"
 

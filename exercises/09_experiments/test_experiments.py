@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from grader.checks.devices import HostFactories, Unmoved, on_device
-from grader.checks.probes import check_png, figures_saved
+from grader.checks.plots import check_png, figures_saved
 from grader.run.plain import plain as plain_value
 
 # ---------------------------------------------------------------- add_gaussian_noise

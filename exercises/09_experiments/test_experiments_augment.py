@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks.probes import seed_everything
+from grader.checks.reference import seed_everything
 
 GRADES = "experiments"
 MEAN, STD = 0.1307, 0.3081

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.probes import seed_everything
+from grader.checks.reference import seed_everything
 from grader.core import kit
 
 GRADES = "experiments"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from grader.checks.probes import seed_everything
+from grader.checks.reference import seed_everything
 
 Make = Callable[..., nn.Module]
 Forward = Callable[[nn.Module, torch.Tensor, str], torch.Tensor]

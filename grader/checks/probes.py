@@ -1,9 +1,6 @@
-"""Probes and trusted helpers the exercise tests share, so that test files read as tests.
-
-The training loop (04_train): a tiny model that writes down how it was called, loaders of batches
-that must be moved to the device, and the gradients an optimizer step should have seen. Also the
-seeding every model-building check starts from, small trained models for checkpoints
-(05_checkpoint), the relative error of 03_backprop, and figure checks for 08/09's plots.
+"""Probes of the training loop (04_train), so that its test files read as tests: a tiny model that
+writes down how it was called, loaders of batches that must be moved to the device, and the
+gradients an optimizer step should have seen.
 
 A probe classifies N_FEATURES = 4 inputs into N_CLASSES = 3 classes; loaders give batches of
 BATCH = 8 samples, x (B, 4) and labels (B,), as Unmoved tensors. Failures raise AssertionError
@@ -13,10 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-import random
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -28,13 +22,6 @@ from grader.checks.devices import OnDevice, Unmoved, unmoved
 
 N_FEATURES, N_CLASSES = 4, 3
 BATCH = 8
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def unmoved_collate(batch):
@@ -194,101 +181,3 @@ def empty_step_cause(who: str, left: dict) -> str:
                 "before the forward pass (or after the step), never between backward and step.")
     return (f"{who} called optimizer.step() before loss.backward(): at the step this batch's gradients did not "
             "exist yet, so the parameters did not move. The order is zero_grad, forward, loss, backward, step.")
-
-
-def rel_err(a, b) -> float:
-    """The relative error of 03_backprop's contract, in float64: max |a - b| / max(1e-8, |a| + |b|)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
-
-
-# ---------------------------------------------------------------- checkpoints (05_checkpoint)
-
-def call_expecting_error(fn, *args, **kwargs) -> Exception | None:
-    """Call fn; return the exception it raised (None if none). A stub's NotImplementedError passes through."""
-    try:
-        fn(*args, **kwargs)
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any error type is acceptable, we inspect it
-        return exc
-    return None
-
-
-def small_model(seed: int) -> nn.Module:
-    """A small classifier with dropout: inputs (N, 16) (or (N, 1, 4, 4)) -> logits (N, 4)."""
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Flatten(), nn.Linear(16, 12), nn.ReLU(), nn.Dropout(0.25), nn.Linear(12, 4))
-
-
-def trained(seed: int, device: torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
-    """A small model and an Adam optimizer after two steps, so the optimizer has state to save."""
-    model = small_model(seed).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    g = torch.Generator().manual_seed(seed)
-    x, y = torch.randn(8, 16, generator=g).to(device), torch.randint(0, 4, (8,), generator=g).to(device)
-    for _ in range(2):
-        optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
-    return model, optimizer
-
-
-def fresh(seed: int, device: torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
-    """A small model and an Adam optimizer with no state yet."""
-    model = small_model(seed).to(device)
-    return model, torch.optim.Adam(model.parameters(), lr=0.01)
-
-
-def same(a, b) -> bool:
-    """Deep equality for state dicts: tensors exactly equal (on CPU), containers element-wise."""
-    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
-                and torch.equal(a.detach().cpu(), b.detach().cpu()))
-    if isinstance(a, dict) or isinstance(b, dict):
-        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same, a, b))
-    return a == b
-
-
-# ---------------------------------------------------------------- plots (08_evaluate, 09_experiments)
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def brute_force_cm(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> np.ndarray:
-    """The confusion matrix (C, C) counted one (true, pred) pair at a time: cm[true, pred] += 1."""
-    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    for t, p in zip(labels, preds):
-        cm[t, p] += 1
-    return cm
-
-
-def figures_saved(monkeypatch: pytest.MonkeyPatch) -> list:
-    """Every matplotlib Figure saved from now until the test ends (plt.savefig and fig.savefig both land here)."""
-    import matplotlib.figure
-
-    captured: list = []
-    original = matplotlib.figure.Figure.savefig
-
-    def spy(self, *args, **kwargs):
-        captured.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
-    return captured
-
-
-def check_png(name: str, path, result) -> None:
-    """``name`` wrote a PNG of sensible size (100..5000 pixels a side) at ``path`` and returned ``path``."""
-    import matplotlib.image
-
-    assert path.is_file(), f"{name} wrote no file at the path it was given ({path})"
-    assert result is not None and Path(result) == path, f"{name} must return the path it wrote ({path}), got {result!r}"
-    assert path.read_bytes()[:8] == PNG_MAGIC, (
-        f"{name} wrote a file that is not a PNG: save with fig.savefig(path) where path ends in .png")
-    pixels = matplotlib.image.imread(path)
-    height, width = pixels.shape[:2]
-    assert pixels.ndim == 3 and 100 <= height <= 5000 and 100 <= width <= 5000, (
-        f"{name} wrote a {width}x{height} pixel image: give the figure a sensible size (figsize, dpi)")

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from grader.checks.probes import seed_everything
+from grader.checks.reference import seed_everything
 from grader.core import environment, kit
 from grader.core.files import atomic_write_text
 from grader.train.harness import train_and_score

@@ -101,7 +101,7 @@ def train_one(impl: Implementation, kind: str, data: Data, plan: TrainingPlan, f
     import torch
     from torch import nn
 
-    from grader.checks.probes import seed_everything
+    from grader.checks.reference import seed_everything
 
     exercise, cls, title = MODELS[kind]
     folder.mkdir(parents=True, exist_ok=True)

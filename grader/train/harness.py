@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from grader.checks.probes import seed_everything
+from grader.checks.reference import seed_everything
 from grader.core import kit  # the harness seeds as the kit's checks do
 from grader.core.results import Progress
 from grader.data.datasets import load_tensors  # imported with the harness, before any graded code
