@@ -317,3 +317,31 @@ def test_a_killed_grader_leaves_no_test_process(kit, tmp_path):
         time.sleep(1)
         out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
         assert str(target) not in out, f"--sandbox {mode}: a test process outlived the grader"
+
+
+LAZY_HELPER_TESTS = '''
+import pytest
+
+@pytest.mark.points(2)
+def test_double(mod):
+    from grader.checks.probes import rel_err  # imported by the test, as the threshold tests import the harness
+
+    assert rel_err(mod.double(3), 6) < 1e-9, "double(3) must be 6"
+'''
+
+
+@pytest.mark.parametrize("attack", [
+    "import grader.checks.probes as probes\nprobes.rel_err = lambda a, b: 0.0\n",
+    "import sys, types\nsys.modules['grader.checks.probes'] = types.SimpleNamespace(rel_err=lambda a, b: 0.0)\n",
+], ids=["rebinds its helper", "a decoy in sys.modules"])
+def test_a_grader_module_the_tests_import_late_is_watched_too(tmp_path, attack):
+    """The kit's tests import some grader modules inside the test (06_mlp: grader.train.harness);
+    a hand-in that imports such a module first and rebinds its helpers, or puts a decoy in its
+    place, is tampering, never a pass."""
+    kit = make_kit(tmp_path / "kit")
+    (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(LAZY_HELPER_TESTS)
+    target = handin(tmp_path / "h", alpha=attack + "def double(x):\n    return 0\n")
+    out = tmp_path / "r.json"
+    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
+    alpha = load_valid(out)["exercises"][0]
+    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha

@@ -20,7 +20,7 @@ from grader.core import kit
 from grader.core.causes import find_cause
 from grader.core.results import Status
 from grader.core.text import clip
-from grader.run.integrity import Snapshot, comparisons_are_honest, sign
+from grader.run.integrity import Snapshot, comparisons_are_honest, import_kit_modules, sign
 from grader.run.loader import ModuleLoadError
 from grader.run.outcomes import failure_message, grades_an_exercise, learner_frame, plain_metrics, skip_by_graded_code
 from grader.run.tracebacks import learner_repr
@@ -129,6 +129,7 @@ class Recorder:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         tests: list[dict[str, Any]] = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
         self.points[1] = sum(t["max_points"] for t in tests)
+        import_kit_modules({Path(str(item.path)) for item in session.items if grades_an_exercise(item)})
         manager = session.config.pluginmanager
         self.snapshot = Snapshot(manager.get_plugins(), manager)
         self.snapshot.watch_instance("grader.run.recorder.Recorder()", self)
