@@ -107,3 +107,19 @@ def test_the_graded_folder_is_the_runs_own(pytester, run):
     (solutions / "demo.py").write_text(RIGHT.replace("return 42", "return 0"))
     result = pytester.runpytest_inprocess("-p", "grader.run.plugin", "--target", str(solutions.parent), "exercises/01_demo")
     result.stdout.fnmatch_lines(["grader: 3/4 points*"])
+
+
+def test_an_exception_whose_str_raises_is_a_failure_not_a_crash(run):
+    bad = "class Odd(Exception):\n    def __str__(self):\n        raise RuntimeError('no text')\n\n\n"
+    result = run(bad + RIGHT.replace("return 42", "raise Odd()"))
+    assert result.ret == 1 and "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["grader: 3/4 points (1 failed, 2 passed)*"])
+
+
+def test_code_that_claims_an_unusable_file_name_is_a_failure_not_a_crash(run):
+    """The traceback filter reads each frame's file name, which the graded code controls."""
+    nul = ("def _raise():\n    raise ValueError('wrong')\n\n\n_raise.__code__ = _raise.__code__.replace(co_filename='/tmp/a\\x00b.py')\n\n\n")
+    result = run(nul + RIGHT.replace("return 42", "return _raise()"))
+    assert result.ret == 1 and "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["grader: 3/4 points (1 failed, 2 passed)*"])
+    assert "demo.py:9: in answer" in result.stdout.str()

@@ -22,7 +22,14 @@ from grader.core.results import Status
 from grader.core.text import clip
 from grader.run.integrity import Snapshot, comparisons_are_honest, import_kit_modules, sign
 from grader.run.loader import ModuleLoadError
-from grader.run.outcomes import failure_message, grades_an_exercise, learner_frame, plain_metrics, skip_by_graded_code
+from grader.run.outcomes import (
+    exception_text,
+    failure_message,
+    grades_an_exercise,
+    learner_frame,
+    plain_metrics,
+    skip_by_graded_code,
+)
 from grader.run.tracebacks import learner_repr
 
 DEFAULT_POINTS = 1
@@ -181,7 +188,7 @@ class Recorder:
             kind, message = Status.ERROR, str(excinfo.value)
             report.longrepr = message
         elif excinfo is not None and find_cause(excinfo.value, NotImplementedError):
-            kind, message = Status.NOT_STARTED, f"not started: {excinfo.value}"
+            kind, message = Status.NOT_STARTED, f"not started: {exception_text(excinfo.value)}"
             report.longrepr = message
         elif report.when == "setup":
             kind, message = Status.ERROR, failure_message(excinfo, self.graded)
