@@ -345,3 +345,32 @@ def test_a_grader_module_the_tests_import_late_is_watched_too(tmp_path, attack):
     run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
     alpha = load_valid(out)["exercises"][0]
     assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
+
+
+THRESHOLD_TESTS = '''
+import pytest
+from grader.core import kit
+
+@pytest.mark.points(2)
+def test_double(mod):
+    spec = kit.threshold("01_alpha", "test_double")  # as the accuracy tests read kit.toml
+    assert mod.double(3) >= spec.threshold, "double(3) must reach the threshold"
+'''
+THRESHOLD = ('\n[[thresholds]]\nexercise = "01_alpha"\ntest = "test_double"\nmodel = "01_alpha/alpha.py:double"\n'
+             'dataset = "mnist"\nthreshold = 6.0\nband = 0.0\nepochs = 1\nbatch_size = 1\nlr = 0.1\ntime_budget = 1.0\n')
+
+
+def test_rebinding_a_grader_modules_constant_is_tampering(tmp_path):
+    """A hand-in that points grader.core.kit.MANIFEST at a kit.toml of its own (every threshold 0)
+    must not pass: the grader modules' plain values are watched as their functions are."""
+    kit = make_kit(tmp_path / "kit")
+    (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(THRESHOLD_TESTS)
+    manifest = kit / "exercises" / "kit.toml"
+    manifest.write_text(manifest.read_text() + THRESHOLD)
+    target = handin(tmp_path / "h", alpha="from pathlib import Path\nimport grader.core.kit as kit\n"
+                    "kit.MANIFEST = Path(__file__).with_name('cheat.toml')\ndef double(x):\n    return 0\n")
+    (target / "01_alpha" / "cheat.toml").write_text(manifest.read_text().replace("threshold = 6.0", "threshold = 0.0"))
+    out = tmp_path / "r.json"
+    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
+    alpha = load_valid(out)["exercises"][0]
+    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
