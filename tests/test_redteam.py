@@ -374,3 +374,31 @@ def test_rebinding_a_grader_modules_constant_is_tampering(tmp_path):
     run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
     alpha = load_valid(out)["exercises"][0]
     assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
+
+
+CLOSURE_TESTS = '''
+import pytest
+import torch
+from grader.train.harness import accuracy  # a torch.no_grad wrapper: the function is a closure's cell
+
+@pytest.mark.points(2)
+def test_double(mod):
+    x, y = torch.zeros(4, 1), torch.ones(4, dtype=torch.long)
+    assert accuracy(mod.model(), x, y, torch.device("cpu")) == 100.0, "the model must classify every sample right"
+'''
+
+
+def test_swapping_a_grader_functions_closure_is_tampering(tmp_path):
+    """Rebinding nothing, a hand-in can still swap what a decorated grader function runs (the cell
+    of its wrapper's closure), or its default arguments: tampering, never a pass."""
+    kit = make_kit(tmp_path / "kit")
+    (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(CLOSURE_TESTS)
+    target = handin(tmp_path / "h", alpha=(
+        "import torch\nfrom grader.train.harness import accuracy\n"
+        "for cell in accuracy.__closure__:\n    if getattr(cell.cell_contents, '__name__', '') == 'accuracy':\n"
+        "        cell.cell_contents = lambda *args, **kwargs: 100.0\n"
+        "def model():\n    return torch.nn.Linear(1, 2)\n"))
+    out = tmp_path / "r.json"
+    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
+    alpha = load_valid(out)["exercises"][0]
+    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha

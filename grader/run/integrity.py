@@ -81,13 +81,25 @@ def import_kit_modules(test_files: Iterable[Path]) -> None:
                         pass
 
 
-def _code(value: Any) -> int:
-    """Identity of what a callable runs: its code (NumPy's dispatchers: their implementation's)."""
+def _code(value: Any) -> tuple:
+    """Identity of what a callable runs: its code (NumPy's dispatchers: their implementation's), and
+    for a function also its defaults and what its closure's cells hold (a decorator's wrapper, such
+    as torch.no_grad's, runs the function in a cell)."""
     inner = getattr(value, "_implementation", value)
-    return id(getattr(inner, "__code__", None))
+    if not isinstance(inner, types.FunctionType):
+        return (id(getattr(inner, "__code__", None)),)
+    return (id(inner.__code__), id(inner.__defaults__), tuple((k, id(v)) for k, v in (inner.__kwdefaults__ or {}).items()),
+            tuple(id(_cell(cell)) for cell in inner.__closure__ or ()))
 
 
-def _callables(spaces: dict[str, Any]) -> dict[str, tuple[Any, int]]:
+def _cell(cell: types.CellType) -> object:
+    try:
+        return cell.cell_contents
+    except ValueError:  # empty
+        return None
+
+
+def _callables(spaces: dict[str, Any]) -> dict[str, tuple[Any, tuple]]:
     """The callables of the watched namespaces, and every value the grader's own modules hold (a
     path such as grader.core.kit.MANIFEST steers the tests as much as a function does)."""
     return {f"{label}.{attr}": (value, _code(value)) for label, space in spaces.items()
