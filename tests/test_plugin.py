@@ -123,3 +123,11 @@ def test_code_that_claims_an_unusable_file_name_is_a_failure_not_a_crash(run):
     assert result.ret == 1 and "INTERNALERROR" not in result.stdout.str()
     result.stdout.fnmatch_lines(["grader: 3/4 points (1 failed, 2 passed)*"])
     assert "demo.py:9: in answer" in result.stdout.str()
+
+
+def test_plain_pytest_says_why_a_test_is_blocked_or_not_started(run):
+    """The terminal shows only ``N`` and ``b`` for those tests; the summary says what to do."""
+    stub = "def answer():\n    return 42\n\n\ndef double(x):\n    raise NotImplementedError('01_demo.double: twice x')\n"
+    result = run(stub)
+    result.stdout.fnmatch_lines(["*not started*test_double*01_demo.double: twice x*",
+                                 "*blocked*test_needs_double*needs test_double to pass first*"])

@@ -103,6 +103,7 @@ class Recorder:
         self.key = key
         self.control = control
         self.kinds: dict[str, str] = {}  # nodeid -> kind
+        self.reasons: dict[str, str] = {}  # nodeid -> why it is blocked or not started, for the terminal
         self.pending: dict[str, tuple[str, str]] = {}  # nodeid -> (kind, message), until teardown
         self.points = [0, 0]
         self.snapshot: Snapshot | None = None
@@ -212,6 +213,8 @@ class Recorder:
             message = f"tampering: the graded code replaced {', '.join(changes[:3])}; results cannot be trusted"
         if not item.name.startswith(f"test_grader_control_{self.control}_") or not self.control:
             self.kinds[item.nodeid] = kind  # the terminal summary and `needs` know the exercise's own tests
+            if kind in (Status.BLOCKED, Status.NOT_STARTED):
+                self.reasons[item.nodeid] = message
         points = max_points(item) if kind == Status.PASSED else 0
         self.points[0] += points
         measured = getattr(item, "funcargs", {}).get("metrics") or None
@@ -235,4 +238,7 @@ class Recorder:
             return  # not an exercise suite (e.g. the kit's own tests)
         counts = {k: list(self.kinds.values()).count(k) for k in dict.fromkeys(self.kinds.values())}
         detail = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+        for node, reason in self.reasons.items():  # pytest shows these tests as N and b, without a reason
+            terminalreporter.write_line(f"{self.kinds[node].replace('_', ' ')} {_function(node)}: "
+                                        f"{clip(reason.removeprefix('not started: ').removeprefix(BLOCKED_PREFIX), 500)}")
         terminalreporter.write_line(f"grader: {self.points[0]}/{self.points[1]} points ({detail}) for {self.graded}")
