@@ -131,3 +131,20 @@ def test_plain_pytest_says_why_a_test_is_blocked_or_not_started(run):
     result = run(stub)
     result.stdout.fnmatch_lines(["*not started*test_double*01_demo.double: twice x*",
                                  "*blocked*test_needs_double*needs test_double to pass first*"])
+
+
+def test_a_failing_load_checkpoint_shows_its_line_in_the_resume_test(pytester, tmp_path):
+    """test_resume_is_bit_exact catches the learner's exception to diagnose it: the learner's line
+    must still be shown (the assertion is raised from it)."""
+    handin = tmp_path / "h" / "05_checkpoint"
+    handin.mkdir(parents=True)
+    source = (kit.SOLUTIONS_DIR / "05_checkpoint" / "checkpoint.py").read_text()
+    broken = source.replace('model.load_state_dict(checkpoint["model_state_dict"])', 'model.load_state_dict(checkpoint["model_state"])')
+    (handin / "checkpoint.py").write_text(broken)
+    line = broken.splitlines().index('    model.load_state_dict(checkpoint["model_state"])') + 1
+    result = pytester.runpytest_inprocess("-p", "grader.run.plugin", "-p", "no:cacheprovider", "--target", str(handin.parent),
+                                          str(kit.EXERCISES_DIR / "05_checkpoint" / "test_checkpoint_inference.py"),
+                                          "-k", "test_resume_is_bit_exact")
+    out = result.stdout.str()
+    assert "load_checkpoint failed on a file written by save_checkpoint: KeyError: 'model_state'" in out
+    assert f"checkpoint.py:{line}: in load_checkpoint" in out, out
