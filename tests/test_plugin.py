@@ -107,3 +107,44 @@ def test_the_graded_folder_is_the_runs_own(pytester, run):
     (solutions / "demo.py").write_text(RIGHT.replace("return 42", "return 0"))
     result = pytester.runpytest_inprocess("-p", "grader.run.plugin", "--target", str(solutions.parent), "exercises/01_demo")
     result.stdout.fnmatch_lines(["grader: 3/4 points*"])
+
+
+def test_an_exception_whose_str_raises_is_a_failure_not_a_crash(run):
+    bad = "class Odd(Exception):\n    def __str__(self):\n        raise RuntimeError('no text')\n\n\n"
+    result = run(bad + RIGHT.replace("return 42", "raise Odd()"))
+    assert result.ret == 1 and "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["grader: 3/4 points (1 failed, 2 passed)*"])
+
+
+def test_code_that_claims_an_unusable_file_name_is_a_failure_not_a_crash(run):
+    """The traceback filter reads each frame's file name, which the graded code controls."""
+    nul = ("def _raise():\n    raise ValueError('wrong')\n\n\n_raise.__code__ = _raise.__code__.replace(co_filename='/tmp/a\\x00b.py')\n\n\n")
+    result = run(nul + RIGHT.replace("return 42", "return _raise()"))
+    assert result.ret == 1 and "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["grader: 3/4 points (1 failed, 2 passed)*"])
+    assert "demo.py:9: in answer" in result.stdout.str()
+
+
+def test_plain_pytest_says_why_a_test_is_blocked_or_not_started(run):
+    """The terminal shows only ``N`` and ``b`` for those tests; the summary says what to do."""
+    stub = "def answer():\n    return 42\n\n\ndef double(x):\n    raise NotImplementedError('01_demo.double: twice x')\n"
+    result = run(stub)
+    result.stdout.fnmatch_lines(["*not started*test_double*01_demo.double: twice x*",
+                                 "*blocked*test_needs_double*needs test_double to pass first*"])
+
+
+def test_a_failing_load_checkpoint_shows_its_line_in_the_resume_test(pytester, tmp_path):
+    """test_resume_is_bit_exact catches the learner's exception to diagnose it: the learner's line
+    must still be shown (the assertion is raised from it)."""
+    handin = tmp_path / "h" / "05_checkpoint"
+    handin.mkdir(parents=True)
+    source = (kit.SOLUTIONS_DIR / "05_checkpoint" / "checkpoint.py").read_text()
+    broken = source.replace('model.load_state_dict(checkpoint["model_state_dict"])', 'model.load_state_dict(checkpoint["model_state"])')
+    (handin / "checkpoint.py").write_text(broken)
+    line = broken.splitlines().index('    model.load_state_dict(checkpoint["model_state"])') + 1
+    result = pytester.runpytest_inprocess("-p", "grader.run.plugin", "-p", "no:cacheprovider", "--target", str(handin.parent),
+                                          str(kit.EXERCISES_DIR / "05_checkpoint" / "test_checkpoint_inference.py"),
+                                          "-k", "test_resume_is_bit_exact")
+    out = result.stdout.str()
+    assert "load_checkpoint failed on a file written by save_checkpoint: KeyError: 'model_state'" in out
+    assert f"checkpoint.py:{line}: in load_checkpoint" in out, out

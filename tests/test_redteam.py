@@ -317,3 +317,88 @@ def test_a_killed_grader_leaves_no_test_process(kit, tmp_path):
         time.sleep(1)
         out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
         assert str(target) not in out, f"--sandbox {mode}: a test process outlived the grader"
+
+
+LAZY_HELPER_TESTS = '''
+import pytest
+
+@pytest.mark.points(2)
+def test_double(mod):
+    from grader.checks.probes import rel_err  # imported by the test, as the threshold tests import the harness
+
+    assert rel_err(mod.double(3), 6) < 1e-9, "double(3) must be 6"
+'''
+
+
+@pytest.mark.parametrize("attack", [
+    "import grader.checks.probes as probes\nprobes.rel_err = lambda a, b: 0.0\n",
+    "import sys, types\nsys.modules['grader.checks.probes'] = types.SimpleNamespace(rel_err=lambda a, b: 0.0)\n",
+], ids=["rebinds its helper", "a decoy in sys.modules"])
+def test_a_grader_module_the_tests_import_late_is_watched_too(tmp_path, attack):
+    """The kit's tests import some grader modules inside the test (06_mlp: grader.train.harness);
+    a hand-in that imports such a module first and rebinds its helpers, or puts a decoy in its
+    place, is tampering, never a pass."""
+    kit = make_kit(tmp_path / "kit")
+    (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(LAZY_HELPER_TESTS)
+    target = handin(tmp_path / "h", alpha=attack + "def double(x):\n    return 0\n")
+    out = tmp_path / "r.json"
+    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
+    alpha = load_valid(out)["exercises"][0]
+    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
+
+
+THRESHOLD_TESTS = '''
+import pytest
+from grader.core import kit
+
+@pytest.mark.points(2)
+def test_double(mod):
+    spec = kit.threshold("01_alpha", "test_double")  # as the accuracy tests read kit.toml
+    assert mod.double(3) >= spec.threshold, "double(3) must reach the threshold"
+'''
+THRESHOLD = ('\n[[thresholds]]\nexercise = "01_alpha"\ntest = "test_double"\nmodel = "01_alpha/alpha.py:double"\n'
+             'dataset = "mnist"\nthreshold = 6.0\nband = 0.0\nepochs = 1\nbatch_size = 1\nlr = 0.1\ntime_budget = 1.0\n')
+
+
+def test_rebinding_a_grader_modules_constant_is_tampering(tmp_path):
+    """A hand-in that points grader.core.kit.MANIFEST at a kit.toml of its own (every threshold 0)
+    must not pass: the grader modules' plain values are watched as their functions are."""
+    kit = make_kit(tmp_path / "kit")
+    (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(THRESHOLD_TESTS)
+    manifest = kit / "exercises" / "kit.toml"
+    manifest.write_text(manifest.read_text() + THRESHOLD)
+    target = handin(tmp_path / "h", alpha="from pathlib import Path\nimport grader.core.kit as kit\n"
+                    "kit.MANIFEST = Path(__file__).with_name('cheat.toml')\ndef double(x):\n    return 0\n")
+    (target / "01_alpha" / "cheat.toml").write_text(manifest.read_text().replace("threshold = 6.0", "threshold = 0.0"))
+    out = tmp_path / "r.json"
+    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
+    alpha = load_valid(out)["exercises"][0]
+    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
+
+
+CLOSURE_TESTS = '''
+import pytest
+import torch
+from grader.train.harness import accuracy  # a torch.no_grad wrapper: the function is a closure's cell
+
+@pytest.mark.points(2)
+def test_double(mod):
+    x, y = torch.zeros(4, 1), torch.ones(4, dtype=torch.long)
+    assert accuracy(mod.model(), x, y, torch.device("cpu")) == 100.0, "the model must classify every sample right"
+'''
+
+
+def test_swapping_a_grader_functions_closure_is_tampering(tmp_path):
+    """Rebinding nothing, a hand-in can still swap what a decorated grader function runs (the cell
+    of its wrapper's closure), or its default arguments: tampering, never a pass."""
+    kit = make_kit(tmp_path / "kit")
+    (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(CLOSURE_TESTS)
+    target = handin(tmp_path / "h", alpha=(
+        "import torch\nfrom grader.train.harness import accuracy\n"
+        "for cell in accuracy.__closure__:\n    if getattr(cell.cell_contents, '__name__', '') == 'accuracy':\n"
+        "        cell.cell_contents = lambda *args, **kwargs: 100.0\n"
+        "def model():\n    return torch.nn.Linear(1, 2)\n"))
+    out = tmp_path / "r.json"
+    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
+    alpha = load_valid(out)["exercises"][0]
+    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha

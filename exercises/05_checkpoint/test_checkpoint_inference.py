@@ -210,7 +210,7 @@ def test_resume_is_bit_exact(mod, tmp_path):
     if load_error is not None:
         assert optimizer_saved, no_optimizer
         raise AssertionError(f"load_checkpoint failed on a file written by save_checkpoint: "
-                    f"{type(load_error).__name__}: {str(load_error)[:150]}")
+                             f"{type(load_error).__name__}: {str(load_error)[:150]}") from load_error
     after_load_model, after_load_opt = snapshot(resumed), snapshot(resumed_opt)
     start = info.get("epoch") if isinstance(info, dict) else None
     run_epochs(resumed, resumed_opt, x, y, RESUME_N, RESUME_N + RESUME_M)

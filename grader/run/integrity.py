@@ -16,12 +16,15 @@ NumPy's, torch's or pytest's comparisons were bent to say "equal" to everything.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import hmac
+import importlib
 import json
 import sys
 import types
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 # Whole namespaces whose callables nothing may rebind during a test run ...
@@ -54,15 +57,55 @@ def _namespaces() -> dict[str, Any]:
     return spaces
 
 
-def _code(value: Any) -> int:
-    """Identity of what a callable runs: its code (NumPy's dispatchers: their implementation's)."""
+def import_kit_modules(test_files: Iterable[Path]) -> None:
+    """Import every grader module that ``test_files`` import anywhere, inside a test too (06_mlp's
+    accuracy test imports grader.train.harness), so that the snapshot holds it: graded code could
+    otherwise import it first and rebind its helpers unseen."""
+    for path in test_files:
+        try:
+            tree = ast.parse(Path(path).read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] == WATCHED_PACKAGE and name not in sys.modules:
+                    try:
+                        importlib.import_module(name)
+                    except Exception:  # noqa: BLE001 - not a module (a name it defines), or the test reports it
+                        pass
+
+
+def _code(value: Any) -> tuple:
+    """Identity of what a callable runs: its code (NumPy's dispatchers: their implementation's), and
+    for a function also its defaults and what its closure's cells hold (a decorator's wrapper, such
+    as torch.no_grad's, runs the function in a cell)."""
     inner = getattr(value, "_implementation", value)
-    return id(getattr(inner, "__code__", None))
+    if not isinstance(inner, types.FunctionType):
+        return (id(getattr(inner, "__code__", None)),)
+    return (id(inner.__code__), id(inner.__defaults__), tuple((k, id(v)) for k, v in (inner.__kwdefaults__ or {}).items()),
+            tuple(id(_cell(cell)) for cell in inner.__closure__ or ()))
 
 
-def _callables(spaces: dict[str, Any]) -> dict[str, tuple[Any, int]]:
+def _cell(cell: types.CellType) -> object:
+    try:
+        return cell.cell_contents
+    except ValueError:  # empty
+        return None
+
+
+def _callables(spaces: dict[str, Any]) -> dict[str, tuple[Any, tuple]]:
+    """The callables of the watched namespaces, and every value the grader's own modules hold (a
+    path such as grader.core.kit.MANIFEST steers the tests as much as a function does)."""
     return {f"{label}.{attr}": (value, _code(value)) for label, space in spaces.items()
-            for attr, value in list(vars(space).items()) if callable(value) or isinstance(value, (classmethod, staticmethod))}
+            for attr, value in list(vars(space).items())
+            if callable(value) or isinstance(value, (classmethod, staticmethod))
+            or (isinstance(space, types.ModuleType) and label.startswith(f"{WATCHED_PACKAGE}.") and not attr.startswith("__"))}
 
 
 def _hooks(plugins: Any) -> dict[str, tuple[int, ...]]:
@@ -109,6 +152,8 @@ class Snapshot:
                     if getattr(item, "obj", None) is not fn or _function_state(fn) != state]
         changed += [f"attributes of {label}" for label, (instance, only, state) in self.instances.items()
                     if _attributes(instance, only) != state]
+        changed += [f"sys.modules[{name!r}]" for name, space in self.spaces.items()
+                    if isinstance(space, types.ModuleType) and sys.modules.get(name) is not space]
         if _hooks(self.manager) != self.hooks:
             changed.append("the implementations of a pytest hook")
         if {id(p) for p in plugins} - self.plugins:

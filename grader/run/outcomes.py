@@ -12,24 +12,31 @@ from grader.core import kit
 from grader.run.loader import plain_names
 
 
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or a placeholder when the exception's ``__str__`` (graded code) raises."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - foreign code
+        return "<str() of the exception raised an error>"
+
+
 def failure_message(excinfo: pytest.ExceptionInfo | None, graded: Path) -> str:
     """A learner-facing line: the assertion's own message, or the exception and where it arose."""
     if excinfo is None:
         return "the test failed without an exception (see the output)"
     exc = excinfo.value
+    text = exception_text(exc)
     if isinstance(exc, pytest.fail.Exception):
-        return str(exc)
-    if isinstance(exc, AssertionError):
-        text = str(exc).split("\nassert ")[0].strip()
-        if text:
-            return text
-    missing = re.fullmatch(r"module 'graded_\d\d_\w+?_(\w+)' has no attribute '(\w+)'", str(exc))
+        return text
+    if isinstance(exc, AssertionError) and text.split("\nassert ")[0].strip():
+        return text.split("\nassert ")[0].strip()
+    missing = re.fullmatch(r"module 'graded_\d\d_\w+?_(\w+)' has no attribute '(\w+)'", text)
     if isinstance(exc, AttributeError) and missing:
         module, name = missing.groups()
         return f"{module}.py has no {name!r}: define it with the name and signature its docstring and README give"
     frame = learner_frame(excinfo, graded)
     where = f" ({frame[0]}, line {frame[1]})" if frame else ""
-    return plain_names(f"{type(exc).__name__}: {exc}{where}".strip())
+    return plain_names(f"{type(exc).__name__}: {text}{where}".strip())
 
 
 def learner_frame(excinfo: pytest.ExceptionInfo | None, graded: Path) -> tuple[str, int, str] | None:

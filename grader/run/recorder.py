@@ -20,9 +20,16 @@ from grader.core import kit
 from grader.core.causes import find_cause
 from grader.core.results import Status
 from grader.core.text import clip
-from grader.run.integrity import Snapshot, comparisons_are_honest, sign
+from grader.run.integrity import Snapshot, comparisons_are_honest, import_kit_modules, sign
 from grader.run.loader import ModuleLoadError
-from grader.run.outcomes import failure_message, grades_an_exercise, learner_frame, plain_metrics, skip_by_graded_code
+from grader.run.outcomes import (
+    exception_text,
+    failure_message,
+    grades_an_exercise,
+    learner_frame,
+    plain_metrics,
+    skip_by_graded_code,
+)
 from grader.run.tracebacks import learner_repr
 
 DEFAULT_POINTS = 1
@@ -96,6 +103,7 @@ class Recorder:
         self.key = key
         self.control = control
         self.kinds: dict[str, str] = {}  # nodeid -> kind
+        self.reasons: dict[str, str] = {}  # nodeid -> why it is blocked or not started, for the terminal
         self.pending: dict[str, tuple[str, str]] = {}  # nodeid -> (kind, message), until teardown
         self.points = [0, 0]
         self.snapshot: Snapshot | None = None
@@ -129,6 +137,7 @@ class Recorder:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         tests: list[dict[str, Any]] = [{"id": item.nodeid, "max_points": max_points(item)} for item in session.items]
         self.points[1] = sum(t["max_points"] for t in tests)
+        import_kit_modules({Path(str(item.path)) for item in session.items if grades_an_exercise(item)})
         manager = session.config.pluginmanager
         self.snapshot = Snapshot(manager.get_plugins(), manager)
         self.snapshot.watch_instance("grader.run.recorder.Recorder()", self)
@@ -180,7 +189,7 @@ class Recorder:
             kind, message = Status.ERROR, str(excinfo.value)
             report.longrepr = message
         elif excinfo is not None and find_cause(excinfo.value, NotImplementedError):
-            kind, message = Status.NOT_STARTED, f"not started: {excinfo.value}"
+            kind, message = Status.NOT_STARTED, f"not started: {exception_text(excinfo.value)}"
             report.longrepr = message
         elif report.when == "setup":
             kind, message = Status.ERROR, failure_message(excinfo, self.graded)
@@ -204,6 +213,8 @@ class Recorder:
             message = f"tampering: the graded code replaced {', '.join(changes[:3])}; results cannot be trusted"
         if not item.name.startswith(f"test_grader_control_{self.control}_") or not self.control:
             self.kinds[item.nodeid] = kind  # the terminal summary and `needs` know the exercise's own tests
+            if kind in (Status.BLOCKED, Status.NOT_STARTED):
+                self.reasons[item.nodeid] = message
         points = max_points(item) if kind == Status.PASSED else 0
         self.points[0] += points
         measured = getattr(item, "funcargs", {}).get("metrics") or None
@@ -227,4 +238,7 @@ class Recorder:
             return  # not an exercise suite (e.g. the kit's own tests)
         counts = {k: list(self.kinds.values()).count(k) for k in dict.fromkeys(self.kinds.values())}
         detail = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+        for node, reason in self.reasons.items():  # pytest shows these tests as N and b, without a reason
+            terminalreporter.write_line(f"{self.kinds[node].replace('_', ' ')} {_function(node)}: "
+                                        f"{clip(reason.removeprefix('not started: ').removeprefix(BLOCKED_PREFIX), 500)}")
         terminalreporter.write_line(f"grader: {self.points[0]}/{self.points[1]} points ({detail}) for {self.graded}")
