@@ -324,15 +324,23 @@ import pytest
 
 @pytest.mark.points(2)
 def test_double(mod):
-    from grader.checks.probes import rel_err  # imported by the test, as the threshold tests import the harness
+    from grader.checks.reference import rel_err  # imported by the test, as the threshold tests import the harness
 
     assert rel_err(mod.double(3), 6) < 1e-9, "double(3) must be 6"
 '''
 
 
+def assert_tampering(kit: Path, target: Path, out: Path) -> None:
+    """Exercise 01 of ``kit`` graded on ``target`` (unsandboxed, so only the in-process guard
+    stands) is an error for tampering, worth nothing."""
+    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
+    alpha = load_valid(out)["exercises"][0]
+    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
+
+
 @pytest.mark.parametrize("attack", [
-    "import grader.checks.probes as probes\nprobes.rel_err = lambda a, b: 0.0\n",
-    "import sys, types\nsys.modules['grader.checks.probes'] = types.SimpleNamespace(rel_err=lambda a, b: 0.0)\n",
+    "import grader.checks.reference as probes\nprobes.rel_err = lambda a, b: 0.0\n",
+    "import sys, types\nsys.modules['grader.checks.reference'] = types.SimpleNamespace(rel_err=lambda a, b: 0.0)\n",
 ], ids=["rebinds its helper", "a decoy in sys.modules"])
 def test_a_grader_module_the_tests_import_late_is_watched_too(tmp_path, attack):
     """The kit's tests import some grader modules inside the test (06_mlp: grader.train.harness);
@@ -341,10 +349,7 @@ def test_a_grader_module_the_tests_import_late_is_watched_too(tmp_path, attack):
     kit = make_kit(tmp_path / "kit")
     (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(LAZY_HELPER_TESTS)
     target = handin(tmp_path / "h", alpha=attack + "def double(x):\n    return 0\n")
-    out = tmp_path / "r.json"
-    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
-    alpha = load_valid(out)["exercises"][0]
-    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
+    assert_tampering(kit, target, tmp_path / "r.json")
 
 
 THRESHOLD_TESTS = '''
@@ -370,10 +375,7 @@ def test_rebinding_a_grader_modules_constant_is_tampering(tmp_path):
     target = handin(tmp_path / "h", alpha="from pathlib import Path\nimport grader.core.kit as kit\n"
                     "kit.MANIFEST = Path(__file__).with_name('cheat.toml')\ndef double(x):\n    return 0\n")
     (target / "01_alpha" / "cheat.toml").write_text(manifest.read_text().replace("threshold = 6.0", "threshold = 0.0"))
-    out = tmp_path / "r.json"
-    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
-    alpha = load_valid(out)["exercises"][0]
-    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
+    assert_tampering(kit, target, tmp_path / "r.json")
 
 
 CLOSURE_TESTS = '''
@@ -398,7 +400,4 @@ def test_swapping_a_grader_functions_closure_is_tampering(tmp_path):
         "for cell in accuracy.__closure__:\n    if getattr(cell.cell_contents, '__name__', '') == 'accuracy':\n"
         "        cell.cell_contents = lambda *args, **kwargs: 100.0\n"
         "def model():\n    return torch.nn.Linear(1, 2)\n"))
-    out = tmp_path / "r.json"
-    run_grader(kit, "01", "--target", str(target), "--json", str(out), "--sandbox", "off")
-    alpha = load_valid(out)["exercises"][0]
-    assert alpha["status"] == "error" and alpha["points"] == 0 and "tampering" in alpha["message"], alpha
+    assert_tampering(kit, target, tmp_path / "r.json")
