@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from grader.cli.settings import refuse_unwritable, resolve_device, writable_file
+from grader.cli.settings import refuse_unwritable, writable_file
 from grader.core import kit
+from grader.core.device import resolve_device
 
 
 def cmd_calibrate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.core import environment, kit
+from grader.core.device import resolve_device
 from grader.core.results import ExerciseResult, TestProgress, TestResult
 from grader.core.target import Target
 from grader.run import cache
@@ -99,22 +100,6 @@ def size(text: str) -> int:
         return parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def resolve_device(choice: str) -> str:
-    """'cpu' or 'cuda' for --device; raises ValueError when CUDA is asked for and absent.
-
-    Without an NVIDIA device node there is no CUDA, which spares importing torch (seconds).
-    """
-    if choice == "cpu" or (choice == "auto" and not any(Path("/dev").glob("nvidia[0-9]*")) and not Path("/dev/dxg").exists()):
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if choice == "cuda":
-        raise ValueError("--device cuda: CUDA is not available on this machine (use --device cpu or auto)")
-    return "cpu"
 
 
 def jobs_on(device: str, jobs: int) -> int:

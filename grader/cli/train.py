@@ -26,6 +26,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from grader.core.device import resolve_device
 from grader.core.target import Target
 from grader.train.fit_one import TrainingPlan, train_one
 from grader.train.learner import Implementation, PipelineError
@@ -57,12 +58,13 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser, words: 
     out = Path(args.out) if args.out else default_out()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         parser.error(f"--out {out}: exists and is not an empty folder; choose a new one (runs are never overwritten)")
+    try:
+        chosen = resolve_device(args.device)
+    except ValueError as exc:
+        parser.error(str(exc))
     import torch
 
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: CUDA is not available on this machine")
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          "cpu" if args.device == "auto" else args.device)
+    device = torch.device(chosen)
     if args.threads:
         torch.set_num_threads(args.threads)
     import matplotlib

@@ -36,6 +36,7 @@ from typing import Any, TextIO
 import pytest
 
 from grader.core import kit
+from grader.core.device import resolve_device
 from grader.core.results import Progress
 from grader.core.target import Target
 from grader.run.loader import load_module_file
@@ -105,11 +106,10 @@ def torch_device(choice: str):
     """The torch.device for ``--device`` ``choice`` (auto: CUDA when available)."""
     import torch
 
-    if choice == "auto":
-        choice = "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        pytest.exit("--device cuda: CUDA is not available on this machine", returncode=4)
-    return torch.device(choice)
+    try:
+        return torch.device(resolve_device(choice))
+    except ValueError as exc:
+        pytest.exit(str(exc), returncode=4)
 
 
 def graded_module(test_module: Any, path: Path) -> str:
