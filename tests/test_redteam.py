@@ -365,15 +365,22 @@ THRESHOLD = ('\n[[thresholds]]\nexercise = "01_alpha"\ntest = "test_double"\nmod
              'dataset = "mnist"\nthreshold = 6.0\nband = 0.0\nepochs = 1\nbatch_size = 1\nlr = 0.1\ntime_budget = 1.0\n')
 
 
-def test_rebinding_a_grader_modules_constant_is_tampering(tmp_path):
-    """A hand-in that points grader.core.kit.MANIFEST at a kit.toml of its own (every threshold 0)
-    must not pass: the grader modules' plain values are watched as their functions are."""
+@pytest.mark.parametrize("attack", [
+    "from pathlib import Path\nimport grader.core.kit as kit\nkit.MANIFEST = Path(__file__).with_name('cheat.toml')\n",
+    "import tomllib\nreal = tomllib.loads\n"
+    "tomllib.loads = lambda text, **kw: real(text.replace('threshold = 6.0', 'threshold = 0.0'), **kw)\n",
+    "import pathlib\nreal = pathlib.Path.read_text\n"
+    "pathlib.Path.read_text = lambda self, *a, **kw: real(self, *a, **kw).replace('threshold = 6.0', 'threshold = 0.0')\n",
+], ids=["points the kit at its own kit.toml", "rewrites what tomllib parses", "rewrites what Path reads"])
+def test_a_hand_in_cannot_lower_a_threshold(tmp_path, attack):
+    """The accuracy tests read their thresholds from exercises/kit.toml during the test. A hand-in
+    that makes every threshold 0 (its own kit.toml, or the standard library bent to rewrite what is
+    read) must not pass: the grader modules' values and the readers they use are watched."""
     kit = make_kit(tmp_path / "kit")
     (kit / "exercises" / "01_alpha" / "test_alpha.py").write_text(THRESHOLD_TESTS)
     manifest = kit / "exercises" / "kit.toml"
     manifest.write_text(manifest.read_text() + THRESHOLD)
-    target = handin(tmp_path / "h", alpha="from pathlib import Path\nimport grader.core.kit as kit\n"
-                    "kit.MANIFEST = Path(__file__).with_name('cheat.toml')\ndef double(x):\n    return 0\n")
+    target = handin(tmp_path / "h", alpha=attack + "def double(x):\n    return 0\n")
     (target / "01_alpha" / "cheat.toml").write_text(manifest.read_text().replace("threshold = 6.0", "threshold = 0.0"))
     assert_tampering(kit, target, tmp_path / "r.json")
 

@@ -5,8 +5,8 @@ reports or what the assertions compute. Two cheap guards raise the bar (neither 
 
 - :class:`Snapshot` remembers, before any hand-in code is imported, the callables the tests
   and the grader rely on (pytest's runner and reports, this package, builtins, math, the
-  comparisons of NumPy and torch) and the registered pytest plugins; :meth:`Snapshot.changes`
-  names whatever was replaced since.
+  comparisons of NumPy and torch, and what reads kit.toml: tomllib and pathlib's paths) and the
+  registered pytest plugins; :meth:`Snapshot.changes` names whatever was replaced since.
 - :func:`sign` / :func:`verify`: each line of the results channel carries an HMAC under a key
   the runner hands the plugin through a pipe (never the environment or the command line), so
   forged lines are recognised.
@@ -30,14 +30,15 @@ from typing import Any
 # Whole namespaces whose callables nothing may rebind during a test run ...
 WATCHED_MODULES = ("builtins", "math", "json", "hmac", "pytest", "_pytest.runner", "_pytest.reports", "_pytest.python",
                    "_pytest.outcomes", "_pytest.main", "_pytest.fixtures", "_pytest.python_api", "_pytest.nodes",
-                   "pluggy", "numpy", "numpy.testing", "numpy.testing._private.utils",
+                   "pluggy", "tomllib", "tomli", "numpy", "numpy.testing", "numpy.testing._private.utils",
                    "numpy._core.numeric", "numpy._core.fromnumeric", "numpy._core._methods", "torch.testing",
                    "torch.nn.functional")
 WATCHED_PACKAGE = "grader"  # and every module of the kit's own package that is loaded
 WATCHED_CLASSES = (("_pytest.reports", "TestReport"), ("_pytest.runner", "CallInfo"), ("_pytest.python", "Function"),
                    ("_pytest.nodes", "Item"), ("_pytest.nodes", "Node"), ("_pytest.fixtures", "FixtureDef"),
                    ("grader.run.recorder", "Recorder"), ("grader.run.plain", "GradedModule"), ("grader.run.integrity", "Snapshot"),
-                   ("pluggy", "PluginManager"), ("torch", "Tensor"), ("torch._C", "TensorBase"), ("torch.nn", "Module"))
+                   ("pluggy", "PluginManager"), ("pathlib", "Path"), ("pathlib", "PurePath"),
+                   ("torch", "Tensor"), ("torch._C", "TensorBase"), ("torch.nn", "Module"))
 # ... and the comparisons the tests rely on in libraries that rebind other names lazily
 # (torch wraps torch.manual_seed when its compiler loads, for example).
 WATCHED_NAMES = {"torch": ("allclose", "equal", "isclose", "all", "any", "is_grad_enabled", "no_grad", "inference_mode")}
