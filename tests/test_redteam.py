@@ -371,7 +371,12 @@ THRESHOLD = ('\n[[thresholds]]\nexercise = "01_alpha"\ntest = "test_double"\nmod
     "tomllib.loads = lambda text, **kw: real(text.replace('threshold = 6.0', 'threshold = 0.0'), **kw)\n",
     "import pathlib\nreal = pathlib.Path.read_text\n"
     "pathlib.Path.read_text = lambda self, *a, **kw: real(self, *a, **kw).replace('threshold = 6.0', 'threshold = 0.0')\n",
-], ids=["points the kit at its own kit.toml", "rewrites what tomllib parses", "rewrites what Path reads"])
+    "import io\nreal = io.open\nclass Cheat:\n    def __init__(self, f):\n        self.f = f\n"
+    "    def __enter__(self):\n        return self\n    def __exit__(self, *a):\n        self.f.close()\n"
+    "    def read(self, *a):\n        return self.f.read(*a).replace('threshold = 6.0', 'threshold = 0.0')\n"
+    "io.open = lambda *a, **kw: Cheat(real(*a, **kw))\n",
+], ids=["points the kit at its own kit.toml", "rewrites what tomllib parses", "rewrites what Path reads",
+        "rewrites what io.open reads"])
 def test_a_hand_in_cannot_lower_a_threshold(tmp_path, attack):
     """The accuracy tests read their thresholds from exercises/kit.toml during the test. A hand-in
     that makes every threshold 0 (its own kit.toml, or the standard library bent to rewrite what is

@@ -5,7 +5,7 @@ reports or what the assertions compute. Two cheap guards raise the bar (neither 
 
 - :class:`Snapshot` remembers, before any hand-in code is imported, the callables the tests
   and the grader rely on (pytest's runner and reports, this package, builtins, math, the
-  comparisons of NumPy and torch, and what reads kit.toml: tomllib and pathlib's paths) and the
+  comparisons of NumPy and torch, and what reads kit.toml: tomllib, io and pathlib's paths) and the
   registered pytest plugins; :meth:`Snapshot.changes` names whatever was replaced since.
 - :func:`sign` / :func:`verify`: each line of the results channel carries an HMAC under a key
   the runner hands the plugin through a pipe (never the environment or the command line), so
@@ -30,7 +30,7 @@ from typing import Any
 # Whole namespaces whose callables nothing may rebind during a test run ...
 WATCHED_MODULES = ("builtins", "math", "json", "hmac", "pytest", "_pytest.runner", "_pytest.reports", "_pytest.python",
                    "_pytest.outcomes", "_pytest.main", "_pytest.fixtures", "_pytest.python_api", "_pytest.nodes",
-                   "pluggy", "tomllib", "tomli", "numpy", "numpy.testing", "numpy.testing._private.utils",
+                   "pluggy", "tomllib", "tomli", "io", "numpy", "numpy.testing", "numpy.testing._private.utils",
                    "numpy._core.numeric", "numpy._core.fromnumeric", "numpy._core._methods", "torch.testing",
                    "torch.nn.functional")
 WATCHED_PACKAGE = "grader"  # and every module of the kit's own package that is loaded
