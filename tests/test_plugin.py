@@ -148,3 +148,19 @@ def test_a_failing_load_checkpoint_shows_its_line_in_the_resume_test(pytester, t
     out = result.stdout.str()
     assert "load_checkpoint failed on a file written by save_checkpoint: KeyError: 'model_state'" in out
     assert f"checkpoint.py:{line}: in load_checkpoint" in out, out
+
+
+def test_a_missing_name_is_named_in_the_learners_file_whatever_the_exercise_is_called(tmp_path):
+    """The one-line message for a name the module lacks comes from the module itself, not from
+    parsing its internal name (``graded_10_my_ex_my_mod`` splits more than one way)."""
+    from grader.run.loader import load_module_file
+    from grader.run.outcomes import failure_message
+
+    path = tmp_path / "10_my_ex" / "my_mod.py"
+    path.parent.mkdir()
+    path.write_text("def present():\n    return 1\n")
+    module = load_module_file(path)
+    with pytest.raises(AttributeError) as excinfo:
+        module.absent  # noqa: B018 - the attribute access is the point
+    assert failure_message(excinfo, tmp_path) == (
+        "my_mod.py has no 'absent': define it with the name and signature its docstring and README give")

@@ -109,10 +109,10 @@ def grading_problems(solutions: list[ExerciseResult], stubs: list[ExerciseResult
     problems = []
     for r in solutions:
         if r.status != Status.PASSED or r.points != r.max_points:
-            problems.append(f"{r.name}: the solution is {r.status.replace('_', ' ')} ({r.points}/{r.max_points}): {r.message}")
+            problems.append(f"{r.name}: the solution is {r.status.label} ({r.points}/{r.max_points}): {r.message}")
     for r in stubs:
         if r.status != Status.NOT_STARTED:
-            problems.append(f"{r.name}: the stubs report {r.status.replace('_', ' ')}, expected not started: {r.message}")
+            problems.append(f"{r.name}: the stubs report {r.status.label}, expected not started: {r.message}")
         for t in r.tests:
             if t.kind not in (Status.NOT_STARTED, Status.BLOCKED):
                 problems.append(f"{r.name}: stub test {t.id.split('::')[-1]} came out {t.kind}, expected not started or blocked")

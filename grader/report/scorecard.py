@@ -129,7 +129,7 @@ def to_gradescope(results: list[ExerciseResult]) -> dict:
     for r in results:
         for t in r.tests:
             tests.append({"name": f"{r.name}: {t.id.split('::', 1)[-1]}", "score": t.points,
-                          "max_score": t.max_points, "output": t.message or t.kind.replace("_", " "),
+                          "max_score": t.max_points, "output": t.message or t.kind.label,
                           "visibility": "visible", "status": "passed" if t.kind == Status.PASSED else "failed"})
         if not r.tests:
             tests.append({"name": r.name, "score": 0, "max_score": 0, "output": r.message,

@@ -16,6 +16,11 @@ _cache: dict[Path, ModuleType | ModuleLoadError] = {}
 _internal_names: dict[str, str] = {}  # sys.modules name of a graded module -> its file's stem
 
 
+def graded_stem(module_name: str) -> str | None:
+    """The file stem of the graded module imported as ``module_name`` (None: not a graded module)."""
+    return _internal_names.get(module_name)
+
+
 def plain_names(text: str) -> str:
     """``text`` with each graded module's internal name (``graded_06_mlp_mlp``) as its file's stem
     (``mlp``): what a learner wrote and can find."""

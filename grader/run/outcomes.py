@@ -2,14 +2,14 @@
 the line of the learner's code where it arose, with the kit's internal names as the learner's."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from grader.core import kit
-from grader.run.loader import plain_names
+from grader.run.loader import graded_stem, plain_names
 
 
 def exception_text(exc: BaseException) -> str:
@@ -30,10 +30,10 @@ def failure_message(excinfo: pytest.ExceptionInfo | None, graded: Path) -> str:
         return text
     if isinstance(exc, AssertionError) and text.split("\nassert ")[0].strip():
         return text.split("\nassert ")[0].strip()
-    missing = re.fullmatch(r"module 'graded_\d\d_\w+?_(\w+)' has no attribute '(\w+)'", text)
-    if isinstance(exc, AttributeError) and missing:
-        module, name = missing.groups()
-        return f"{module}.py has no {name!r}: define it with the name and signature its docstring and README give"
+    owner = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
+    stem = graded_stem(str(getattr(owner, "__name__", ""))) if isinstance(owner, ModuleType) else None
+    if stem is not None and isinstance(getattr(exc, "name", None), str):
+        return f"{stem}.py has no {exc.name!r}: define it with the name and signature its docstring and README give"
     frame = learner_frame(excinfo, graded)
     where = f" ({frame[0]}, line {frame[1]})" if frame else ""
     return plain_names(f"{type(exc).__name__}: {text}{where}".strip())

@@ -102,9 +102,9 @@ class Recorder:
         self.graded = graded  # the folder graded
         self.key = key
         self.control = control
-        self.kinds: dict[str, str] = {}  # nodeid -> kind
+        self.kinds: dict[str, Status] = {}  # nodeid -> kind
         self.reasons: dict[str, str] = {}  # nodeid -> why it is blocked or not started, for the terminal
-        self.pending: dict[str, tuple[str, str]] = {}  # nodeid -> (kind, message), until teardown
+        self.pending: dict[str, tuple[Status, str]] = {}  # nodeid -> (kind, message), until teardown
         self.points = [0, 0]
         self.snapshot: Snapshot | None = None
 
@@ -237,8 +237,8 @@ class Recorder:
         if not any(Path(node.split("::")[0]).parent.name[:2].isdigit() for node in self.kinds):
             return  # not an exercise suite (e.g. the kit's own tests)
         counts = {k: list(self.kinds.values()).count(k) for k in dict.fromkeys(self.kinds.values())}
-        detail = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+        detail = ", ".join(f"{n} {k.label}" for k, n in counts.items())
         for node, reason in self.reasons.items():  # pytest shows these tests as N and b, without a reason
-            terminalreporter.write_line(f"{self.kinds[node].replace('_', ' ')} {_function(node)}: "
+            terminalreporter.write_line(f"{self.kinds[node].label} {_function(node)}: "
                                         f"{clip(reason.removeprefix('not started: ').removeprefix(BLOCKED_PREFIX), 500)}")
         terminalreporter.write_line(f"grader: {self.points[0]}/{self.points[1]} points ({detail}) for {self.graded}")
