@@ -54,21 +54,26 @@ def test_any_changed_input_means_grading_again(kit, changed, regraded):
 
 def test_the_key_covers_device_and_environment():
     name = "01_activations"
-    cpu = cache.key(name, real_kit.SOLUTIONS_DIR, "cpu")
-    assert cpu == cache.key(name, real_kit.SOLUTIONS_DIR, "cpu")
-    assert cpu != cache.key(name, real_kit.SOLUTIONS_DIR, "cuda")
-    assert cpu != cache.key(name, real_kit.EXERCISES_DIR, "cpu")
+    cpu = cache.code_key(name, real_kit.SOLUTIONS_DIR, "device=cpu")
+    assert cpu == cache.code_key(name, real_kit.SOLUTIONS_DIR, "device=cpu")
+    assert cpu != cache.code_key(name, real_kit.SOLUTIONS_DIR, "device=cuda")
+    assert cpu != cache.code_key(name, real_kit.EXERCISES_DIR, "device=cpu")
 
 
-def test_hand_ins_are_not_cached_unless_asked_and_a_corrupt_cache_is_ignored(kit, tmp_path):
+def test_hand_ins_are_never_cached_and_a_corrupt_or_forged_entry_is_ignored(kit, tmp_path):
     target = handin(tmp_path / "h")
     cached(kit, "--target", str(target), "--sandbox", "off")
     assert cached(kit, "--target", str(target), "--sandbox", "off") == {"01_alpha": False, "02_beta": False}
-    cached(kit, "--target", str(target), "--sandbox", "off", "--cache")
-    assert cached(kit, "--target", str(target), "--sandbox", "off", "--cache") == {"01_alpha": True, "02_beta": True}
-    for entry in (kit / ".grader" / "results").glob("*.json"):
-        entry.write_text("{not json")
-    assert cached(kit, "--target", str(target), "--sandbox", "off", "--cache") == {"01_alpha": False, "02_beta": False}
+    proc = run_grader(kit, "--all", "--target", str(target), "--cache")
+    assert proc.returncode == 2 and "unrecognized arguments: --cache" in proc.stderr
+    cached(kit, "--solutions")
+    entries = sorted((kit / ".grader" / "results").glob("*.json"))
+    assert len(entries) == 2, "only solutions/ was remembered"
+    entries[0].write_text("{not json")
+    forged = json.loads(entries[1].read_text())
+    forged["result"]["points"] += 1
+    entries[1].write_text(json.dumps(forged))
+    assert cached(kit, "--solutions") == {"01_alpha": False, "02_beta": False}
 
 
 def test_warm_test_processes_do_not_share_state(kit, tmp_path):

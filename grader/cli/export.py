@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.cli.parser import autograder_parser
-from grader.cli.settings import Settings, decide_sandbox
+from grader.cli.settings import DEFAULT_MEMORY, Settings, decide_sandbox, seconds, size
 from grader.core import kit
 from grader.core.files import write_json
 from grader.core.results import ExerciseResult, Status
 from grader.core.target import Target
 from grader.report.scorecard import status_label, to_gradescope
+from grader.run.limits import Limits
 from grader.run.runner import DEFAULT_TIMEOUT
 
 JUNK_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
@@ -221,10 +222,11 @@ def _relative(text: str, handin: Path) -> str:
     return text.replace(f"{handin}/", "").replace(str(handin), ".")
 
 
-def gradescope_results(results: list[ExerciseResult], upload: Upload, handin: Path, seconds: float,
-                       hide_thresholds: bool) -> dict:
+def gradescope_results(results: list[ExerciseResult], upload: Upload, handin: Path, elapsed: float,
+                       hide_thresholds: bool, unsandboxed: str | None = None) -> dict:
     """Gradescope's results.json: per test name, score, max_score, output, visibility; top-level score,
-    execution_time, output (the upload report and each exercise's status) and stdout_visibility."""
+    execution_time, output (the upload report, whether it was sandboxed, each exercise's status) and
+    stdout_visibility."""
     data = to_gradescope(results)
     hidden = {f"{name}: {test}" for name, tests in threshold_tests().items() for test in tests} if hide_thresholds else set()
     for test in data["tests"]:
@@ -233,8 +235,10 @@ def gradescope_results(results: list[ExerciseResult], upload: Upload, handin: Pa
     statuses = "; ".join(f"{r.name}: {status_label(r.status)} ({r.points}/{r.max_points})" for r in results)
     reasons = [f"{r.name}: {_relative(r.message, handin)}" for r in results if r.status != Status.PASSED and r.message]
     notes = ["Threshold tests (training on MNIST / Fashion-MNIST) are shown after the due date."] if hidden else []
-    data.update(execution_time=round(seconds), stdout_visibility="hidden",
-                output="\n".join([*upload.report(), statuses, *reasons, *notes]))
+    sandbox = [f"Graded without the sandbox ({unsandboxed}); the tests ran as an unprivileged user where the "
+               "grader runs as root."] if unsandboxed else []
+    data.update(execution_time=round(elapsed), stdout_visibility="hidden",
+                output="\n".join([*upload.report(), *sandbox, statuses, *reasons, *notes]))
     return data
 
 
@@ -251,6 +255,17 @@ def selected_names() -> list[str]:
     return kit.resolve_names(wanted) if wanted else kit.exercise_names()
 
 
+def autograder_settings() -> Settings:
+    """How a submission is graded: on the CPU, one exercise at a time, sandboxed where bubblewrap
+    works (else as an unprivileged user, see :mod:`grader.run.unprivileged`), always under limits;
+    $GRADER_TIMEOUT (seconds per exercise) and $GRADER_MEMORY (e.g. 2G) as for ``--timeout``/``--memory``."""
+    timeout = seconds(os.environ.get("GRADER_TIMEOUT") or str(DEFAULT_TIMEOUT))
+    memory = size(os.environ.get("GRADER_MEMORY") or DEFAULT_MEMORY)
+    sandbox, unsandboxed = decide_sandbox("auto", untrusted=True)
+    return Settings(device="cpu", timeout=timeout, jobs=1, sandbox=sandbox, limits=Limits(memory=memory),
+                    unsandboxed=unsandboxed)
+
+
 def run_autograder(root: Path) -> int:
     """Grade ``root``/submission into ``root``/results/results.json; 0 once the file is written."""
     started = time.perf_counter()
@@ -261,15 +276,16 @@ def run_autograder(root: Path) -> int:
         try:
             names = selected_names()
             upload = collect_upload(root / "submission", handin, names)
-            timeout = float(os.environ.get("GRADER_TIMEOUT", DEFAULT_TIMEOUT))
-            settings = Settings(device="cpu", timeout=timeout, jobs=1, sandbox=decide_sandbox("auto", untrusted=True))
+            settings = autograder_settings()
+            handin.chmod(0o755)  # readable by the unprivileged user that grades without the sandbox
+            Path(tmp).chmod(0o711)
             from grader.cli.grading import grade
 
             results = grade(names, Target.handin(handin), settings)
             for r in results:
                 print(f"{r.name}: {r.status} {r.points}/{r.max_points} in {r.seconds:.1f} s, "
                       f"peak {r.peak_memory_mb} MB", flush=True)
-            data = gradescope_results(results, upload, handin, time.perf_counter() - started, hide)
+            data = gradescope_results(results, upload, handin, time.perf_counter() - started, hide, settings.unsandboxed)
         except Exception as exc:  # noqa: BLE001 - Gradescope must get a results.json whatever happened
             traceback.print_exc()
             data = failure_results(f"{type(exc).__name__}: {exc}", time.perf_counter() - started)

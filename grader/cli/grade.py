@@ -32,7 +32,8 @@ def cmd_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     failed = [problem for problem in (  # the files first: they must exist whatever printing does
         write_json(args.json, to_json(results, where, settings.device, settings.sandbox, settings.environment())) if args.json else None,
         write_json(args.gradescope, to_gradescope(results)) if args.gradescope else None) if problem]
-    print_scorecard(results, where, settings.device, verbose=args.verbose, lang=lang)
+    print_scorecard(results, where, settings.device, verbose=args.verbose, lang=lang,
+                    unsandboxed=settings.unsandboxed)
     for problem in failed:
         print(f"grader: {problem}", file=sys.stderr)
     if failed:

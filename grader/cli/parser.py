@@ -58,11 +58,10 @@ def data_dir_parent() -> argparse.ArgumentParser:
 
 
 def cache_parent() -> argparse.ArgumentParser:
-    """--fresh and --cache: when a remembered result may stand in for grading."""
+    """--fresh: grade anew what a remembered result could stand in for (never for a hand-in)."""
     parent = _parent()
-    parent.add_argument("--fresh", action="store_true", help="grade again even what has not changed")
-    parent.add_argument("--cache", action="store_true",
-                        help="with --target: reuse remembered results too (always on for exercises/ and solutions/)")
+    parent.add_argument("--fresh", action="store_true",
+                        help="grade again even what has not changed (hand-ins are always graded afresh)")
     return parent
 
 

@@ -19,7 +19,7 @@ from grader.core import environment, kit
 from grader.core.device import resolve_device
 from grader.core.results import ExerciseResult, TestProgress, TestResult
 from grader.core.target import Target
-from grader.run import cache
+from grader.run import cache, unprivileged
 from grader.run import sandbox as sandboxing
 from grader.run.limits import Limits, parse_size
 from grader.run.runner import DEFAULT_TIMEOUT, run_safely
@@ -35,35 +35,47 @@ class Settings:
     sandbox: bool = False
     limits: Limits | None = None
     threads: int | None = None  # torch threads per test process; None: torch's default
-    cache: bool = False  # reuse a remembered result whose inputs did not change
+    cache: bool = False  # reuse a remembered result whose inputs did not change (never for a hand-in)
     store: bool = False  # remember what this run grades (--fresh grades anew, and still remembers)
     warm: bool = True  # fork test processes from a preloaded zygote when not sandboxed
+    unsandboxed: str | None = None  # why a hand-in is graded without the sandbox (None: sandboxed, or not a hand-in)
 
     def environment(self) -> dict:
         """The reproducibility record of a run with these settings."""
-        return environment.record(self.device, self.threads, self.sandbox, self.timeout)
+        return environment.record(self.device, self.threads, self.sandbox, self.timeout, self.unsandboxed)
+
+    def _key(self, name: str, target: Target) -> str | None:
+        """The code part of the cache key, or None when this run neither reads nor writes the cache:
+        a hand-in is never remembered (its grade is someone else's to read)."""
+        if not (self.cache or self.store) or target.is_handin:
+            return None
+        how = f"device={self.device} sandbox={self.sandbox} limits={self.limits} user={unprivileged.user_for(self.sandbox, target)}"
+        return cache.code_key(name, target.folder, how)
 
     def remembered(self, name: str, target: Target) -> ExerciseResult | None:
         """The cached result of this exercise with its current inputs, without grading (None if none)."""
-        return cache.load(cache.key(name, target.folder, self.device)) if self.cache else None
+        code = self._key(name, target) if self.cache else None
+        return cache.load(cache.key(code, name)) if code else None
 
     def run(self, name: str, target: Target, on_test: Callable[[TestResult], None] | None = None,
             on_progress: TestProgress | None = None) -> ExerciseResult:
         """Grade one exercise with these settings (never raises for the exercise's sake);
         ``on_test`` sees each test's result as it finishes (all at once for a remembered result),
         ``on_progress`` a slow test's progress (see :func:`grader.run.runner.run_exercise`)."""
-        key = cache.key(name, target.folder, self.device) if self.cache or self.store else None
-        remembered = cache.load(key) if key and self.cache else None
+        code = self._key(name, target)
+        remembered = cache.load(cache.key(code, name)) if code and self.cache else None
         if remembered is not None:
             if on_test is not None:
                 for test in remembered.tests:
                     on_test(test)
             return remembered
+        before = cache.entries()
         result = run_safely(name, target, device=self.device, timeout=self.timeout, threads=self.threads,
                             sandbox=self.sandbox, limits=self.limits, warm=self.warm, on_test=on_test,
                             on_progress=on_progress)
-        if key and self.store:
-            cache.store(key, result)
+        cache.discard_foreign(before)
+        if code and self.store:
+            cache.store(cache.key(code, name), result)  # the datasets as the run left them
         return result
 
 
@@ -115,34 +127,38 @@ def jobs_on(device: str, jobs: int) -> int:
     return min(jobs, gpus)
 
 
-def decide_sandbox(choice: str, untrusted: bool) -> bool:
-    """Whether to sandbox; 'auto' sandboxes untrusted code where possible, warning once if not.
+def decide_sandbox(choice: str, untrusted: bool) -> tuple[bool, str | None]:
+    """(whether to sandbox, why untrusted code is graded without it): 'auto' sandboxes untrusted
+    code where possible, warning once if not.
 
     Raises ValueError for 'on' where bubblewrap cannot run.
     """
-    if choice == "off" or (choice == "auto" and not untrusted):
-        return False
+    if not untrusted and choice != "on":
+        return False, None
+    if choice == "off":
+        return False, "--sandbox off"
     reason = sandboxing.unavailable_reason()
     if reason is None:
-        return True
+        return True, None
     if choice == "on":
         raise ValueError(f"--sandbox on: {reason}")
     print(f"grader: warning: grading without a sandbox: {reason} (--sandbox on refuses instead)", file=sys.stderr)
-    return False
+    return False, reason
 
 
 def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser, *, untrusted: bool) -> Settings:
-    """Settings from parsed options; a bad combination is a usage error (exit 2)."""
+    """Settings from parsed options; a bad combination is a usage error (exit 2). Untrusted code (a
+    hand-in) always runs under resource limits, sandboxed or not, and is never cached."""
     try:
         device = resolve_device(args.device)
-        sandbox = decide_sandbox(args.sandbox, untrusted)
+        sandbox, unsandboxed = decide_sandbox(args.sandbox, untrusted)
     except ValueError as exc:
         parser.error(str(exc))
-    limits = Limits(memory=args.memory, limit_data=device == "cpu") if sandbox else None
+    limits = Limits(memory=args.memory, limit_data=device == "cpu") if sandbox or untrusted else None
     jobs = jobs_on(device, getattr(args, "jobs", 1))
-    eligible = hasattr(args, "fresh") and (not getattr(args, "target", None) or getattr(args, "cache", False))
+    remembers = hasattr(args, "fresh") and not untrusted
     return Settings(device, args.timeout, jobs, sandbox, limits, threads_for(jobs),
-                    cache=eligible and not args.fresh, store=eligible)
+                    cache=remembers and not args.fresh, store=remembers, unsandboxed=unsandboxed)
 
 
 def writable_file(path: str | None, what: str) -> str | None:

@@ -49,14 +49,16 @@ def gpu_name(device: str) -> str | None:
     return torch.cuda.get_device_name(0)
 
 
-def record(device: str, threads: int | None = None, sandbox: bool = False, timeout: float | None = None) -> dict:
+def record(device: str, threads: int | None = None, sandbox: bool = False, timeout: float | None = None,
+           unsandboxed: str | None = None) -> dict:
     """The "environment" object of the results JSON (docs/results-schema.json); ``threads`` None
-    means torch's default (one per physical core)."""
+    means torch's default (one per physical core); ``unsandboxed`` why a hand-in was graded
+    without the sandbox (None: it was sandboxed, or it was not a hand-in)."""
     return {
         "python": platform.python_version(), "platform": platform.platform(),
         "torch": _version("torch"), "torchvision": _version("torchvision"), "numpy": _version("numpy"),
         "pytest": _version("pytest"), "kit_version": _version("nn-basics-kit"), "kit_commit": kit_commit(),
         "device": device, "gpu": gpu_name(device), "cpu_count": os.cpu_count(),
         "threads": threads, "seeds": SEEDS, "deterministic": DETERMINISM[device],
-        "sandbox": sandbox, "timeout": timeout,
+        "sandbox": sandbox, "unsandboxed_reason": unsandboxed, "timeout": timeout,
     }

@@ -26,6 +26,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_started": ("not started", "尚未開始"),
     "blocked": ("blocked", "受阻"),
     "grading": ("Grading {target} on {device}", "評分 {target}（裝置：{device}）"),
+    "unsandboxed": ("Graded WITHOUT the sandbox: {reason}", "未在沙箱中評分：{reason}"),
     "col_exercise": ("exercise", "練習"),
     "col_status": ("status", "狀態"),
     "col_tests": ("tests", "測試"),

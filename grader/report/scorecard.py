@@ -31,8 +31,9 @@ def status_label(status: str, lang: str = "en") -> str:
 
 
 def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, verbose: bool = False,
-                    stream: TextIO = sys.stdout, lang: str | None = None) -> None:
-    """One row per exercise (status, tests, points, seconds), a total row, then reasons.
+                    stream: TextIO = sys.stdout, lang: str | None = None, unsandboxed: str | None = None) -> None:
+    """One row per exercise (status, tests, points, seconds), a total row, then reasons; first, when
+    a hand-in was graded without the sandbox, why (``unsandboxed``).
 
     Headings and status words are in ``lang`` (default: i18n.language()); reasons stay English."""
     lang = lang or i18n.language()
@@ -45,6 +46,8 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
     header = (f"{left(t('col_exercise'), width)}  {left(t('col_status'), status_width)}  {right(t('col_tests'), 7)}  "
               f"{right(t('col_points'), 9)}  {right(t('col_seconds'), 8)}")
     print(t("grading", target=clip(target), device=device), file=stream)
+    if unsandboxed:
+        print(paint(t("unsandboxed", reason=clip(unsandboxed)), Status.FAILED, colour), file=stream)
     print(header, file=stream)
     print("-" * i18n.width(header), file=stream)
     for r in results:

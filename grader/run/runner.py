@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from grader.core import kit
@@ -25,7 +27,7 @@ from grader.core.results import ExerciseResult, Status, TestProgress, TestResult
 from grader.core.target import Target
 from grader.core.text import clip
 from grader.run import sandbox as sandboxing
-from grader.run import zygote
+from grader.run import unprivileged, zygote
 from grader.run.limits import CGroup, Limits
 from grader.run.verdict import CONTROL_PREFIX, as_test, parse_events, summarise
 
@@ -136,6 +138,24 @@ def selected_paths(name: str, select: list[str]) -> list[str]:
     return found + [f"{next(iter(files))}::{test}" for test in missing]
 
 
+def _unsafe_as(user: int, target: Target) -> tuple[str, ...]:
+    """What keeps ``user`` from running ``target``'s tests safely (see :func:`unprivileged.problems`)."""
+    from grader.data.datasets import data_dir
+
+    return unprivileged.problems(user, kit.KIT_ROOT.resolve(), target.folder, data_dir().resolve())
+
+
+def _unprivileged_environment(env: dict[str, str], private: Path, user: int) -> dict[str, str]:
+    """The sandbox's allowlist of ``env``, with HOME and TMPDIR in a folder of ``private`` that only
+    ``user`` may write (``private`` itself stays root's, so the compiled-files prefix cannot be made)."""
+    home = private / "home"
+    home.mkdir()
+    os.chown(home, user, unprivileged.GROUP)
+    private.chmod(0o711)
+    return {**sandboxing.allowed_environment(env), "HOME": str(home), "TMPDIR": str(home),
+            "MPLCONFIGDIR": str(home / ".matplotlib")}
+
+
 def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: float = DEFAULT_TIMEOUT,
                  select: list[str] | None = None, pytest_args: Sequence[str] = (), threads: int | None = None,
                  sandbox: bool = False, limits: Limits | None = None, warm: bool = False,
@@ -162,6 +182,12 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
                                                          "kit's solutions/ (grade the reference with --solutions)")
     if select:
         paths = selected_paths(name, select)
+    user = unprivileged.user_for(sandbox, target)
+    if user is not None and (trouble := _unsafe_as(user, target)):
+        return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, clip(
+            f"refused: grading as root without the sandbox, the hand-in would run as uid {user}, which "
+            f"{'; '.join(trouble[:3])}; make the kit read-only and the hand-in readable for others, or install "
+            "bubblewrap where user namespaces work"))
     key, control = secrets.token_hex(16), secrets.token_hex(6)
     report_r, report_w = os.pipe()
     secret_r, secret_w = os.pipe()
@@ -171,18 +197,21 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
     # output's tail) cost a source parse per frame, up to a second per exercise of failing stubs
     pytest_args = [*paths, "-q", "-p", "no:cacheprovider", "--tb=native", "--rootdir", str(kit.KIT_ROOT),
                    "-c", str(kit.KIT_ROOT / "pyproject.toml"), "--device", device, *target.options, *pytest_args]
+    private = tempfile.mkdtemp(prefix="grader-run-")  # the test process's HOME and TMPDIR when unprivileged
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the kit's plugin: no installed plugin joins the grading
            # compiled files are looked for in an empty, unguessable place: a .pyc shipped in a
            # hand-in's __pycache__ is never run instead of its source
-           "PYTHONPYCACHEPREFIX": f"{tempfile.gettempdir()}/grader-no-pyc-{secrets.token_hex(8)}"}
+           "PYTHONPYCACHEPREFIX": f"{private}/no-pyc-{secrets.token_hex(8)}"}
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
+    if user is not None:
+        env = _unprivileged_environment(env, Path(private), user)
     group = CGroup.create(limits)
     output_r, output_w = os.pipe()
     proc: subprocess.Popen | None = None
     try:
-        preloaded = zygote.shared() if warm and not sandbox else None
+        preloaded = zygote.shared() if warm and not sandbox and user is None else None
         pid = _spawn_warm(preloaded, pytest_args, env, (output_w, report_w, secret_r), threads, group)
         if pid is None:
             cmd = [sys.executable, "-m", "pytest", *pytest_args, "--grader-channel", f"{report_w},{secret_r}"]
@@ -190,15 +219,18 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
                 from grader.data.datasets import data_dir
 
                 env = sandboxing.allowed_environment({**env, "GRADER_DATA_DIR": str(data_dir().resolve())})
-                cmd = sandboxing.command(cmd, target=target.folder, data_dir=data_dir().resolve())
+                cmd = sandboxing.command(cmd, target=target.folder, data_dir=data_dir().resolve(),
+                                         handin=target.is_handin)
 
             def prepare_child() -> None:
                 if group is not None:
                     group.enter()
                 if limits is not None:
                     limits.apply_rlimits()
-                if not sandbox:  # bubblewrap's --die-with-parent does it for the sandbox
-                    zygote.prctl(zygote.PR_SET_PDEATHSIG, signal.SIGKILL)
+                if user is not None:
+                    unprivileged.drop(user)
+                if not sandbox:  # bubblewrap's --die-with-parent does it for the sandbox; after the drop,
+                    zygote.prctl(zygote.PR_SET_PDEATHSIG, signal.SIGKILL)  # which clears it
 
             proc = subprocess.Popen(cmd, cwd=kit.KIT_ROOT, stdin=subprocess.DEVNULL, stdout=output_w,
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -209,6 +241,7 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
             group.close()  # also ends a test process the zygote may have started before failing
         os.close(output_r)
         os.close(report_r)
+        shutil.rmtree(private, ignore_errors=True)
         raise
     finally:
         for fd in (output_w, report_w, secret_r):
@@ -236,8 +269,11 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
     finally:
         if group is not None:
             group.close()
+        if user is not None:
+            unprivileged.kill_all(user)
         os.close(output_r)
         os.close(report_r)
+        shutil.rmtree(private, ignore_errors=True)
     if channel.overflow:
         forged += 1
     result = summarise(name, events, returncode, timeout, time.perf_counter() - started, forged, control)
@@ -254,6 +290,8 @@ def run_safely(name: str, target: Target, **settings: Any) -> ExerciseResult:
     so that one exercise never costs the others theirs."""
     try:
         return run_exercise(name, target, **settings)
+    except sandboxing.SandboxRefused as exc:
+        return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, clip(str(exc)))
     except Exception as exc:  # noqa: BLE001 - reported in the exercise's row
         return ExerciseResult(name, Status.ERROR, 0, 0, 0.0,
                               clip(f"the grader failed on this exercise: {type(exc).__name__}: {exc}"))

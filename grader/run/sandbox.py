@@ -18,6 +18,8 @@ import sysconfig
 from pathlib import Path
 
 from grader.core import kit
+from grader.data.paths import FOLDERS
+from grader.run.cache import signing_key_path
 
 SYSTEM_DIRS = ("/usr", "/etc")
 MERGED_USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -36,6 +38,10 @@ NAMESPACES = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create namespaces here; ``str()`` says which."""
+
+
+class SandboxRefused(RuntimeError):
+    """A folder the test process needs would reveal what it must not see; ``str()`` says which."""
 
 
 @functools.cache
@@ -68,17 +74,33 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _hidden(path: Path, secrets: list[Path]) -> bool:
-    """True when binding ``path`` would reveal one of ``secrets`` (it is one, or holds one)."""
-    return any(secret == path or secret.is_relative_to(path) for secret in secrets)
+def _overlaps(path: Path, secrets: list[Path]) -> bool:
+    """True when binding ``path`` would reveal one of ``secrets``: it is one, holds one or lies inside one."""
+    return any(path == secret or secret.is_relative_to(path) or path.is_relative_to(secret) for secret in secrets)
 
 
 def python_dirs(secrets: list[Path]) -> list[Path]:
-    """The installation's folders (prefixes, stdlib, site-packages, sys.path) that hide no secret."""
+    """The installation's folders (prefixes, stdlib, site-packages, sys.path) that reveal no secret."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, *sysconfig.get_paths().values(), *sys.path}
     folders = {Path(p).resolve() for p in candidates if p and Path(p).is_dir()}
-    kept = sorted(f for f in folders if not _hidden(f, secrets) and f != Path("/"))
+    kept = sorted(f for f in folders if not _overlaps(f, secrets) and f != Path("/"))
     return [f for f in kept if not any(f != other and f.is_relative_to(other) for other in kept)]
+
+
+def hidden(target: Path, handin: bool, needed: list[Path]) -> list[Path]:
+    """What the test process of ``target`` must not see: the reference (unless graded), the kit's
+    writable state (remembered results, ``grader train``'s runs, the cache's signing key) and, for
+    a hand-in, the folders beside it (other hand-ins) that hold nothing ``needed``."""
+    found = [kit.KIT_ROOT.resolve() / ".grader", kit.KIT_ROOT.resolve() / "runs", signing_key_path().parent.resolve()]
+    if target != kit.SOLUTIONS_DIR.resolve():
+        found.append(kit.SOLUTIONS_DIR.resolve())
+    if handin and target.parent != target:
+        try:
+            beside = [p.resolve() for p in target.parent.iterdir() if p.resolve() != target]
+        except OSError:
+            beside = []
+        found += [p for p in beside if not any(n.is_relative_to(p) for n in needed)]
+    return found
 
 
 def allowed_environment(env: dict[str, str]) -> dict[str, str]:
@@ -87,27 +109,36 @@ def allowed_environment(env: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in env.items() if name in ENVIRONMENT}
 
 
-def command(inner: list[str], *, target: Path, data_dir: Path) -> list[str]:
-    """``inner`` (a test-process command line) wrapped in bubblewrap for grading ``target``; start
-    it with :func:`allowed_environment`."""
+def command(inner: list[str], *, target: Path, data_dir: Path, handin: bool) -> list[str]:
+    """``inner`` (a test-process command line) wrapped in bubblewrap for grading ``target`` (a hand-in
+    when ``handin``); start it with :func:`allowed_environment`. Every folder bound is checked
+    against :func:`hidden`: an optional one that would reveal it is left out, a needed one (the
+    graded folder, a dataset) refuses the run with SandboxRefused."""
     reason = unavailable_reason()
     if reason:
         raise SandboxUnavailable(reason)
     target = target.resolve()
     package = Path(__file__).resolve().parents[1]  # grader/
-    secrets = [kit.SOLUTIONS_DIR.resolve(), target.parent] if target != kit.SOLUTIONS_DIR.resolve() else [target.parent]
+    exercises, pyproject = kit.EXERCISES_DIR.resolve(), (kit.KIT_ROOT / "pyproject.toml").resolve()
+    # each dataset folder, bound where the tests look for it (GRADER_DATA_DIR) from where it really is
+    datasets = {data_dir / name: (data_dir / name).resolve() for name in FOLDERS.values() if (data_dir / name).is_dir()}
+    needed = [package, exercises, pyproject, target, *datasets.values(), Path(sys.executable).resolve().parent]
+    secrets = hidden(target, handin, needed)
+    for path, what in [(package, "the grader"), (exercises, "the kit's exercises/"), (pyproject, "pyproject.toml"),
+                       (target, "the graded folder"), *((d, f"the dataset folder {d}") for d in datasets.values())]:
+        if _overlaps(path, secrets):
+            exposed = next(s for s in secrets if path == s or s.is_relative_to(path) or path.is_relative_to(s))
+            raise SandboxRefused(f"refused: binding {what} ({path}) into the sandbox would reveal {exposed}")
     args = [shutil.which("bwrap") or "bwrap", *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
-    for path in PROC_READ_ONLY:
-        args += ["--ro-bind-try", path, path]
+    for kernel in PROC_READ_ONLY:
+        args += ["--ro-bind-try", kernel, kernel]
     args += ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--dir", HOME]
     for folder in python_dirs(secrets):
         args += ["--ro-bind", str(folder), str(folder)]
-    args += ["--ro-bind", str(package), str(package),
-             "--ro-bind", str(kit.EXERCISES_DIR.resolve()), str(kit.EXERCISES_DIR.resolve()),
-             "--ro-bind", str(kit.KIT_ROOT / "pyproject.toml"), str((kit.KIT_ROOT / "pyproject.toml").resolve()),
-             "--ro-bind", str(target), str(target)]
-    if data_dir.is_dir():
-        args += ["--ro-bind", str(data_dir.resolve()), str(data_dir.resolve())]
+    for folder in [package, exercises, pyproject, target]:
+        args += ["--ro-bind", str(folder), str(folder)]
+    for seen_as, folder in datasets.items():
+        args += ["--ro-bind", str(folder), str(seen_as)]
     args += ["--setenv", "HOME", HOME, "--setenv", "TMPDIR", "/tmp", "--setenv", "MPLCONFIGDIR", f"{HOME}/.matplotlib",
              "--chdir", "/tmp", *NAMESPACES, "--", *inner]
     return args
