@@ -37,3 +37,11 @@ def reachable_by_the_unprivileged_user(tmp_path_factory: pytest.TempPathFactory)
     yield
     for folder, mode in changed:
         folder.chmod(mode)
+
+
+@pytest.fixture(autouse=True)
+def reachable_temporary_folder(request: pytest.FixtureRequest) -> None:
+    """A test's tmp_path (made 0700 by pytest) may be entered by that user too, as root."""
+    if os.geteuid() == 0 and "tmp_path" in request.fixturenames:
+        folder = request.getfixturevalue("tmp_path")
+        folder.chmod(stat.S_IMODE(folder.stat().st_mode) | stat.S_IXOTH)

@@ -59,6 +59,14 @@ def _writable(path: Path) -> list[str]:
     return found
 
 
+def _searchable(path: Path) -> bool:
+    """True unless ``path`` is a folder the calling user cannot enter (or cannot even look at)."""
+    try:
+        return not path.is_dir() or os.access(path, os.X_OK)
+    except OSError:
+        return False
+
+
 def _probe(uid: int, readable: tuple[Path, ...], read_only: tuple[Path, ...], shallow: tuple[Path, ...]) -> list[str]:
     """What ``uid`` cannot read of ``readable`` or can write of ``read_only`` (whole trees) and
     ``shallow`` (the folders themselves), found by a child that became ``uid``."""
@@ -68,11 +76,13 @@ def _probe(uid: int, readable: tuple[Path, ...], read_only: tuple[Path, ...], sh
         os.close(r)
         try:
             drop(uid)
-            found = [f"cannot read {p}" for p in readable if not os.access(p, os.R_OK | (os.X_OK if p.is_dir() else 0))]
+            found = [f"cannot read {p}" for p in readable if not (os.access(p, os.R_OK) and _searchable(p))]
             found += [f"can write {p}" for tree in read_only for p in _writable(tree)]
             found += [f"can write {p}" for p in shallow if os.access(p, os.W_OK)]
-        except BaseException as exc:  # noqa: BLE001 - reported, never raised in a forked child
+        except OSError as exc:
             found = [f"cannot become uid {uid}: {exc}"]
+        except BaseException as exc:  # noqa: BLE001 - reported, never raised in a forked child
+            found = [f"could not be checked: {exc}"]
         os.write(w, json.dumps(found).encode())
         os._exit(0)
     os.close(w)
@@ -88,15 +98,13 @@ def _probe(uid: int, readable: tuple[Path, ...], read_only: tuple[Path, ...], sh
 @functools.cache
 def problems(uid: int, kit_root: Path, target: Path, data: Path) -> tuple[str, ...]:
     """Why ``uid`` may not run the tests of ``target`` safely (empty: it may): it must read the
-    interpreter, its libraries, the kit, the hand-in and the datasets, and write none of the kit
-    (its tests, grader, manifest, data) nor the Python installation's folders."""
+    interpreter, its libraries, the grader, the kit, the hand-in and the datasets, and write none
+    of the grader or the kit (tests, manifest, data) nor the Python installation's folders."""
     python = tuple(Path(p) for p in dict.fromkeys(sys.path) if p and Path(p).is_dir())
-    needed = (Path(sys.executable).resolve(), *python, kit_root / "grader", kit_root / "exercises",
-              kit_root / "pyproject.toml", target, *([data] if data.is_dir() else []))
-    read_only = (kit_root / "grader", kit_root / "exercises", kit_root / "pyproject.toml",
-                 *([data] if data.is_dir() else []))
-    found = _probe(uid, needed, read_only, (kit_root, *python))
-    return tuple(found)
+    package = Path(__file__).resolve().parents[1]  # grader/
+    kit_files = (package, kit_root / "exercises", kit_root / "pyproject.toml", *([data] if data.is_dir() else []))
+    return tuple(_probe(uid, (Path(sys.executable).resolve(), *python, *kit_files, target), kit_files,
+                        (kit_root, *python)))
 
 
 def kill_all(uid: int) -> None:
