@@ -44,4 +44,4 @@ def reachable_temporary_folder(request: pytest.FixtureRequest) -> None:
     """A test's tmp_path (made 0700 by pytest) may be entered by that user too, as root."""
     if os.geteuid() == 0 and "tmp_path" in request.fixturenames:
         folder = request.getfixturevalue("tmp_path")
-        folder.chmod(stat.S_IMODE(folder.stat().st_mode) | stat.S_IXOTH)
+        _traversable({folder, *folder.parents})  # pytest (another session's too) makes its folders 0700

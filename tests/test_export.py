@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -139,20 +140,25 @@ def bundle(tmp_path_factory) -> Path:
     return out
 
 
-def run_autograder(bundle: Path, root: Path, upload: dict[str, str], exercises: str = "01 03") -> tuple[dict, str]:
-    """Lay ``root`` out like /autograder with ``upload`` as the submission; run run_autograder; (results, stdout)."""
+def run_autograder(bundle: Path, root: Path, upload: dict[str, str], exercises: str = "01 03",
+                   before: Callable[[Path], str] | None = None) -> tuple[dict, str]:
+    """Lay ``root`` out like /autograder with ``upload`` as the submission; run run_autograder; (results,
+    stdout). ``before(kit folder)``, when given, is taken before the run into ``results["kit_digest"]``."""
     with zipfile.ZipFile(bundle) as z:
         z.extractall(root / "source")
     for script in ("run_autograder", "setup.sh"):
         (root / "source" / script).chmod(0o755)
     layout(root / "submission", upload)
     (root / "submission").mkdir(exist_ok=True)
+    taken = before(root / "source" / "kit") if before else None
     env = {**os.environ, "GRADESCOPE_ROOT": str(root), "GRADER_PYTHON": sys.executable, "GRADER_EXERCISES": exercises}
     proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads((root / "results" / "results.json").read_text())
     check_results_format(data)
+    if taken is not None:
+        data["kit_digest"] = taken
     return data, proc.stdout
 
 

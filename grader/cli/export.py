@@ -235,8 +235,9 @@ def gradescope_results(results: list[ExerciseResult], upload: Upload, handin: Pa
     statuses = "; ".join(f"{r.name}: {status_label(r.status)} ({r.points}/{r.max_points})" for r in results)
     reasons = [f"{r.name}: {_relative(r.message, handin)}" for r in results if r.status != Status.PASSED and r.message]
     notes = ["Threshold tests (training on MNIST / Fashion-MNIST) are shown after the due date."] if hidden else []
-    sandbox = [f"Graded without the sandbox ({unsandboxed}); the tests ran as an unprivileged user where the "
-               "grader runs as root."] if unsandboxed else []
+    sandbox = [f"Graded without the sandbox ({unsandboxed})."
+               + (" The tests ran as an unprivileged user, for whom the kit is read-only." if os.geteuid() == 0 else "")
+               ] if unsandboxed else []
     data.update(execution_time=round(elapsed), stdout_visibility="hidden",
                 output="\n".join([*upload.report(), *sandbox, statuses, *reasons, *notes]))
     return data
