@@ -69,7 +69,7 @@ def test_a_record_that_says_unsandboxed_is_regraded_in_the_sandbox(recorded, tmp
     proc = run_grader(kit, "regrade", str(first), "--target", str(target), "--json", str(again), timeout=120)
     assert load_valid(again)["sandbox"] is True and load_valid(again)["environment"]["sandbox"] is True
     assert load_valid(again)["exercises"][0]["status"] == "passed", "the regraded probe could read outside its folder"
-    assert "sandbox: False then, True now" in proc.stdout and "Environment then and now: the same" not in proc.stdout
+    assert "sandbox: false then, true now" in proc.stdout and "Environment then and now: the same" not in proc.stdout
     assert proc.stdout.index("sandbox yes") < proc.stdout.index("01_alpha"), "the settings are shown before grading"
 
 
@@ -142,7 +142,7 @@ def test_cuda_without_cuda_is_refused_unless_device_is_given(recorded, tmp_path)
     out = tmp_path / "again.json"
     proc = run_grader(kit, "regrade", str(path), "--target", str(target), "--device", "cpu", "--json", str(out),
                       timeout=90)
-    assert load_valid(out)["device"] == "cpu" and "device: 'cuda' then, 'cpu' now" in proc.stdout
+    assert load_valid(out)["device"] == "cpu" and 'device: "cuda" then, "cpu" now' in proc.stdout
 
 
 @pytest.mark.parametrize("exercises, says", [
@@ -207,4 +207,15 @@ def test_what_the_record_says_is_shown_escaped_and_cut(recorded, tmp_path):
     proc = run_grader(kit, "regrade", str(path), "--target", str(target), timeout=90)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "\x1b" not in proc.stdout and len(proc.stdout) < 5_000 and "Traceback" not in proc.stderr
-    assert "torch: " in proc.stdout and "\\x1b[2J" in proc.stdout
+    assert 'torch: "\\u001b[2J\\u001b[Hall passed xxx' in proc.stdout and "more characters cut" in proc.stdout
+    assert "01_alpha: \\x1b[31mfailed 3/3 -> passed 3/3" in proc.stdout
+
+
+def test_a_sandbox_or_device_edited_only_at_the_top_level_is_still_a_difference():
+    from grader.cli.regrade import record_changes
+
+    now = {"device": "cpu", "sandbox": True, "timeout": 600.0}
+    old = {"device": "cpu", "sandbox": False, "environment": dict(now)}
+    assert record_changes(old, now) == ["sandbox (top level of the file): false then, true now"]
+    assert record_changes({**old, "sandbox": True}, now) == []
+    assert record_changes({"environment": {**now, "sandbox": "yes"}}, now) == ['sandbox: "yes" then, true now']
