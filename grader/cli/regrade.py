@@ -125,10 +125,6 @@ class Record:
     threads: int | None
     timeout: float | None
 
-    @property
-    def environment(self) -> dict:
-        return self.data["environment"]
-
 
 def read_record(path: Path) -> Record:
     """RESULT.json, or RegradeError naming the first field a regrade cannot use."""
