@@ -223,13 +223,17 @@ def _calibrate(add: AddParser) -> None:
 
 
 def _regrade(add: AddParser) -> None:
-    parser = add("regrade", description=(
-        "Grade DIR again with the exercises and settings recorded in RESULT.json and show what differs: "
-        "first the environment (versions, kit commit, device), then each exercise and test whose outcome or "
-        "points changed. Exit 0 when nothing changed, 1 otherwise, 2 on a usage error."))
-    parser.add_argument("result", metavar="RESULT.json", help="a results JSON written by grader --json")
-    parser.add_argument("--target", required=True, metavar="DIR", help="the hand-in to grade again")
-    parser.add_argument("--json", metavar="PATH", help="write the new results as JSON")
+    record = _parent()  # the positionals first: "required: RESULT.json, --target"
+    record.add_argument("result", metavar="RESULT.json", help="a results JSON written by grader --json")
+    record.add_argument("--target", required=True, metavar="DIR", help="the hand-in to grade again")
+    record.add_argument("--json", metavar="PATH", help="write the new results as JSON")
+    parser = add("regrade", parents=[record, run_parent(jobs=False), data_dir_parent()], description=(
+        "Grade DIR again with the exercises recorded in RESULT.json and show what differs: first the environment "
+        "(versions, kit commit, device, sandbox, time limit), then each exercise and test whose outcome or points "
+        "changed. RESULT.json is untrusted: it chooses the exercises, the device (unless --device is given), the "
+        "threads and a time limit shorter than --timeout; the sandbox and the limits come from this command line. "
+        "Exit 0 when nothing changed, 1 otherwise, 2 on a usage error or a malformed RESULT.json."))
+    parser.set_defaults(device=None)  # None: the device RESULT.json was graded on
 
 
 COMMANDS = (_grade, _data, _check, _hint, _release, _batch, _watch, _train, _export, _summary, _calibrate, _regrade)
