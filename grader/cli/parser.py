@@ -207,6 +207,9 @@ def _summary(add: AddParser) -> None:
         "2 when the file is missing or not grader results."))
     parser.add_argument("result", metavar="RESULT.json", help="the results JSON to show")
     parser.add_argument("--lang", choices=i18n.LANGUAGES, default=None, help="language of headings and status words")
+    parser.add_argument("--classroom", action="store_true", help=(
+        "instead of the scorecard, write the points as GitHub Classroom's grading reporter reads them: "
+        "result=BASE64 appended to $GITHUB_OUTPUT when set, else printed (one test per exercise)"))
 
 
 def _calibrate(add: AddParser) -> None:
