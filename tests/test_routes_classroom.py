@@ -9,6 +9,7 @@ cloned repositories grades with the instructor's kit, whatever the repositories 
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shlex
@@ -222,3 +223,71 @@ def test_reporter_messages_stay_on_one_line():
     result = runner_result(data)
     assert "\n" not in result["tests"][0]["message"] and result["tests"][0]["message"].startswith("failed: no ::notice")
     assert result["tests"][1]["message"].startswith("passed (cached")
+
+
+PASS_EVERYTHING = '''
+import pytest
+
+@pytest.mark.points(3)
+def test_everything():
+    assert True
+'''
+
+
+def git_commit_all(repo: Path) -> None:
+    """Commit everything in ``repo`` (ignored files too), as a student pushing to Classroom would."""
+    for args in (["init", "-q"], ["add", "-A", "-f"], ["-c", "user.name=s", "-c", "user.email=s@example.org",
+                                                        "commit", "-q", "-m", "work"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, timeout=60)
+
+
+def clones_of_one_assignment(kit: Path, clones: Path) -> None:
+    """What cloning an assignment's repositories gives: each one a `grader release --github-classroom` copy.
+
+    solved: the reference written into exercises/. stubs: untouched. rewritten: stubs, with tests and
+    kit.toml rewritten to pass everything. forged: stubs, with the workflow's grading replaced by a
+    committed grader.json that passes everything, and forged cache entries committed."""
+    solved = released(kit, clones / "solved")
+    for rel, source in SOLUTIONS.items():
+        (solved / "exercises" / rel).write_text(source)
+    released(kit, clones / "stubs")
+    rewritten = released(kit, clones / "rewritten")
+    for test in ("01_alpha/test_alpha.py", "02_beta/test_beta.py"):
+        (rewritten / "exercises" / test).write_text(PASS_EVERYTHING)
+    (rewritten / "exercises" / "kit.toml").write_text('[01_alpha]\nmodule = "test_alpha"\n\n[02_beta]\nmodule = "test_beta"\n')
+    forged = released(kit, clones / "forged")
+    workflow = (forged / WORKFLOW).read_text()
+    (forged / WORKFLOW).write_text(workflow.replace("grader --all --fresh --device cpu --json grader.json", "echo graded"))
+    subprocess.run([sys.executable, "-c", FORGE_BETA + f"\n_forge({str(forged / 'exercises')!r})\n"], cwd=forged,
+                   check=True, timeout=60, env={**os.environ, "GRADER_KIT_ROOT": str(forged)})
+    fake = graded(sandbox=True, cached_beta=False)
+    fake.update(target=str(forged / "exercises"), points=6, max_points=6)
+    (forged / "grader.json").write_text(json.dumps(fake))
+    for repo in (solved, clones / "stubs", rewritten, forged):
+        git_commit_all(repo)
+
+
+def test_batch_over_cloned_repositories_grades_with_the_instructors_kit(kit, tmp_path):
+    clones = tmp_path / "assignment-submissions"
+    clones_of_one_assignment(kit, clones)
+
+    # On the student's side, what they changed buys full marks: the workflow's result is feedback.
+    assert {e["status"] for e in workflow_grades(clones / "rewritten").values()} == {"passed"}
+    steps, output = steps_by_name(clones / "forged"), tmp_path / "github_output"
+    output.touch()
+    run_step(steps["Grade"]["run"], clones / "forged")
+    run_step(steps["Points"]["run"], clones / "forged", GITHUB_OUTPUT=str(output))
+    assert sum(test["score"] for test in reporter_input(output)["tests"]) == 6, "the dashboard's points are forgeable"
+    for repo in ("rewritten", "forged"):
+        subprocess.run(["git", "-C", str(clones / repo), "checkout", "-q", "--", "."], check=True, timeout=60)
+        subprocess.run(["git", "-C", str(clones / repo), "clean", "-q", "-f", "-d", "-x"], check=True, timeout=60)
+
+    proc = run_grader(kit, "batch", str(clones), "--csv", str(tmp_path / "grades.csv"), "--timeout", "60", timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {row["handin"]: row for row in csv.DictReader((tmp_path / "grades.csv").open())}
+    assert set(rows) == {"solved", "stubs", "rewritten", "forged"}
+    assert (rows["solved"]["total"], rows["solved"]["max_total"]) == ("6", "6"), "the instructor's tests pass the reference"
+    for cheat in ("stubs", "rewritten", "forged"):
+        row = rows[cheat]
+        assert (row["total"], row["max_total"]) == ("0", "6"), (cheat, row)
+        assert row["01_alpha_status"] == row["02_beta_status"] == "not_started", (cheat, row)
