@@ -120,8 +120,8 @@ def _release(add: AddParser) -> None:
     parser.add_argument("out", metavar="OUT", help="destination folder (must be empty or absent)")
     parser.add_argument("--force", action="store_true", help="replace the contents of a non-empty OUT")
     parser.add_argument("--github-classroom", action="store_true", help=(
-        "add .github/workflows/grade.yml: grade every push on a CPU runner, scorecard in the job summary, "
-        "grader.json as an artifact"))
+        "add .github/workflows/grade.yml: grade every push anew on a CPU runner, scorecard in the job summary, "
+        "points to GitHub Classroom's dashboard, grader.json as an artifact (feedback: the student owns it)"))
 
 
 def _batch(add: AddParser) -> None:
