@@ -171,6 +171,8 @@ def test_workflow_hands_the_points_to_classrooms_reporter_in_order(kit, tmp_path
     workflow = yaml.safe_load((repo / WORKFLOW).read_text())
     assert workflow["name"] == "Autograding Tests", "Classroom reads points only from this workflow name"
     assert list(workflow["jobs"]) == ["run-autograding-tests"], "... and this one job"
+    assert {"push", "repository_dispatch"} <= set(workflow.get("on", workflow.get(True)))  # YAML 1.1: `on` is True
+    assert workflow["jobs"]["run-autograding-tests"]["if"] == "github.actor != 'github-classroom[bot]'"
     steps = workflow["jobs"]["run-autograding-tests"]["steps"]
     names = [step.get("name", step.get("uses", "").split("@")[0]) for step in steps]
     assert names[-5:] == ["Grade", "Scorecard", "Points", "Report the points to GitHub Classroom", "Keep the results"]

@@ -32,7 +32,7 @@ WORKFLOW = """# Feedback for the student, not a grade. Every push is graded anew
 # this repository: this workflow, the tests, exercises/kit.toml and grader/ are theirs to edit,
 # so what this run reports is only as trustworthy as they are. The grade an instructor can trust
 # comes from cloning the repositories and running `grader batch CLONES_DIR --csv grades.csv`
-# with the instructor's own kit (docs/grading-a-class.md). Classroom's dashboard reads the points
+# with the instructor's own kit (the kit's docs/grading-a-class.md). Classroom reads points
 # only from a workflow named "Autograding Tests" whose one job is run-autograding-tests.
 name: Autograding Tests
 on:
