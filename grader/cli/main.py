@@ -56,7 +56,7 @@ COMMANDS: dict[str, Command] = {  # and "train", which also needs the words type
     "release": lambda args, parser: release(args.out, args.force, args.github_classroom),
     "batch": cmd_batch, "watch": cmd_watch,
     "export": lambda args, parser: export_gradescope(args.out, args.hide_thresholds),
-    "summary": lambda args, parser: show_summary(args.result, args.lang),
+    "summary": lambda args, parser: show_summary(args.result, args.lang, args.classroom),
     "calibrate": cmd_calibrate, "regrade": cmd_regrade,
 }
 

@@ -119,8 +119,8 @@ def _release(add: AddParser) -> None:
     parser.add_argument("out", metavar="OUT", help="destination folder (must be empty or absent)")
     parser.add_argument("--force", action="store_true", help="replace the contents of a non-empty OUT")
     parser.add_argument("--github-classroom", action="store_true", help=(
-        "add .github/workflows/grade.yml: grade every push on a CPU runner, scorecard in the job summary, "
-        "grader.json as an artifact"))
+        "add .github/workflows/grade.yml: grade every push anew on a CPU runner, scorecard in the job summary, "
+        "points to GitHub Classroom's dashboard, grader.json as an artifact (feedback: the student owns it)"))
 
 
 def _batch(add: AddParser) -> None:
@@ -206,6 +206,9 @@ def _summary(add: AddParser) -> None:
         "2 when the file is missing or not grader results."))
     parser.add_argument("result", metavar="RESULT.json", help="the results JSON to show")
     parser.add_argument("--lang", choices=i18n.LANGUAGES, default=None, help="language of headings and status words")
+    parser.add_argument("--classroom", action="store_true", help=(
+        "instead of the scorecard, write the points as GitHub Classroom's grading reporter reads them: "
+        "result=BASE64 appended to $GITHUB_OUTPUT when set, else printed (one test per exercise)"))
 
 
 def _calibrate(add: AddParser) -> None:

@@ -201,7 +201,9 @@ def release(out_arg: str, force: bool = False, github_classroom: bool = False) -
     if github_classroom:
         from grader.report.classroom import write_workflow
 
-        print(f"Added {write_workflow(out).relative_to(out).as_posix()}: grades every push, scorecard in the job summary.")
+        print(f"Added {write_workflow(out).relative_to(out).as_posix()}: grades every push anew, scorecard in the job "
+              "summary, points to GitHub Classroom. It is feedback for the student, who can edit it and the tests; "
+              "for grades, clone the repositories and run grader batch with this kit (docs/grading-a-class.md).")
     exercises = sorted({PurePosixPath(p).parts[1] for p in files if p.startswith("exercises/")})
     print(f"Released {len(files)} files ({len(exercises)} exercises) from {root} to {out}")
     print("Left out: solutions/, tests/ (the kit's own tests), .git/, data files, caches and local state.")

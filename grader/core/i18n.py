@@ -57,6 +57,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "（再執行一次 `grader hint {name} --lang zh-TW` 看下一個提示，加 `--all` 看全部）"),
     "last_hint": ("That was the last hint.", "這是最後一個提示了。"),
     "cached": ("cached, {age} ago", "快取結果，{age}前"),
+    "cached_tag": ("(cached)", "（快取）"),
+    "n_cached": ("{count} cached, not graded in this run", "{count} 個快取結果，本次未重新評分"),
+    "not_sandboxed": (
+        "Not sandboxed: the tests ran your code directly, as they always do for your own `exercises/`.",
+        "未使用沙箱：測試直接執行你的程式碼；評分你自己的 `exercises/` 時一向如此。"),
     "no_translation": ("", "（{name} 還沒有中文版 README，以下是英文提示。）"),
 }
 
