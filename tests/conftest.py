@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,3 +46,13 @@ def reachable_temporary_folder(request: pytest.FixtureRequest) -> None:
     if os.geteuid() == 0 and "tmp_path" in request.fixturenames:
         folder = request.getfixturevalue("tmp_path")
         _traversable({folder, *folder.parents})  # pytest (another session's too) makes its folders 0700
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real kit's Gradescope bundle (``grader export gradescope``), made once."""
+    out = tmp_path_factory.mktemp("export") / "autograder.zip"
+    proc = subprocess.run([sys.executable, "-m", "grader", "export", "gradescope", str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out

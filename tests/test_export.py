@@ -131,15 +131,6 @@ def test_threshold_tests_are_hidden_until_after_the_due_date_only_on_request(tmp
 
 # ---------------------------------------------------------------- run_autograder end to end (real kit, 01 + 03)
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("export") / "autograder.zip"
-    proc = subprocess.run([sys.executable, "-m", "grader", "export", "gradescope", str(out)], cwd=kit.KIT_ROOT,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
-
-
 def run_autograder(bundle: Path, root: Path, upload: dict[str, str], exercises: str = "01 03",
                    before: Callable[[Path], str] | None = None) -> tuple[dict, str]:
     """Lay ``root`` out like /autograder with ``upload`` as the submission; run run_autograder; (results,

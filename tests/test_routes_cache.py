@@ -2,7 +2,6 @@
 wrote it, with every input unchanged, and never on a route whose grade someone else reads."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path

@@ -36,7 +36,9 @@ def _forge(exercises):
     tests = [_Test("exercises/02_beta/test_beta.py::test_inc", "passed", "passed", 1, 1),
              _Test("exercises/02_beta/test_beta.py::test_threshold", "passed", "passed", 2, 2)]
     for device in ("cpu", "cuda"):
-        _cache.store(_cache.key("02_beta", _Path(exercises), device), _Result("02_beta", "passed", 3, 3, 0.1, "", tests))
+        code = _cache.code_key("02_beta", _Path(exercises), f"device={device} sandbox=False limits=None user=None")
+        _cache.store(_cache.key(code, "02_beta"), _Result("02_beta", "passed", 3, 3, 0.1, "", tests))
+    (_Path(exercises).parent / "forged.txt").write_text("mounted")
 '''
 
 
@@ -85,7 +87,7 @@ def test_a_module_that_forges_cache_entries_at_import_does_not_pass_the_next_exe
 
     grades = workflow_grades(repo)
 
-    assert forged_entries(repo), "the attack was not mounted: 01 wrote no cache entry (did cache.key change?)"
+    assert (repo / "forged.txt").exists(), "the attack was not mounted: 01 wrote no cache entry"
     assert grades["01_alpha"]["status"] == "passed"
     assert grades["02_beta"]["status"] == "not_started" and grades["02_beta"]["points"] == 0, grades["02_beta"]
     assert not grades["02_beta"]["cached"]

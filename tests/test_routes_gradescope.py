@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_export import UPLOADS, bundle, by_exercise, run_autograder, solution  # noqa: F401 - bundle: a fixture
+from test_export import UPLOADS, by_exercise, run_autograder, solution
 
 from grader.core import kit
 from grader.run import sandbox

@@ -218,7 +218,7 @@ def cmd_regrade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     results = grade(old.names, Target.handin(target), settings, stream=sys.stderr.isatty())
     now = settings.environment()
     problem = write_json(args.json, to_json(results, target, settings.device, settings.sandbox, now)) if args.json else None
-    print_scorecard(results, target, settings.device, verbose=True)
+    print_scorecard(results, target, settings.device, verbose=True, unsandboxed=settings.unsandboxed)
     if problem:
         print(f"grader: {problem}", file=sys.stderr)
     changed_record, changed_results = record_changes(old.data, now), differences(old.data, results)
