@@ -17,6 +17,7 @@ import os
 import signal
 import stat
 import sys
+import sysconfig
 from pathlib import Path
 
 from grader.core.target import Target
@@ -95,12 +96,19 @@ def _probe(uid: int, readable: tuple[Path, ...], read_only: tuple[Path, ...], sh
         return [f"the check as uid {uid} gave no answer"]
 
 
+def interpreter_paths() -> list[str]:
+    """The folders a fresh interpreter (the test process) imports from: the installation's and
+    $PYTHONPATH's, not whatever this process added to its own sys.path."""
+    return [sys.prefix, sys.base_prefix, *sysconfig.get_paths().values(),
+            *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+
+
 @functools.cache
 def problems(uid: int, kit_root: Path, target: Path, data: Path) -> tuple[str, ...]:
     """Why ``uid`` may not run the tests of ``target`` safely (empty: it may): it must read the
     interpreter, its libraries, the grader, the kit, the hand-in and the datasets, and write none
     of the grader or the kit (tests, manifest, data) nor the Python installation's folders."""
-    python = tuple(Path(p) for p in dict.fromkeys(sys.path) if p and Path(p).is_dir())
+    python = tuple(Path(p) for p in dict.fromkeys(interpreter_paths()) if Path(p).is_dir())
     package = Path(__file__).resolve().parents[1]  # grader/
     kit_files = (package, kit_root / "exercises", kit_root / "pyproject.toml", *([data] if data.is_dir() else []))
     return tuple(_probe(uid, (Path(sys.executable).resolve(), *python, *kit_files, target), kit_files,
