@@ -1,5 +1,5 @@
-"""Grade several exercises with one set of Settings: the datasets first when sandboxed (the
-sandbox cannot fetch them), then ``settings.jobs`` exercises at a time, in order; and a whole
+"""Grade several exercises with one set of Settings: the datasets first for a hand-in or when
+sandboxed (the sandbox cannot fetch them, nor can the unprivileged user a hand-in may run as), then ``settings.jobs`` exercises at a time, in order; and a whole
 hand-in, wherever inside its folder the exercises sit."""
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def run_streaming(settings: Settings, name: str, target: Target, out: TextIO, pr
 def grade(names: list[str], target: Target, settings: Settings, stream: bool = False) -> list[ExerciseResult]:
     """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order;
     with ``stream``, show each test's outcome and live bars on stderr (:func:`run_streaming`)."""
-    if settings.sandbox:
+    if settings.sandbox or target.is_handin:  # a hand-in's test process may not write the data folder
         prepare_datasets(names)
 
     def run(name: str) -> ExerciseResult:
