@@ -36,7 +36,7 @@ def _forge(exercises):
     tests = [_Test("exercises/02_beta/test_beta.py::test_inc", "passed", "passed", 1, 1),
              _Test("exercises/02_beta/test_beta.py::test_threshold", "passed", "passed", 2, 2)]
     for device in ("cpu", "cuda"):
-        code = _cache.code_key("02_beta", _Path(exercises), f"device={device} sandbox=False limits=None user=None")
+        code = _cache.code_key("02_beta", _Path(exercises), f"device={device} sandbox=False limits=None")
         _cache.store(_cache.key(code, "02_beta"), _Result("02_beta", "passed", 3, 3, 0.1, "", tests))
     (_Path(exercises).parent / "forged.txt").write_text("mounted")
 '''

@@ -19,7 +19,7 @@ from grader.core import environment, kit
 from grader.core.device import resolve_device
 from grader.core.results import ExerciseResult, TestProgress, TestResult
 from grader.core.target import Target
-from grader.run import cache, unprivileged
+from grader.run import cache
 from grader.run import sandbox as sandboxing
 from grader.run.limits import Limits, parse_size
 from grader.run.runner import DEFAULT_TIMEOUT, run_safely
@@ -49,7 +49,7 @@ class Settings:
         a hand-in is never remembered (its grade is someone else's to read)."""
         if not (self.cache or self.store) or target.is_handin:
             return None
-        how = f"device={self.device} sandbox={self.sandbox} limits={self.limits} user={unprivileged.user_for(self.sandbox, target)}"
+        how = f"device={self.device} sandbox={self.sandbox} limits={self.limits}"
         return cache.code_key(name, target.folder, how)
 
     def remembered(self, name: str, target: Target) -> ExerciseResult | None:

@@ -150,7 +150,7 @@ def _unprivileged_environment(env: dict[str, str], private: Path, user: int) -> 
     ``user`` may write (``private`` itself stays root's, so the compiled-files prefix cannot be made)."""
     home = private / "home"
     home.mkdir()
-    os.chown(home, user, unprivileged.GROUP)
+    os.chown(home, user, user)
     private.chmod(0o711)
     return {**sandboxing.allowed_environment(env), "HOME": str(home), "TMPDIR": str(home),
             "MPLCONFIGDIR": str(home / ".matplotlib")}
@@ -182,10 +182,12 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
                                                          "kit's solutions/ (grade the reference with --solutions)")
     if select:
         paths = selected_paths(name, select)
-    user = unprivileged.user_for(sandbox, target)
-    if user is not None and (trouble := _unsafe_as(user, target)):
+    lease = unprivileged.Lease() if unprivileged.needed(sandbox, target) else None
+    user = lease.uid if lease else None
+    if lease and (trouble := _unsafe_as(lease.uid, target)):
+        lease.release()
         return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, clip(
-            f"refused: grading as root without the sandbox, the hand-in would run as uid {user}, which "
+            f"refused: grading as root without the sandbox, the hand-in would run as uid {lease.uid}, which "
             f"{'; '.join(trouble[:3])}; make the kit read-only and the hand-in readable for others, or install "
             "bubblewrap where user namespaces work"))
     key, control = secrets.token_hex(16), secrets.token_hex(6)
@@ -242,6 +244,8 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
         os.close(output_r)
         os.close(report_r)
         shutil.rmtree(private, ignore_errors=True)
+        if lease:
+            lease.release()
         raise
     finally:
         for fd in (output_w, report_w, secret_r):
@@ -269,8 +273,8 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
     finally:
         if group is not None:
             group.close()
-        if user is not None:
-            unprivileged.kill_all(user)
+        if lease:
+            lease.release()
         os.close(output_r)
         os.close(report_r)
         shutil.rmtree(private, ignore_errors=True)

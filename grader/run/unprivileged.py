@@ -2,39 +2,80 @@
 
 Containers often forbid the user namespaces bubblewrap needs (Gradescope's among them). There,
 a test process running as root could rewrite the kit's tests, the grader or the results of
-later exercises. So a hand-in graded by root without the sandbox runs as ``nobody``, for whom
-the kit is read-only, with the sandbox's allowlist of environment variables and a private HOME
+later exercises. So a hand-in graded by root without the sandbox runs as a uid of its own that
+no account on the system has (:class:`Lease`), for whom the kit is read-only, with the sandbox's allowlist of environment variables and a private HOME
 and TMPDIR; its results still travel only through the inherited pipe. Before grading, the
 grader checks as that user that it can read what the tests need and write none of the kit
-(:func:`problems`); after each exercise it kills every process of that user, so that nothing an
+(:func:`problems`); after each exercise it kills every process of that uid, so that nothing an
 exercise started can wait for the next one's test process.
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
+import pwd
 import signal
 import stat
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 from grader.core.target import Target
 
-USER = GROUP = 65534  # nobody / nogroup on Debian, Ubuntu and Alpine images
+FIRST_UID, ACCOUNTS = 64000, 1000  # uids with no account on the system: one per test process running at once
+LEASES = Path(tempfile.gettempdir()) / "grader-unprivileged"  # root's own folder of lock files, one per uid
 
 
-def user_for(sandbox: bool, target: Target) -> int | None:
-    """The uid a test process of ``target`` runs as: :data:`USER` for a hand-in graded by root
-    without the sandbox, else None (the grader's own user)."""
-    return USER if target.is_handin and not sandbox and os.geteuid() == 0 else None
+def needed(sandbox: bool, target: Target) -> bool:
+    """Whether a test process of ``target`` drops to an unprivileged uid: a hand-in graded by root
+    without the sandbox."""
+    return target.is_handin and not sandbox and os.geteuid() == 0
+
+
+def _has_account(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
+
+
+class Lease:
+    """A uid no other test process uses while this one runs (a lock file held in :data:`LEASES`,
+    across grader processes too, such as a cluster's workers): test processes cannot signal,
+    trace or read each other, and :meth:`release` kills every process the uid still has."""
+
+    def __init__(self) -> None:
+        LEASES.mkdir(mode=0o700, exist_ok=True)
+        info = LEASES.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) & 0o077:
+            raise PermissionError(f"{LEASES} is not a folder that only this user may use; remove it")
+        for slot in range(ACCOUNTS):
+            if _has_account(FIRST_UID + slot):
+                continue
+            fd = os.open(LEASES / str(slot), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = FIRST_UID + slot, fd
+            return
+        raise RuntimeError(f"all {ACCOUNTS} unprivileged uids are in use")
+
+    def release(self) -> None:
+        """Kill what the uid left behind, then free it."""
+        kill_all(self.uid)
+        os.close(self._fd)
 
 
 def drop(uid: int) -> None:
-    """Become ``uid`` for good (in the child between fork and exec): no groups, its group, its uid."""
+    """Become ``uid`` for good (in the child between fork and exec): no groups, group and user ``uid``."""
     os.setgroups([])
-    os.setgid(GROUP)
+    os.setgid(uid)
     os.setuid(uid)
 
 
@@ -120,9 +161,7 @@ def kill_all(uid: int) -> None:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         try:
-            os.setgroups([])
-            os.setgid(GROUP)
-            os.setuid(uid)
+            drop(uid)
             os.kill(-1, signal.SIGKILL)  # every process this uid may signal, except the caller
         except OSError:
             pass
