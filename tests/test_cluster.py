@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
 
-from grader.cli.cluster import pack, problem_with, unpack
+from grader.cli.cluster import problem_with
+from grader.core.handins import Refused, pack, unpack
 
 pytest.importorskip("distributed")
 
@@ -102,15 +103,23 @@ def test_cluster_usage_errors_stop_before_grading(kit, tmp_path, monkeypatch):
 def test_pack_ships_files_folders_and_links_without_following_them(tmp_path):
     root = tmp_path / "handin"
     handin(root, beta=None)
-    (root / "02_beta" / "beta.py").symlink_to(tmp_path / "elsewhere.py")
+    (root / "lib").mkdir()
+    (root / "lib" / "beta.py").write_text(SOLUTIONS["02_beta/beta.py"])
+    (root / "02_beta" / "beta.py").symlink_to("../lib/beta.py")
+    (root / "02_beta" / "notes.txt").symlink_to(tmp_path / "elsewhere.py")
     (tmp_path / "elsewhere.py").write_text("SECRET = 1\n")
     entries = pack(root)
-    assert ("link", "02_beta/beta.py", str(tmp_path / "elsewhere.py").encode()) in entries
+    assert ("link", "02_beta/beta.py", b"../lib/beta.py") in entries
+    assert ("link", "02_beta/notes.txt", str(tmp_path / "elsewhere.py").encode()) in entries
     assert not any(b"SECRET" in data for _, _, data in entries)
-    unpack(entries, tmp_path / "copy")
+    inside = [e for e in entries if e[1] != "02_beta/notes.txt"]
+    unpack(inside, tmp_path / "copy")
     assert (tmp_path / "copy" / "01_alpha" / "alpha.py").read_text() == SOLUTIONS["01_alpha/alpha.py"]
     assert (tmp_path / "copy" / "02_beta" / "beta.py").is_symlink()
-    with pytest.raises(ValueError, match="more than"):
+    assert (tmp_path / "copy" / "02_beta" / "beta.py").read_text() == SOLUTIONS["02_beta/beta.py"]
+    with pytest.raises(Refused, match="symbolic link to .*elsewhere.py, outside the hand-in"):
+        unpack(entries, tmp_path / "copy1")
+    with pytest.raises(Refused, match="more than"):
         pack(root, limit=10)
     with pytest.raises(ValueError, match="outside the hand-in"):
         unpack([("file", "../escape.py", b"x")], tmp_path / "copy2")
