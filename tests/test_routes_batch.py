@@ -9,13 +9,17 @@ import json
 import os
 import shutil
 import socket
+import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
-from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
+from fake_kit import MANIFEST, SOLUTIONS, STUBS, handin, make_kit, run_grader, use_kit
+from results import SCHEMA
 
 from grader.cli.batch import csv_text
 from grader.cli.grading import grade_handin, results_of
+from grader.cli.kit_files import PACKAGE, kit_files, kit_files_changed
 from grader.cli.settings import Settings
 from grader.core import handins
 from grader.core.results import ExerciseResult
@@ -51,6 +55,10 @@ def hostile(folder: Path, kit: Path) -> Path:
     (folder / "zz_reference").symlink_to(kit / "solutions")  # a hand-in that is the reference
     (folder / "mallory").mkdir()
     (folder / "mallory" / "exercises").symlink_to("../alice")  # its graded folder is someone else's
+    (folder / "nina").mkdir()
+    (folder / "nina" / "kit-main").symlink_to("../alice")  # the same, one level down
+    victor = handin(folder / "victor" / "exercises")  # a link beside its graded folder is not graded: fine
+    (victor.parent / "python").symlink_to(sys.executable)
     oscar = handin(folder / "oscar", alpha=None, beta=None)  # links inside it to the reference
     (oscar / "01_alpha" / "alpha.py").symlink_to(kit / "solutions" / "01_alpha" / "alpha.py")
     (oscar / "02_beta" / "beta.py").symlink_to("../../../" + kit.name + "/solutions/02_beta/beta.py")
@@ -114,16 +122,19 @@ def test_one_bad_handin_costs_its_own_row_only(graded, route):
         assert (table[name]["01_alpha_status"], table[name]["total"]) == ("error", "0"), name
     assert table["b\ufffdad"]["total"] == "6", "a name that is not UTF-8 is graded, and shown with U+FFFD"
     assert table["carol.zip"]["01_alpha_status"] == "error", "a hand-in that is a file gets a row saying so"
+    assert "carol.zip: 0/0 points (01 error, 02 error) [not sandboxed]\n  refused: the hand-in is a file" in proc.stdout
+    assert {r["sandboxed"] for r in table.values()} == {"no"}, "graded with --sandbox off"
 
 
 @pytest.mark.parametrize("route", ["local", "cluster"])
 def test_links_to_other_handins_or_the_reference_are_refused(graded, route):
     proc, text, reports = graded[0 if route == "local" else 1]
     table = rows(text)
-    for name in ("zz_twin", "zz_reference", "mallory", "oscar", "peggy"):
+    for name in ("zz_twin", "zz_reference", "mallory", "nina", "oscar", "peggy"):
         assert (table[name]["total"], table[name]["01_alpha_status"]) == ("0", "error"), f"{name}: {table[name]}"
         assert "symbolic link" in reports[name]["exercises"][0]["message"], reports[name]["exercises"][0]["message"]
     assert table["trent"]["total"] == "6", "a link that stays inside its own hand-in is graded as the file it names"
+    assert table["victor"]["total"] == "6", "a link outside the graded folder is neither shipped nor refused"
 
 
 def test_reasons_are_one_line_and_name_the_cause(graded):
@@ -134,6 +145,8 @@ def test_reasons_are_one_line_and_name_the_cause(graded):
     assert "FIFO" in reasons["fifo"] and "socket" in reasons["sock"]
     assert "a file, not a folder" in reasons["carol.zip"]
     assert all("\n" not in r for r in reasons.values()), reasons
+    for report in reports.values():
+        jsonschema.validate(report, SCHEMA)
 
 
 def test_the_cluster_gives_the_csv_of_a_local_batch_for_hostile_handins(graded):
@@ -223,3 +236,95 @@ def test_csv_cells_are_neutralised_and_numbers_stay_numbers():
     assert table[0] == ["handin", "01_alpha", "total", "max_total", "01_alpha_status", "sandboxed", "kit_files_changed"]
     assert table[1] == ["'=1+2", "3", "3", "3", "passed", "no", "'=evil.py"]
 
+
+
+# ---------------------------------------------------------------- a repository of the kit (GitHub Classroom)
+
+def classroom_repo(root: Path, kit: Path) -> Path:
+    """A student's repository as `grader release --github-classroom` makes it: exercises/ with the kit's
+    tests and stubs, grader/, pyproject.toml and the workflow."""
+    from grader.report.classroom import write_workflow
+
+    shutil.copytree(kit / "exercises", root / "exercises")
+    shutil.copytree(PACKAGE, root / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(kit / "pyproject.toml", root / "pyproject.toml")
+    write_workflow(root)
+    return root
+
+
+def rewrite_to_pass(repo: Path) -> None:
+    """What a student who owns the repository could do: tests that pass anything, a kit.toml and a
+    grader that say so, a new test and a new grader module, a deleted grader module, a new workflow."""
+    for test in repo.glob("exercises/*/test_*.py"):
+        test.write_text("import pytest\n\n@pytest.mark.points(100)\ndef test_anything():\n    pass\n")
+    (repo / "exercises" / "02_beta" / "test_extra.py").write_text("def test_more():\n    pass\n")
+    (repo / "exercises" / "kit.toml").write_text(MANIFEST.replace("[02_beta]", "[02_beta]\npoints = 100"))
+    (repo / "grader" / "run" / "verdict.py").write_text("def verdict(*a, **k):\n    return 'passed'\n")
+    (repo / "grader" / "run" / "bribe.py").write_text("PASS = True\n")
+    (repo / "grader" / "core" / "text.py").unlink()
+    (repo / ".github" / "workflows" / "grade.yml").write_text("on: push\njobs: {}\n")
+
+
+REWRITTEN = ["exercises/01_alpha/test_alpha.py", "exercises/02_beta/test_beta.py", "exercises/02_beta/test_extra.py",
+             "exercises/kit.toml", ".github/workflows/grade.yml", "grader/core/text.py", "grader/run/bribe.py",
+             "grader/run/verdict.py"]
+
+
+@pytest.fixture
+def fake_kit(tmp_path, monkeypatch):
+    kit_root = make_kit(tmp_path / "kit")
+    use_kit(monkeypatch, kit_root)
+    kit_files.cache_clear()
+    yield kit_root
+    kit_files.cache_clear()
+
+
+def test_kit_files_changed_names_what_a_repository_changed_added_or_deleted(fake_kit, tmp_path):
+    repo = classroom_repo(tmp_path / "alice", fake_kit)
+    root = repo / "exercises"
+    assert kit_files_changed(repo, root) == [], "an untouched repository changed nothing"
+    for cache in (root / "01_alpha" / "__pycache__", repo / "grader" / "__pycache__"):
+        cache.mkdir(exist_ok=True)
+        (cache / "x.cpython-311.pyc").write_bytes(b"compiled by whoever ran it")
+    assert kit_files_changed(repo, root) == [], "compiled caches are nobody's edit"
+    rewrite_to_pass(repo)
+    assert kit_files_changed(repo, root) == sorted(REWRITTEN)
+    shutil.rmtree(repo / "grader")
+    (repo / "grader").symlink_to(PACKAGE)  # the real grader, through a link: not the kit's files
+    assert "grader/" in kit_files_changed(repo, root)
+    assert not any(f.startswith("grader/") and f != "grader/" for f in kit_files_changed(repo, root))
+    (root / "02_beta" / "test_beta.py").unlink()
+    assert "exercises/02_beta/test_beta.py" in kit_files_changed(repo, root), "a deleted test counts"
+
+
+def test_kit_files_changed_of_loose_folders(fake_kit, tmp_path):
+    loose = handin(tmp_path / "bob")
+    assert kit_files_changed(loose, loose) == [], "loose exercise folders carry none of the kit's files"
+    shutil.copy(fake_kit / "exercises" / "01_alpha" / "test_alpha.py", loose / "01_alpha")
+    assert kit_files_changed(loose, loose) == [], "an unchanged test handed in with the module is no change"
+    (loose / "01_alpha" / "test_alpha.py").write_text("def test_x():\n    pass\n")
+    (loose / "01_alpha" / "test_mine.py").symlink_to("/etc/passwd")  # never followed, never read
+    assert kit_files_changed(loose, loose) == ["exercises/01_alpha/test_alpha.py", "exercises/01_alpha/test_mine.py"]
+
+
+def test_a_repository_rewritten_to_pass_is_graded_by_the_instructors_kit(tmp_path):
+    kit_root = make_kit(tmp_path / "kit")
+    folder = tmp_path / "handins"
+    rewrite_to_pass(classroom_repo(folder / "mallory", kit_root))
+    classroom_repo(folder / "alice", kit_root)
+    handin(folder / "bob")
+    out = tmp_path / "out"
+    proc = run_grader(kit_root, "batch", str(folder), "--csv", str(out / "grades.csv"), "--json-dir", str(out / "json"),
+                      "--timeout", "30", "--device", "cpu", timeout=600, env={"PATH": str(tmp_path / "no-bwrap-here")})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    table = rows((out / "grades.csv").read_text())
+    assert (table["mallory"]["01_alpha_status"], table["mallory"]["02_beta_status"]) == ("not_started", "not_started")
+    assert (table["mallory"]["total"], table["mallory"]["max_total"]) == ("0", "6")
+    assert table["mallory"]["kit_files_changed"] == "; ".join(sorted(REWRITTEN))
+    assert json.loads((out / "json" / "mallory.json").read_text())["kit_files_changed"] == sorted(REWRITTEN)
+    assert table["alice"]["kit_files_changed"] == table["bob"]["kit_files_changed"] == ""
+    # sandbox auto without bubblewrap: graded unsandboxed, and every row and progress line says so
+    assert "grading without a sandbox" in proc.stderr
+    assert {r["sandboxed"] for r in table.values()} == {"no"}
+    assert all(json.loads(p.read_text())["sandbox"] is False for p in (out / "json").iterdir())
+    assert proc.stdout.count("[not sandboxed]") == 3, proc.stdout

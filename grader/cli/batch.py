@@ -73,14 +73,20 @@ def graded_locally(handins: list[Path], names: list[str], settings: Settings) ->
             yield futures[future], future.result()
 
 
+def refused(results: list[ExerciseResult]) -> bool:
+    """Whether these are the rows of a hand-in refused before grading."""
+    return all(r.max_points == 0 and r.message.startswith("refused:") for r in results)
+
+
 def progress_line(done: int, total: int, handin: Path, graded: Graded) -> str:
-    """``[n/N] name: points (status per exercise)``, saying when it ran unsandboxed or why the grader failed."""
+    """``[n/N] name: points (status per exercise)``, saying when it ran unsandboxed, and why it was
+    refused or why the grader failed on it."""
     results = results_of(graded.report)
     points, max_points = sum(r.points for r in results), sum(r.max_points for r in results)
     statuses = ", ".join(f"{r.name[:2]} {status_label(r.status)}" for r in results)
     return (f"[{done}/{total}] {display_name(handin)}: {points}/{max_points} points ({statuses})"
             + ("" if graded.report["sandbox"] else " [not sandboxed]")
-            + (f"\n  {results[0].message}" if graded.crashed and results else ""))
+            + (f"\n  {results[0].message}" if results and (graded.crashed or refused(results)) else ""))
 
 
 def run_batch(folder: Path, names: list[str], settings: Settings, csv_path: Path, json_dir: Path | None,
