@@ -62,6 +62,8 @@ def hostile(folder: Path, kit: Path) -> Path:
     oscar = handin(folder / "oscar", alpha=None, beta=None)  # links inside it to the reference
     (oscar / "01_alpha" / "alpha.py").symlink_to(kit / "solutions" / "01_alpha" / "alpha.py")
     (oscar / "02_beta" / "beta.py").symlink_to("../../../" + kit.name + "/solutions/02_beta/beta.py")
+    walter = handin(folder / "walter", alpha=None)  # the reference under another name: a hard link
+    os.link(kit / "solutions" / "01_alpha" / "alpha.py", walter / "01_alpha" / "alpha.py")
     peggy = handin(folder / "peggy", alpha=None)  # a relative link into another hand-in
     (peggy / "01_alpha" / "alpha.py").symlink_to("../../alice/01_alpha/alpha.py")
     trent = handin(folder / "trent", alpha=None)  # a link that stays inside its own hand-in: fine
@@ -133,6 +135,8 @@ def test_links_to_other_handins_or_the_reference_are_refused(graded, route):
     for name in ("zz_twin", "zz_reference", "mallory", "nina", "oscar", "peggy"):
         assert (table[name]["total"], table[name]["01_alpha_status"]) == ("0", "error"), f"{name}: {table[name]}"
         assert "symbolic link" in reports[name]["exercises"][0]["message"], reports[name]["exercises"][0]["message"]
+    assert (table["walter"]["total"], table["walter"]["01_alpha_status"]) == ("0", "error")
+    assert "solutions/01_alpha/alpha.py under another name (a hard link)" in reports["walter"]["exercises"][0]["message"]
     assert table["trent"]["total"] == "6", "a link that stays inside its own hand-in is graded as the file it names"
     assert table["victor"]["total"] == "6", "a link outside the graded folder is neither shipped nor refused"
 

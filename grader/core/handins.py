@@ -12,6 +12,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from grader.core import kit
 from grader.core.target import Target
 from grader.core.text import clip
 
@@ -115,15 +116,29 @@ def graded_root(folder: Path, names: list[str]) -> Path:
     return root
 
 
+def reference_files() -> dict[tuple[int, int], str]:
+    """(device, inode) -> path of each file of the kit's solutions/ (none in a student copy)."""
+    if not kit.SOLUTIONS_DIR.is_dir():
+        return {}
+    return {(info.st_dev, info.st_ino): f"solutions/{rel}" for rel, _, info in walk(kit.SOLUTIONS_DIR)
+            if stat.S_ISREG(info.st_mode)}
+
+
 def pack(root: Path, limit: int = MAX_BYTES) -> list[Entry]:
     """The tree under ``root`` as entries, links kept as links (never followed). Every entry is
     walked and sized with lstat before any file is opened; raises :class:`Refused` for more than
-    ``limit`` bytes of files, anything that is not a file, folder or link, or a tree past the bounds."""
+    ``limit`` bytes of files, anything that is not a file, folder or link, a hard link to a file of
+    the kit's solutions/, or a tree past the bounds."""
     listed = list(walk(root))
     total = 0
+    reference: dict[tuple[int, int], str] | None = None
     for rel, _, info in listed:
         if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
             raise Refused(f"refused: {shown(rel)} is {kind_of(info.st_mode)}; hand in only files and folders")
+        if stat.S_ISREG(info.st_mode):  # a hard link, or a bind mount, of the reference
+            reference = reference_files() if reference is None else reference
+            if (same := reference.get((info.st_dev, info.st_ino))) is not None:
+                raise Refused(f"refused: {shown(rel)} is the kit's {same} under another name (a hard link)")
         if stat.S_ISREG(info.st_mode):
             total += info.st_size
             if total > limit:
