@@ -53,6 +53,7 @@ def hostile(folder: Path, kit: Path) -> Path:
     handin(folder / "bob", alpha=SOLUTIONS["01_alpha/alpha.py"], beta=STUBS["02_beta/beta.py"])
     (folder / "zz_twin").symlink_to(folder / "alice")  # a hand-in that is a link to another one
     (folder / "zz_reference").symlink_to(kit / "solutions")  # a hand-in that is the reference
+    (folder / "zz_loop").symlink_to("zz_loop")  # a link to itself: pathlib's resolve() raises on it
     (folder / "mallory").mkdir()
     (folder / "mallory" / "exercises").symlink_to("../alice")  # its graded folder is someone else's
     (folder / "nina").mkdir()
@@ -67,6 +68,7 @@ def hostile(folder: Path, kit: Path) -> Path:
     peggy = handin(folder / "peggy", alpha=None)  # a relative link into another hand-in
     (peggy / "01_alpha" / "alpha.py").symlink_to("../../alice/01_alpha/alpha.py")
     trent = handin(folder / "trent", alpha=None)  # a link that stays inside its own hand-in: fine
+    (trent / "loop").symlink_to("loop")  # and one to itself, inside, harms nobody
     (trent / "lib").mkdir()
     (trent / "lib" / "alpha.py").write_text(SOLUTIONS["01_alpha/alpha.py"])
     (trent / "01_alpha" / "alpha.py").symlink_to("../lib/alpha.py")
@@ -124,6 +126,7 @@ def test_one_bad_handin_costs_its_own_row_only(graded, route):
         assert (table[name]["01_alpha_status"], table[name]["total"]) == ("error", "0"), name
     assert table["b\ufffdad"]["total"] == "6", "a name that is not UTF-8 is graded, and shown with U+FFFD"
     assert table["carol.zip"]["01_alpha_status"] == "error", "a hand-in that is a file gets a row saying so"
+    assert table["zz_loop"]["01_alpha_status"] == "error", "a link to itself gets a row saying so"
     assert "carol.zip: 0/0 points (01 error, 02 error) [not sandboxed]\n  refused: the hand-in is a file" in proc.stdout
     assert {r["sandboxed"] for r in table.values()} == {"no"}, "graded with --sandbox off"
 

@@ -38,14 +38,14 @@ from grader.report.scorecard import status_label
 SKIPPED = {"__MACOSX", "__pycache__"}
 
 
-def find_handins(folder: Path, outputs: list[Path]) -> list[Path]:
+def find_handins(folder: Path, outputs: list[str]) -> list[Path]:
     """The hand-ins of ``folder``, sorted by name: every entry but hidden and archive-junk ones and
     this run's ``outputs``. A file or a link is a hand-in too, so that its row says why it was refused."""
     kept = []
     with os.scandir(folder) as scan:
         for entry in scan:
             path = folder / entry.name
-            if not entry.name.startswith(".") and entry.name not in SKIPPED and path.resolve() not in outputs:
+            if not entry.name.startswith(".") and entry.name not in SKIPPED and os.path.realpath(path) not in outputs:
                 kept.append(path)
     return sorted(kept, key=lambda p: p.name)
 
@@ -94,7 +94,7 @@ def run_batch(folder: Path, names: list[str], settings: Settings, csv_path: Path
     """Grade every hand-in of ``folder`` (here, or on the Dask ``cluster``: :mod:`grader.cli.cluster`);
     0 when every hand-in was graded or refused, 1 when the grader failed on one, 2 when the cluster is
     out of reach."""
-    outputs = [p.resolve() for p in (csv_path, json_dir) if p is not None]
+    outputs = [os.path.realpath(p) for p in (csv_path, json_dir) if p is not None]  # never raises on a link loop
     handins = find_handins(folder, outputs)
     if not handins:
         print(f"grader batch: {folder} has no hand-in folders", file=sys.stderr)

@@ -81,7 +81,7 @@ def _candidates(folder: Path) -> list[Path]:
         for count, entry in enumerate(scan):
             if count >= MAX_ENTRIES:
                 raise Refused(f"refused: {shown(folder.name)} holds more than {MAX_ENTRIES:,} files and folders")
-            if entry.is_dir():
+            if os.path.isdir(folder / entry.name):  # False for a link to itself (DirEntry.is_dir raises)
                 found.append(folder / entry.name)
     return sorted(found)
 
