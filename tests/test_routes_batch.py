@@ -80,7 +80,8 @@ def hostile(folder: Path, kit: Path) -> Path:
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(handin(folder / "sock") / "02_beta" / "s"))
     server.close()
-    handin(Path(os.fsdecode(os.fsencode(str(folder)) + b"/b\xffad")))  # a name that is not UTF-8
+    odd = handin(Path(os.fsdecode(os.fsencode(str(folder)) + b"/b\xffad")))  # a name that is not UTF-8
+    Path(os.fsdecode(os.fsencode(str(odd)) + b"/01_alpha/\xfe.txt")).write_text("nor is this one")
     (folder / "carol.zip").write_bytes(b"PK\x03\x04 not unpacked")  # a hand-in that is a file
     for name in FORMULAS:
         (folder / name).mkdir()
@@ -212,9 +213,17 @@ def test_sizes_are_checked_before_anything_is_read(tmp_path, monkeypatch):
     with pytest.raises(handins.Refused, match="more than 64 MiB"):
         handins.pack(root)
     assert opened == [], f"files were read before the sizes were checked: {opened}"
+    (root / "big.bin").unlink()
+    for junk in (".git", "__MACOSX", "01_alpha/__pycache__"):
+        (root / junk).mkdir()
+        with open(root / junk / "pack", "wb") as f:
+            f.truncate(1 << 30)
+    monkeypatch.undo()
+    shipped = {rel for _, rel, _ in handins.pack(root)}
+    assert shipped == {"01_alpha", "01_alpha/alpha.py", "02_beta", "02_beta/beta.py"}, "history and caches stay home"
 
 
-def test_an_unreadable_file_costs_its_row(tmp_path, monkeypatch):
+def test_an_unreadable_file_or_folder_costs_its_row(tmp_path, monkeypatch):
     root = handin(tmp_path / "alice")
     (root / "01_alpha" / "notes.txt").write_text("x")
     (root / "01_alpha" / "notes.txt").chmod(0)
@@ -230,6 +239,16 @@ def test_an_unreadable_file_costs_its_row(tmp_path, monkeypatch):
     assert [r.status for r in results_of(graded.report)] == ["error", "error"]
     assert "notes.txt" in graded.report["exercises"][0]["message"]
     assert "Permission denied" in graded.report["exercises"][0]["message"]
+    real_scandir = os.scandir
+
+    def unreadable(path):
+        if str(path).endswith("02_beta"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(handins.os, "scandir", unreadable)
+    graded = grade_handin(root, ["01_alpha", "02_beta"], Settings(timeout=30.0))
+    assert not graded.crashed and "02_beta cannot be read (Permission denied)" in graded.report["exercises"][1]["message"]
 
 
 def test_csv_cells_are_neutralised_and_numbers_stay_numbers():

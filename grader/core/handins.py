@@ -19,6 +19,7 @@ from grader.core.text import clip
 MAX_BYTES = 64 << 20  # of files in one hand-in's graded folder
 MAX_ENTRIES = 10_000  # files, folders and links in one walked tree
 MAX_DEPTH = 32  # folders below the top of one walked tree
+NOT_SHIPPED = frozenset({".git", "__MACOSX", "__pycache__"})  # history, archive junk, compiled caches: never graded
 Entry = tuple[str, str, bytes]  # (kind: dir | file | link, POSIX path in the hand-in, content or link target)
 KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
          stat.S_IFBLK: "a block device"}
@@ -52,13 +53,16 @@ def walk(top: Path, skip: frozenset[str] = frozenset()) -> Iterator[tuple[str, P
     count = 0
     while pending:
         prefix, folder, depth = pending.pop()
-        with os.scandir(folder) as scan:
-            found = []
-            for entry in scan:
-                count += 1
-                if count > MAX_ENTRIES:
-                    raise Refused(f"refused: {shown(top.name)} holds more than {MAX_ENTRIES:,} files and folders")
-                found.append(entry.name)
+        found = []
+        try:
+            with os.scandir(folder) as scan:
+                for entry in scan:
+                    count += 1
+                    if count > MAX_ENTRIES:
+                        raise Refused(f"refused: {shown(top.name)} holds more than {MAX_ENTRIES:,} files and folders")
+                    found.append(entry.name)
+        except OSError as exc:
+            raise Refused(f"refused: {shown(prefix.rstrip('/') or top.name)} cannot be read ({exc.strerror or exc})") from None
         below = []
         for name in sorted(found):
             path, rel = folder / name, f"{prefix}{name}"
@@ -125,11 +129,11 @@ def reference_files() -> dict[tuple[int, int], str]:
 
 
 def pack(root: Path, limit: int = MAX_BYTES) -> list[Entry]:
-    """The tree under ``root`` as entries, links kept as links (never followed). Every entry is
-    walked and sized with lstat before any file is opened; raises :class:`Refused` for more than
-    ``limit`` bytes of files, anything that is not a file, folder or link, a hard link to a file of
-    the kit's solutions/, or a tree past the bounds."""
-    listed = list(walk(root))
+    """The tree under ``root`` as entries, links kept as links (never followed), without the folders
+    of NOT_SHIPPED. Every entry is walked and sized with lstat before any file is opened; raises
+    :class:`Refused` for more than ``limit`` bytes of files, anything that is not a file, folder or
+    link, a file of the kit's solutions/ under another name, or a tree past the bounds."""
+    listed = list(walk(root, skip=NOT_SHIPPED))
     total = 0
     reference: dict[tuple[int, int], str] | None = None
     for rel, _, info in listed:
