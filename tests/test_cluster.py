@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
+from test_routes_batch import deep_tree, remove_deep
 
-from grader.cli.cluster import pack, problem_with, unpack
+from grader.cli.cluster import problem_with
+from grader.core.handins import Refused, pack, unpack
+from grader.run import sandbox
 
 pytest.importorskip("distributed")
 
@@ -34,6 +38,17 @@ def handins(folder: Path) -> Path:
         handin(folder / name, alpha=alpha, beta=beta)
     handin(folder / "carol" / "kit-main" / "exercises")  # zipped with its top folders
     (folder / "erin").mkdir()  # empty
+    # hostile ones (tests/test_routes_batch.py has more): each costs its own row, alike on both routes
+    (folder / "frank").symlink_to(folder / "alice")
+    (folder / "grace").mkdir()
+    (folder / "grace" / "exercises").symlink_to("../alice")
+    with open(handin(folder / "heidi") / "huge.bin", "wb") as f:
+        f.truncate(200 << 30)
+    deep_tree(handin(folder / "ivan"))
+    os.mkfifo(handin(folder / "judy") / "01_alpha" / "fifo")
+    handin(Path(os.fsdecode(os.fsencode(str(folder)) + b"/k\xff")))
+    (folder / "=1+2").mkdir()
+    (folder / "mallet.zip").write_bytes(b"PK")
     return folder
 
 
@@ -53,21 +68,29 @@ def batch(kit: Path, folder: Path, out: Path, *options: str) -> tuple[float, str
                       "--timeout", "30", "--device", "cpu", *options, timeout=900)
     seconds = time.perf_counter() - started
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    reports = {p.stem: json.loads(p.read_text()) for p in (out / "json").iterdir()}
+    reports = {p.name[:-5]: json.loads(p.read_text()) for p in (out / "json").iterdir()}
     return seconds, (out / "grades.csv").read_text(), reports
 
 
 def test_cluster_batch_gives_the_rows_and_json_of_a_local_batch(kit, tmp_path):
     folder = handins(tmp_path / "handins")
-    local_s, local_csv, local_json = batch(kit, folder, tmp_path / "local", "--jobs", "2")
-    cluster_s, cluster_csv, cluster_json = batch(kit, folder, tmp_path / "cluster", "--cluster", "local:2")
-    print(f"\n6 hand-ins x 2 exercises: batch --jobs 2 {local_s:.1f} s, --cluster local:2 {cluster_s:.1f} s",
+    try:
+        local_s, local_csv, local_json = batch(kit, folder, tmp_path / "local", "--jobs", "2")
+        cluster_s, cluster_csv, cluster_json = batch(kit, folder, tmp_path / "cluster", "--cluster", "local:2")
+    finally:
+        remove_deep(folder / "ivan")
+    print(f"\n14 hand-ins x 2 exercises: batch --jobs 2 {local_s:.1f} s, --cluster local:2 {cluster_s:.1f} s",
           file=sys.stderr)
     assert cluster_csv == local_csv
     rows = {r["handin"]: (r["total"], r["01_alpha_status"], r["02_beta_status"]) for r in csv.DictReader(local_csv.splitlines())}
+    refused = ("0", "error", "error")
     assert rows == {"alice": ("6", "passed", "passed"), "bob": ("2", "failed", "not_started"),
                     "carol": ("6", "passed", "passed"), "dave": ("0", "error", "timeout"),
-                    "erin": ("0", "error", "error"), "mallory": ("3", "error", "passed")}
+                    "erin": ("0", "error", "error"), "mallory": ("3", "error", "passed"),
+                    "frank": refused, "grace": refused, "heidi": refused, "ivan": refused, "judy": refused,
+                    "k\ufffd": ("6", "passed", "passed"), "'=1+2": refused, "mallet.zip": refused}
+    sandboxed = "yes" if sandbox.unavailable_reason() is None else "no"
+    assert {r["sandboxed"] for r in csv.DictReader(local_csv.splitlines())} == {sandboxed}
     assert without(cluster_json, MEASURED) == without(local_json, MEASURED)
     assert cluster_json["carol"]["target"] == str((folder / "carol" / "kit-main" / "exercises").resolve())
     assert str(folder.resolve()) in cluster_json["erin"]["exercises"][0]["message"], "messages name this machine's paths"
@@ -102,15 +125,23 @@ def test_cluster_usage_errors_stop_before_grading(kit, tmp_path, monkeypatch):
 def test_pack_ships_files_folders_and_links_without_following_them(tmp_path):
     root = tmp_path / "handin"
     handin(root, beta=None)
-    (root / "02_beta" / "beta.py").symlink_to(tmp_path / "elsewhere.py")
+    (root / "lib").mkdir()
+    (root / "lib" / "beta.py").write_text(SOLUTIONS["02_beta/beta.py"])
+    (root / "02_beta" / "beta.py").symlink_to("../lib/beta.py")
+    (root / "02_beta" / "notes.txt").symlink_to(tmp_path / "elsewhere.py")
     (tmp_path / "elsewhere.py").write_text("SECRET = 1\n")
     entries = pack(root)
-    assert ("link", "02_beta/beta.py", str(tmp_path / "elsewhere.py").encode()) in entries
+    assert ("link", "02_beta/beta.py", b"../lib/beta.py") in entries
+    assert ("link", "02_beta/notes.txt", str(tmp_path / "elsewhere.py").encode()) in entries
     assert not any(b"SECRET" in data for _, _, data in entries)
-    unpack(entries, tmp_path / "copy")
+    inside = [e for e in entries if e[1] != "02_beta/notes.txt"]
+    unpack(inside, tmp_path / "copy")
     assert (tmp_path / "copy" / "01_alpha" / "alpha.py").read_text() == SOLUTIONS["01_alpha/alpha.py"]
     assert (tmp_path / "copy" / "02_beta" / "beta.py").is_symlink()
-    with pytest.raises(ValueError, match="more than"):
+    assert (tmp_path / "copy" / "02_beta" / "beta.py").read_text() == SOLUTIONS["02_beta/beta.py"]
+    with pytest.raises(Refused, match="symbolic link to .*elsewhere.py, outside the hand-in"):
+        unpack(entries, tmp_path / "copy1")
+    with pytest.raises(Refused, match="more than"):
         pack(root, limit=10)
     with pytest.raises(ValueError, match="outside the hand-in"):
         unpack([("file", "../escape.py", b"x")], tmp_path / "copy2")

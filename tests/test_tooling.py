@@ -18,7 +18,7 @@ import pytest
 from fake_kit import SOLUTIONS, STUBS, handin, make_kit, run_grader
 
 from grader.cli.batch import csv_text
-from grader.cli.grading import grade_handin
+from grader.cli.grading import grade_handin, results_of
 from grader.cli.release import find_leaks, releasable
 from grader.cli.settings import Settings
 from grader.cli.watch import snapshot, wait_for_change
@@ -165,7 +165,7 @@ def test_batch_grades_every_handin_into_csv_and_json(kit, tmp_path):
         handin(handins / name, alpha=alpha, beta=beta)
     handin(handins / "carol" / "kit-main" / "exercises")  # zipped with its top folders
     (handins / "erin").mkdir()  # an empty hand-in
-    (handins / "notes.txt").write_text("not a hand-in")
+    (handins / "notes.txt").write_text("a file, maybe an archive nobody unpacked: its row says so")
     out_csv, json_dir = tmp_path / "grades" / "grades.csv", tmp_path / "json"
     proc = run_grader(kit, "batch", str(handins), "--csv", str(out_csv), "--json-dir", str(json_dir),
                       "--jobs", "2", "--timeout", "15", "--device", "cpu", timeout=300)
@@ -173,7 +173,8 @@ def test_batch_grades_every_handin_into_csv_and_json(kit, tmp_path):
 
     with open(out_csv, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["handin", "01_alpha", "02_beta", "total", "max_total", "01_alpha_status", "02_beta_status"]
+    assert list(rows[0]) == ["handin", "01_alpha", "02_beta", "total", "max_total", "01_alpha_status", "02_beta_status",
+                             "sandboxed", "kit_files_changed"]
     columns = ("01_alpha", "02_beta", "total", "max_total", "01_alpha_status", "02_beta_status")
     table = {r["handin"]: tuple(r[c] for c in columns) for r in rows}
     assert [r["handin"] for r in rows] == sorted(table), "rows are sorted by hand-in name"
@@ -184,10 +185,12 @@ def test_batch_grades_every_handin_into_csv_and_json(kit, tmp_path):
         "carol": ("3", "3", "6", "6", "passed", "passed"),
         "dave": ("0", "0", "0", "6", "error", "timeout"),
         "erin": ("0", "0", "0", "6", "error", "error"),
+        "notes.txt": ("0", "0", "0", "0", "error", "error"),
     }
     assert sorted(p.name for p in json_dir.iterdir()) == sorted(f"{name}.json" for name in table)
     report = json.loads((json_dir / "carol.json").read_text())
-    assert set(report) == {"target", "device", "sandbox", "environment", "points", "max_points", "exercises"}
+    assert set(report) == {"target", "device", "sandbox", "environment", "points", "max_points", "exercises",
+                           "kit_files_changed"}
     assert report["sandbox"] is report["environment"]["sandbox"]
     assert report["target"].endswith("carol/kit-main/exercises") and report["points"] == 6
     assert "time limit" in json.loads((json_dir / "dave.json").read_text())["exercises"][1]["message"]
@@ -212,11 +215,12 @@ def test_batch_survives_the_grader_failing_on_a_handin(monkeypatch, tmp_path):
 
     monkeypatch.setattr(grader.cli.grading, "grade", explode)
     (tmp_path / "alice").mkdir()
-    target, results, crashed = grade_handin(tmp_path / "alice", ["01_alpha", "02_beta"], Settings(timeout=5.0))
+    report, crashed = grade_handin(tmp_path / "alice", ["01_alpha", "02_beta"], Settings(timeout=5.0))
+    results = results_of(report)
     assert crashed and [r.status for r in results] == ["error", "error"]
     assert "disk on fire" in results[0].message
-    text = csv_text(["01_alpha", "02_beta"], [("al,ice", results)])
-    assert text.splitlines()[1] == '"al,ice",0,0,0,0,error,error'
+    text = csv_text(["01_alpha", "02_beta"], [("al,ice", results, False, [])])
+    assert text.splitlines()[1] == '"al,ice",0,0,0,0,error,error,no,'
 
 
 # ---------------------------------------------------------------- Gradescope

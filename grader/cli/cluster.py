@@ -14,24 +14,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
+from grader.cli.grading import Graded, failure, finished, grade_copy, prepare, unfinished
 from grader.cli.settings import Settings
 from grader.core import kit
-from grader.core.results import ExerciseResult, Status
-from grader.core.target import Target
-from grader.report.scorecard import to_json
+from grader.core.handins import Entry
 
-if TYPE_CHECKING:
-    from grader.cli.grading import Graded
-
-MAX_BYTES = 64 << 20  # what one hand-in may ship to a worker
 INSTALL = 'pip install -e ".[cluster]"  (or: pip install "dask[distributed]")'
-Entry = tuple[str, str, bytes]  # (kind: dir | file | link, POSIX path in the hand-in, content or link target)
 
 
 class ClusterUnavailable(RuntimeError):
@@ -66,62 +59,10 @@ def kit_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def pack(root: Path, limit: int = MAX_BYTES) -> list[Entry]:
-    """The tree under ``root`` as entries; links are kept as links (never followed), as on a local batch.
-
-    Raises ValueError when the files add up to more than ``limit`` bytes."""
-    entries: list[Entry] = []
-    total = 0
-    for folder, dirs, files in os.walk(root):
-        here = Path(folder)
-        for name in sorted(dirs) + sorted(files):
-            path = here / name
-            rel = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                entries.append(("link", rel, os.fsencode(os.readlink(path))))
-            elif path.is_dir():
-                entries.append(("dir", rel, b""))
-            elif path.is_file():
-                data = path.read_bytes()
-                total += len(data)
-                if total > limit:
-                    raise ValueError(f"the hand-in holds more than {limit >> 20} MiB of files; nothing was shipped")
-                entries.append(("file", rel, data))
-        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
-    return entries
-
-
-def unpack(entries: list[Entry], root: Path) -> None:
-    """Recreate ``pack``'s entries under ``root`` (paths that would leave ``root`` are refused)."""
-    root.mkdir(parents=True)
-    for kind, rel, data in entries:
-        parts = PurePosixPath(rel).parts
-        if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
-            raise ValueError(f"refusing to unpack {rel!r} outside the hand-in")
-        path = root.joinpath(*parts)
-        if kind == "dir":
-            path.mkdir(exist_ok=True)
-        elif kind == "link":
-            os.symlink(os.fsdecode(data), path)
-        else:
-            path.write_bytes(data)
-
-
-def _replace_paths(value: Any, old: str, new: str) -> Any:
-    """``value`` (JSON data) with ``old`` replaced by ``new`` in every string."""
-    if isinstance(value, str):
-        return value.replace(old, new)
-    if isinstance(value, list):
-        return [_replace_paths(v, old, new) for v in value]
-    if isinstance(value, dict):
-        return {k: _replace_paths(v, old, new) for k, v in value.items()}
-    return value
-
-
 def grade_shipped(entries: list[Entry], names: list[str], settings: Settings, origin: str, fingerprint: str) -> dict:
-    """On a worker: grade the shipped hand-in and return its results JSON, with ``origin`` (the hand-in's
-    path on the submitting machine) as target and in messages. Raises when the worker cannot grade alike."""
-    from grader.cli.grading import grade
+    """On a worker: grade the shipped hand-in as a local batch would (:func:`grade_copy`) and return its
+    results JSON, with ``origin`` (its graded folder on the submitting machine) for the copy's path.
+    Raises when the worker cannot grade alike."""
     from grader.run import sandbox as sandboxing
 
     if kit_fingerprint() != fingerprint:
@@ -136,25 +77,7 @@ def grade_shipped(entries: list[Entry], names: list[str], settings: Settings, or
         threads: int | None = max(1, (os.cpu_count() or 1) // max(1, int(get_worker().state.nthreads)))
     except (ImportError, ValueError, AttributeError):
         threads = settings.threads
-    with tempfile.TemporaryDirectory(prefix="grader-handin-") as tmp:
-        root = Path(tmp).resolve() / "handin"
-        unpack(entries, root)
-        here = replace(settings, jobs=1, threads=threads)
-        results = grade(names, Target.handin(root), here)
-        return _replace_paths(to_json(results, str(root), here.device, here.sandbox, here.environment()), str(root), origin)
-
-
-def rows_from_json(data: dict) -> list[ExerciseResult]:
-    """What the CSV and the progress lines need of each exercise, from a results JSON."""
-    return [ExerciseResult(e["name"], e["status"], e["points"], e["max_points"], e["seconds"], e.get("message", ""))
-            for e in data["exercises"]]
-
-
-def _failed(handin: Path, names: list[str], settings: Settings, reason: str) -> tuple[Path, Graded, dict]:
-    """The row of a hand-in the cluster could not grade: every exercise ``error`` with the reason."""
-    results = [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, f"the grader could not grade this hand-in: {reason}") for n in names]
-    target = str(handin.resolve())
-    return handin, (target, results, True), to_json(results, target, settings.device, settings.sandbox, settings.environment())
+    return grade_copy(entries, names, replace(settings, threads=threads), origin)
 
 
 def connect(address: str) -> tuple[Any, Any]:
@@ -174,46 +97,42 @@ def connect(address: str) -> tuple[Any, Any]:
 
 
 def graded_on_cluster(address: str, handins: list[Path], names: list[str],
-                      settings: Settings) -> Iterator[tuple[Path, Graded, dict]]:
-    """(hand-in, what grading it gave, its results JSON) as each task finishes on the cluster, with a
+                      settings: Settings) -> Iterator[tuple[Path, Graded]]:
+    """(hand-in, what grading it gave) as each task finishes on the cluster (refusals first), with a
     tqdm bar over hand-ins. Raises ClusterUnavailable before the first hand-in when the cluster is out of reach."""
     from distributed import as_completed
     from tqdm import tqdm
-
-    from grader.cli.grading import handin_root
 
     if problem := problem_with(address):
         raise ClusterUnavailable(problem)
     client, cluster = connect(address)
     fingerprint = kit_fingerprint()
     try:
-        futures, origins = {}, {}
+        futures: dict[Any, tuple[Path, list[str]]] = {}  # the files stay with the task only
         with tqdm(total=len(handins), unit="hand-in", desc="graded", disable=None) as bar:
             for index, handin in enumerate(handins):
-                root = handin_root(handin, names).resolve()
-                try:
-                    entries = pack(root)
-                except (OSError, ValueError) as exc:
+                prepared = prepare(handin, names, settings)
+                if isinstance(prepared, Graded):
                     bar.update()
-                    yield _failed(handin, names, settings, f"{type(exc).__name__}: {exc}")
+                    yield handin, prepared
                     continue
-                future = client.submit(grade_shipped, entries, names, settings, str(root), fingerprint,
-                                       key=f"grade-{index}-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}",
-                                       pure=False, retries=1)
-                futures[future], origins[future] = handin, str(root)
+                origin = str(prepared.root)
+                key = hashlib.sha1(os.fsencode(origin)).hexdigest()[:12]
+                future = client.submit(grade_shipped, prepared.entries, names, settings, origin, fingerprint,
+                                       key=f"grade-{index}-{key}", pure=False, retries=1)
+                futures[future] = handin, prepared.kit_files_changed
             for future in as_completed(list(futures)):
-                handin = futures[future]
-                try:
-                    data = future.result()
-                except Exception as exc:  # noqa: BLE001 - a lost worker or a failed task costs only this row
-                    reason = f"{type(exc).__name__}: {exc}"
-                    if type(exc).__name__ == "KilledWorker":
-                        reason = f"the worker grading it died, twice ({reason})"
-                    bar.update()
-                    yield _failed(handin, names, settings, reason)
-                    continue
+                handin, changed = futures.pop(future)
                 bar.update()
-                yield handin, (origins[future], rows_from_json(data), False), data
+                try:
+                    report = future.result()
+                except Exception as exc:  # noqa: BLE001 - a lost worker or a failed task costs only this row
+                    reason = failure(exc)
+                    if type(exc).__name__ == "KilledWorker":
+                        reason = f"the grader could not grade this hand-in: the worker grading it died, twice ({exc})"
+                    yield handin, unfinished(handin, names, settings, reason, True, changed)
+                    continue
+                yield handin, finished(report, changed)
     finally:
         client.close()
         if cluster is not None:

@@ -3,18 +3,23 @@ sandboxed (the sandbox cannot fetch them, nor can the unprivileged user a hand-i
 hand-in, wherever inside its folder the exercises sit."""
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NamedTuple, TextIO
 
+from grader.cli.kit_files import kit_files_changed
 from grader.cli.settings import Settings
 from grader.core import kit
+from grader.core.handins import Entry, Refused, graded_root, pack, unpack
 from grader.core.results import ExerciseResult, Status, TestResult
 from grader.core.target import Target
+from grader.core.text import clip
 from grader.report.bars import LiveBars
-from grader.report.scorecard import test_line
+from grader.report.scorecard import test_line, to_json
 
 
 def prepare_datasets(names: list[str]) -> None:
@@ -60,31 +65,96 @@ def grade(names: list[str], target: Target, settings: Settings, stream: bool = F
         return list(pool.map(run, names))
 
 
-Graded = tuple[str, list[ExerciseResult], bool]  # (target, results, whether the grader itself failed)
+class Graded(NamedTuple):
+    """A hand-in graded (or refused): its results JSON, and whether the grader itself failed on it."""
+
+    report: dict
+    crashed: bool
 
 
-def handin_root(folder: Path, names: list[str]) -> Path:
-    """The folder laid out like exercises/ within a hand-in (itself, exercises/, or one level down)."""
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir())
-    for candidate in [folder, folder / "exercises", *subfolders, *(p / "exercises" for p in subfolders)]:
-        if any((candidate / name).is_dir() for name in names):
-            return candidate
-    return folder
+@dataclass(frozen=True)
+class Prepared:
+    """A hand-in ready to grade: its graded folder, its files as entries, the kit files it changed."""
+
+    root: Path
+    entries: list[Entry]
+    kit_files_changed: list[str]
 
 
-def grade_handin(folder: Path, names: list[str], settings: Settings) -> tuple[str, list[ExerciseResult], bool]:
-    """(target description, results, whether the grader itself failed) for one hand-in.
+def results_of(report: dict) -> list[ExerciseResult]:
+    """What the CSV and the progress lines need of each exercise, from a results JSON."""
+    return [ExerciseResult(e["name"], e["status"], e["points"], e["max_points"], e["seconds"], e.get("message", ""))
+            for e in report["exercises"]]
 
-    A hand-in whose folder (or the part laid out like exercises/) is a symbolic link, or leads
-    out of its own folder, is refused: it could point at another hand-in or at the reference.
-    """
+
+def unfinished(folder: Path, names: list[str], settings: Settings, reason: str, crashed: bool,
+               changed: list[str] | None = None) -> Graded:
+    """The row of a hand-in that was refused (``crashed`` False) or that the grader failed on:
+    every exercise ``error`` with ``reason``, one line."""
+    reason = clip(" ".join(reason.split()))
+    results = [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, reason) for n in names]
+    report = to_json(results, str(folder.absolute()), settings.device, settings.sandbox, settings.environment())
+    return Graded({**report, "kit_files_changed": changed or []}, crashed)
+
+
+def failure(exc: BaseException) -> str:
+    """The reason of a row whose grading raised ``exc``."""
+    return f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
+
+
+def prepare(folder: Path, names: list[str], settings: Settings) -> Prepared | Graded:
+    """The hand-in ``folder`` ready to grade, or its row when it is refused or cannot be read: the
+    one decision of where a hand-in's graded folder is and whether it is refused, for every route."""
     try:
-        root = handin_root(folder, names)
-        if folder.is_symlink() or root.is_symlink() or not root.resolve().is_relative_to(folder.resolve()):
-            reason = "refused: the hand-in's folder is a symbolic link or leads outside it; hand in real folders"
-            return str(folder.absolute()), [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, reason) for n in names], False
-        root = root.resolve()
-        return str(root), grade(names, Target.handin(root), replace(settings, jobs=1)), False
+        root = graded_root(folder, names)
+        changed = kit_files_changed(folder, root)
+        return Prepared(root.resolve(), pack(root), changed)
+    except Refused as exc:
+        return unfinished(folder, names, settings, str(exc), False)
     except Exception as exc:  # noqa: BLE001 - one hand-in must never stop the batch
-        reason = f"the grader could not grade this hand-in: {type(exc).__name__}: {exc}"
-        return str(folder.resolve()), [ExerciseResult(n, Status.ERROR, 0, 0, 0.0, reason) for n in names], True
+        return unfinished(folder, names, settings, failure(exc), True)
+
+
+def replace_paths(value: Any, old: str, new: str) -> Any:
+    """``value`` (JSON data) with ``old`` replaced by ``new`` in every string."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, list):
+        return [replace_paths(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: replace_paths(v, old, new) for k, v in value.items()}
+    return value
+
+
+def grade_copy(entries: list[Entry], names: list[str], settings: Settings, origin: str) -> dict:
+    """Grade a fresh copy of a hand-in's files (on this machine, or on a cluster's worker) and return
+    its results JSON, with ``origin`` (the graded folder where the hand-in lies) for the copy's path.
+    A link in the copy that leads outside it makes the JSON a refusal."""
+    with tempfile.TemporaryDirectory(prefix="grader-handin-", ignore_cleanup_errors=True) as tmp:
+        os.chmod(tmp, 0o711)  # the test process may run as another user; it knows the path, nothing more
+        root = Path(tmp).resolve() / "handin"
+        try:
+            unpack(entries, root)
+        except Refused as exc:
+            return unfinished(Path(origin), names, settings, str(exc), False).report
+        results = grade(names, Target.handin(root), replace(settings, jobs=1))
+        report = to_json(results, str(root), settings.device, settings.sandbox, settings.environment())
+        return replace_paths(report, str(root), origin)
+
+
+def grade_handin(folder: Path, names: list[str], settings: Settings) -> Graded:
+    """Grade one hand-in here as a cluster's worker would: :func:`prepare`, then :func:`grade_copy`.
+    Whatever goes wrong costs this hand-in's row only."""
+    prepared = prepare(folder, names, settings)
+    if isinstance(prepared, Graded):
+        return prepared
+    try:
+        report = grade_copy(prepared.entries, names, settings, str(prepared.root))
+    except Exception as exc:  # noqa: BLE001 - one hand-in must never stop the batch
+        return unfinished(folder, names, settings, failure(exc), True, prepared.kit_files_changed)
+    return finished(report, prepared.kit_files_changed)
+
+
+def finished(report: dict, changed: list[str]) -> Graded:
+    """The row of a graded hand-in: its results JSON with the kit files it changed."""
+    return Graded({**report, "kit_files_changed": changed}, False)

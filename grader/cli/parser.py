@@ -125,13 +125,15 @@ def _release(add: AddParser) -> None:
 
 def _batch(add: AddParser) -> None:
     handins = _parent()  # the positionals first: "required: DIR, NAME, --csv"
-    handins.add_argument("dir", metavar="DIR", help="folder with one subfolder per hand-in")
+    handins.add_argument("dir", metavar="DIR", help="folder with one hand-in folder per student")
     handins.add_argument("names", nargs="*", metavar="NAME", help="exercises to grade (default: all; prefixes work)")
     handins.add_argument("--csv", required=True, metavar="PATH",
-                         help="CSV: handin, points per exercise, total, max_total, status per exercise; sorted by hand-in")
+                         help=("CSV: handin, points per exercise, total, max_total, status per exercise, sandboxed, "
+                               "kit_files_changed; sorted by hand-in"))
     handins.add_argument("--json-dir", metavar="DIR", help="also write DIR/<handin>.json (the --json contract)")
     parser = add("batch", parents=[handins, run_parent(), data_dir_parent()], description=(
-        "Grade every subfolder of DIR as a hand-in laid out like exercises/ (as with --target). "
+        "Grade every entry of DIR as a hand-in laid out like exercises/ (as with --target), each in a fresh copy "
+        "of its files; links, files, FIFOs and oversized or too deep hand-ins are refused in their own row. "
         "Exit 0 when the batch completed, whatever the scores; 1 when the grader itself failed on "
         "a hand-in (its row says why); 2 on a usage error."))
     parser.add_argument("--cluster", metavar="ADDRESS|local:N", help=(
