@@ -28,24 +28,26 @@ def _traversable(folders: set[Path]) -> list[tuple[Path, int]]:
 
 @pytest.fixture(scope="session", autouse=True)
 def reachable_by_the_unprivileged_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """As root: the interpreter, the kit and every temporary folder a test makes (pytest makes them
+    0700) may be entered by others; the folders changed outside pytest's are restored at the end."""
     if os.geteuid() != 0:
         yield
         return
     base = tmp_path_factory.getbasetemp()
     leaves = [Path(sys.executable).resolve(), Path(sys.prefix).resolve(), REPO, base]
-    folders = {parent for leaf in leaves for parent in [leaf, *leaf.parents] if parent.is_dir()}
-    changed = _traversable(folders)
-    yield
+    changed = _traversable({parent for leaf in leaves for parent in [leaf, *leaf.parents] if parent.is_dir()})
+    make = pytest.TempPathFactory.mktemp
+
+    def mktemp(self: pytest.TempPathFactory, basename: str, numbered: bool = True) -> Path:
+        path = make(self, basename, numbered)
+        _traversable({path, *path.parents})  # again: another pytest session may have reset the parents
+        return path
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pytest.TempPathFactory, "mktemp", mktemp)
+        yield
     for folder, mode in changed:
         folder.chmod(mode)
-
-
-@pytest.fixture(autouse=True)
-def reachable_temporary_folder(request: pytest.FixtureRequest) -> None:
-    """A test's tmp_path (made 0700 by pytest) may be entered by that user too, as root."""
-    if os.geteuid() == 0 and "tmp_path" in request.fixturenames:
-        folder = request.getfixturevalue("tmp_path")
-        _traversable({folder, *folder.parents})  # pytest (another session's too) makes its folders 0700
 
 
 @pytest.fixture(scope="session")
