@@ -74,16 +74,16 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _overlaps(path: Path, secrets: list[Path]) -> bool:
-    """True when binding ``path`` would reveal one of ``secrets``: it is one, holds one or lies inside one."""
-    return any(path == secret or secret.is_relative_to(path) or path.is_relative_to(secret) for secret in secrets)
+def _revealed(path: Path, secrets: list[Path]) -> Path | None:
+    """The first of ``secrets`` that binding ``path`` would reveal (it is one, holds one or lies inside one)."""
+    return next((s for s in secrets if path == s or s.is_relative_to(path) or path.is_relative_to(s)), None)
 
 
 def python_dirs(secrets: list[Path]) -> list[Path]:
     """The installation's folders (prefixes, stdlib, site-packages, sys.path) that reveal no secret."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, *sysconfig.get_paths().values(), *sys.path}
     folders = {Path(p).resolve() for p in candidates if p and Path(p).is_dir()}
-    kept = sorted(f for f in folders if not _overlaps(f, secrets) and f != Path("/"))
+    kept = sorted(f for f in folders if _revealed(f, secrets) is None and f != Path("/"))
     return [f for f in kept if not any(f != other and f.is_relative_to(other) for other in kept)]
 
 
@@ -126,8 +126,7 @@ def command(inner: list[str], *, target: Path, data_dir: Path, handin: bool) -> 
     secrets = hidden(target, handin, needed)
     for path, what in [(package, "the grader"), (exercises, "the kit's exercises/"), (pyproject, "pyproject.toml"),
                        (target, "the graded folder"), *((d, f"the dataset folder {d}") for d in datasets.values())]:
-        if _overlaps(path, secrets):
-            exposed = next(s for s in secrets if path == s or s.is_relative_to(path) or path.is_relative_to(s))
+        if (exposed := _revealed(path, secrets)) is not None:
             raise SandboxRefused(f"refused: binding {what} ({path}) into the sandbox would reveal {exposed}")
     args = [shutil.which("bwrap") or "bwrap", *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
     for kernel in PROC_READ_ONLY:
