@@ -89,3 +89,17 @@ def test_a_stub_hand_in_still_scores_nothing_when_its_classmates_are_right(setti
     carol = handin(handins / "carol", alpha=STUBS["01_alpha/alpha.py"], beta=STUBS["02_beta/beta.py"])
     _, results = grade_from(handins / "bob", kit, "--target", str(carol))
     assert {e["status"] for e in results.values()} == {"not_started"}
+
+
+@pytest.mark.parametrize("sandboxed", ["on", "off"])
+def test_a_hard_link_to_the_reference_in_a_target_folder_is_refused(setting, sandboxed):
+    """A hard link (which no link check sees, and the sandbox binds with the folder) to solutions/."""
+    kit, alice, _ = setting
+    (alice / "01_alpha" / "alpha.py").unlink()
+    os.link(kit / "solutions" / "01_alpha" / "alpha.py", alice / "01_alpha" / "alpha.py")
+    out = kit.parent / "r.json"
+    env = {**os.environ, "GRADER_KIT_ROOT": str(kit), "NO_COLOR": "1"}
+    subprocess.run([sys.executable, "-m", "grader", "--all", "--device", "cpu", "--sandbox", sandboxed, "--target",
+                    str(alice), "--json", str(out)], cwd=kit, env=env, capture_output=True, timeout=300)
+    results = {e["name"]: e for e in load_valid(out)["exercises"]}
+    assert results["01_alpha"]["status"] == "error" and "hard link" in results["01_alpha"]["message"]

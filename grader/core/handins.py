@@ -128,6 +128,20 @@ def reference_files() -> dict[tuple[int, int], str]:
             if stat.S_ISREG(info.st_mode)}
 
 
+def reference_copy(root: Path) -> str | None:
+    """Why ``root`` may not be graded where it lies: it holds a file of the kit's solutions/ under
+    another name (a hard link or a bind mount, which no link check sees), or it is past the bounds
+    of :func:`walk`; None when it may."""
+    reference = reference_files()
+    try:
+        for rel, _, info in walk(root, skip=NOT_SHIPPED):
+            if stat.S_ISREG(info.st_mode) and (same := reference.get((info.st_dev, info.st_ino))) is not None:
+                return f"refused: {shown(rel)} is the kit's {same} under another name (a hard link)"
+    except Refused as exc:
+        return str(exc)
+    return None
+
+
 def pack(root: Path, limit: int = MAX_BYTES) -> list[Entry]:
     """The tree under ``root`` as entries, links kept as links (never followed), without the folders
     of NOT_SHIPPED. Every entry is walked and sized with lstat before any file is opened; raises

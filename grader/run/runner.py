@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.core import kit
+from grader.core import handins, kit
 from grader.core.results import ExerciseResult, Status, TestProgress, TestResult
 from grader.core.target import Target
 from grader.core.text import clip
@@ -180,6 +180,8 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
     if target.reveals_solutions():
         return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, "refused: the graded folder is, holds or lies inside the "
                                                          "kit's solutions/ (grade the reference with --solutions)")
+    if target.is_handin and (refusal := handins.reference_copy(target.folder)):
+        return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, refusal)
     if select:
         paths = selected_paths(name, select)
     lease = unprivileged.Lease() if unprivileged.needed(sandbox, target) else None
