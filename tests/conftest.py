@@ -15,14 +15,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _traversable(folders: set[Path]) -> list[tuple[Path, int]]:
-    """Give others search (x) permission on ``folders``; (folder, old mode) of each one changed."""
+def _traversable(folders: set[Path], bits: int = stat.S_IXOTH) -> list[tuple[Path, int]]:
+    """Give others ``bits`` (search, by default) on ``folders``; (folder, old mode) of each one changed."""
     changed = []
     for folder in sorted(folders):
-        mode = folder.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
-            changed.append((folder, stat.S_IMODE(mode)))
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        if mode & bits != bits:
+            folder.chmod(mode | bits)
+            changed.append((folder, mode))
     return changed
 
 
@@ -40,7 +40,8 @@ def reachable_by_the_unprivileged_user(tmp_path_factory: pytest.TempPathFactory)
 
     def mktemp(self: pytest.TempPathFactory, basename: str, numbered: bool = True) -> Path:
         path = make(self, basename, numbered)
-        _traversable({path, *path.parents})  # again: another pytest session may have reset the parents
+        _traversable(set(path.parents))  # again: another pytest session may have reset them
+        _traversable({path}, stat.S_IROTH | stat.S_IXOTH)  # a test may grade this very folder as a hand-in
         return path
 
     with pytest.MonkeyPatch.context() as patch:
