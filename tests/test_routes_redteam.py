@@ -166,3 +166,60 @@ def test_concurrent_hand_ins_cannot_read_each_other_s_copy_as_root_without_bubbl
     assert proc.returncode == 0, proc.stdout + proc.stderr
     alice = {e["name"]: e for e in json.loads((out / "alice.json").read_text())["exercises"]}
     assert alice["01_alpha"]["status"] != "passed", "alice's 01 ran bob's copy"
+
+
+# 01's module stores a signed "passed" entry for 02, then makes the cache's folder one that its
+# owner may enter and write but not list: discard_foreign() sees no entry at all
+UNLISTABLE_FORGER = SOLUTIONS["01_alpha/alpha.py"] + '''
+import os as _os
+from pathlib import Path as _Path
+from grader.core.results import ExerciseResult, TestResult
+from grader.run import cache as _cache
+_target = _Path(__file__).resolve().parents[1]
+_key = _cache.key(_cache.code_key("02_beta", _target, "device=cpu sandbox=False limits=None"), "02_beta")
+_tests = [TestResult("exercises/02_beta/test_beta.py::test_inc", "passed", "passed", 1, 1),
+          TestResult("exercises/02_beta/test_beta.py::test_threshold", "passed", "passed", 2, 2)]
+_cache.store(_key, ExerciseResult("02_beta", "passed", 3, 3, 0.1, tests=_tests))
+_os.chmod(_cache.FOLDER, 0o300)
+'''
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None, reason="needs setpriv to run as a user")
+def test_a_cache_folder_made_unlistable_does_not_keep_a_forged_entry(tmp_path):
+    """cache.entries() returns {} when the folder cannot be listed, so discard_foreign() deletes
+    nothing, and load() reads an entry by its name, which needs only search permission. (Root
+    lists any folder; an ordinary user, the learner's usual case, does not.) Fix: entries()
+    reports the failure and discard_foreign() then restores the folder's mode and deletes every
+    entry (or the folder), or load() reads nothing from a folder it cannot list."""
+    base = tmp_path / "learner"
+    kit = make_kit(base / "kit")
+    (kit / "exercises" / "01_alpha" / "alpha.py").write_text(UNLISTABLE_FORGER)
+    (base / "home").mkdir()
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # grade as an ordinary user, who owns the kit and the cache
+        subprocess.run(["chown", "-R", "65534:65534", str(base)], check=True)
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    env = {**os.environ, "HOME": str(base / "home"), "XDG_CACHE_HOME": str(base / "home" / ".cache"),
+           "GRADER_KIT_ROOT": str(kit), "NO_COLOR": "1", "GRADER_LANG": "en"}
+    out = base / "r.json"
+    for _ in range(2):
+        proc = subprocess.run([*prefix, sys.executable, "-m", "grader", "--all", "--device", "cpu", "--json", str(out)],
+                              cwd=kit, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        results = {e["name"]: e for e in load_valid(out)["exercises"]}
+        assert results["02_beta"]["status"] == "not_started", "a stub passed through a forged cache entry"
+
+
+def test_regrade_compares_whatever_test_ids_the_record_holds(tmp_path):
+    """differences() builds {t.get("id"): t}: an id that is a JSON array or object is unhashable,
+    and regrade dies with a traceback after grading (exit 1, the status of "results changed"),
+    without the comparison. Fix: keep only string ids (isinstance(t.get("id"), str)) there."""
+    kit = make_kit(tmp_path / "kit")
+    target = handin(tmp_path / "h" / "alice")
+    record = {"exercises": [{"name": "01_alpha", "status": "passed", "points": 3, "max_points": 3,
+                             "tests": [{"id": ["a list"], "outcome": "passed"}, {"id": {"an": "object"}}]}],
+              "environment": {"device": "cpu", "threads": None, "timeout": None}}
+    (tmp_path / "old.json").write_text(json.dumps(record))
+    proc = run_grader(kit, "regrade", str(tmp_path / "old.json"), "--target", str(target), "--sandbox", "off")
+    assert "Traceback" not in proc.stderr, proc.stderr[-600:]
+    assert "Environment then and now" in proc.stdout
