@@ -1,6 +1,5 @@
-"""Red-team round on the routes around the test process: each test here is an attack that
-worked when it was written (see the report of branch redteam-review). They fail until the
-grader is fixed; each names the smallest fix in its docstring."""
+"""A red-team round on the routes around the test process: each test here is an attack that
+worked when it was written, and each docstring says what the fix had to be."""
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ hand-in, wherever inside its folder the exercises sit."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -131,8 +132,10 @@ def grade_copy(entries: list[Entry], names: list[str], settings: Settings, origi
     its results JSON, with ``origin`` (the graded folder where the hand-in lies) for the copy's path.
     A link in the copy that leads outside it makes the JSON a refusal."""
     with tempfile.TemporaryDirectory(prefix="grader-handin-", ignore_cleanup_errors=True) as tmp:
-        os.chmod(tmp, 0o711)  # the test process may run as another user; it knows the path, nothing more
-        root = Path(tmp).resolve() / "handin"
+        # the test process may run as another uid: it may enter, not list, so the copy's unguessable
+        # name keeps other hand-ins' test processes out of it
+        os.chmod(tmp, 0o711)
+        root = Path(tmp).resolve() / f"handin-{secrets.token_hex(16)}"
         try:
             unpack(entries, root)
         except Refused as exc:

@@ -180,7 +180,8 @@ def differences(old: dict, new: list[ExerciseResult]) -> list[str]:
             lines.append(f"{result.name}: {shown(was.get('status'), False)} {shown(was.get('points'))}/"
                          f"{shown(was.get('max_points'))} -> {result.status} {result.points}/{result.max_points}")
         tests = was.get("tests")
-        old_tests = {t.get("id"): t for t in tests if isinstance(t, dict)} if isinstance(tests, list) else {}
+        listed = tests if isinstance(tests, list) else []
+        old_tests = {t["id"]: t for t in listed if isinstance(t, dict) and isinstance(t.get("id"), str)}
         # a test moved to another file of its exercise keeps its name: match by name when the id is new
         by_name = {str(key).split("::")[-1]: t for key, t in old_tests.items()}
         for test in result.tests:

@@ -18,11 +18,13 @@ forge the result of an exercise graded after it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import shutil
 import stat
 import sys
 import time
@@ -171,25 +173,33 @@ def key(code: str, exercise: str) -> str:
     return digest.hexdigest()
 
 
-_WRITTEN: dict[str, int] = {}  # entry file name -> inode of the file this process wrote there
+_WRITTEN: dict[str, tuple[int, int]] = {}  # entry file name -> (inode, change time) of the file this process wrote
 
 
-def entries() -> dict[str, tuple[int, int]]:
-    """(inode, modification time) of every entry file now: what :func:`discard_foreign` compares."""
+def entries() -> dict[str, tuple[int, int]] | None:
+    """(inode, change time) of every entry file now, what :func:`discard_foreign` compares (no
+    process can set a file's change time back); None when the folder exists but cannot be listed."""
     try:
-        return {e.name: (e.inode(), e.stat(follow_symlinks=False).st_mtime_ns) for e in os.scandir(FOLDER)}
-    except OSError:
+        return {e.name: (e.inode(), e.stat(follow_symlinks=False).st_ctime_ns) for e in os.scandir(FOLDER)}
+    except FileNotFoundError:
         return {}
+    except OSError:
+        return None
 
 
-def discard_foreign(before: dict[str, tuple[int, int]]) -> list[str]:
+def discard_foreign(before: dict[str, tuple[int, int]] | None) -> None:
     """Delete every entry made or changed since ``before`` (taken as a test process started) that this
     process did not write: only graded code could have (forging a result for an exercise graded
-    later); the names deleted."""
-    foreign = [name for name, seen in entries().items() if before.get(name) != seen and _WRITTEN.get(name) != seen[0]]
-    for name in foreign:
-        (FOLDER / name).unlink(missing_ok=True)
-    return foreign
+    later). A folder that could not be listed then or now loses every entry."""
+    now = entries()
+    if before is None or now is None:
+        with contextlib.suppress(OSError):
+            FOLDER.chmod(0o700)  # made unlistable by graded code that owns it
+        shutil.rmtree(FOLDER, ignore_errors=True)
+        return
+    for name, seen in now.items():
+        if before.get(name) != seen and _WRITTEN.get(name) != seen:
+            (FOLDER / name).unlink(missing_ok=True)
 
 
 def _signature(signing_key: bytes, cache_key: str, record: dict) -> str:
@@ -227,6 +237,7 @@ def store(cache_key: str, result: ExerciseResult) -> None:
     path = FOLDER / f"{cache_key}.json"
     try:
         atomic_write_text(path, json.dumps({**record, "mac": _signature(signing_key, cache_key, record)}))
-        _WRITTEN[path.name] = path.stat().st_ino
+        info = path.stat()
+        _WRITTEN[path.name] = (info.st_ino, info.st_ctime_ns)
     except OSError:
         pass

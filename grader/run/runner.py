@@ -149,7 +149,7 @@ def _unprivileged_environment(env: dict[str, str], private: Path, user: int) -> 
     """The sandbox's allowlist of ``env``, with HOME and TMPDIR in a folder of ``private`` that only
     ``user`` may write (``private`` itself stays root's, so the compiled-files prefix cannot be made)."""
     home = private / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     os.chown(home, user, user)
     private.chmod(0o711)
     return {**sandboxing.allowed_environment(env), "HOME": str(home), "TMPDIR": str(home),
@@ -190,8 +190,8 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
         lease.release()
         return ExerciseResult(name, Status.ERROR, 0, 0, 0.0, clip(
             f"refused: grading as root without the sandbox, the hand-in would run as uid {lease.uid}, which "
-            f"{'; '.join(trouble[:3])}; make the kit read-only and the hand-in readable for others, or install "
-            "bubblewrap where user namespaces work"))
+            f"{'; '.join(trouble[:3])}; let others read and enter what it names, keep the kit unwritable for "
+            "them, or install bubblewrap where user namespaces work"))
     key, control = secrets.token_hex(16), secrets.token_hex(6)
     report_r, report_w = os.pipe()
     secret_r, secret_w = os.pipe()

@@ -125,9 +125,14 @@ def command(inner: list[str], *, target: Path, data_dir: Path, handin: bool) -> 
     needed = [package, exercises, pyproject, target, *datasets.values(), Path(sys.executable).resolve().parent]
     secrets = hidden(target, handin, needed)
     for path, what in [(package, "the grader"), (exercises, "the kit's exercises/"), (pyproject, "pyproject.toml"),
-                       (target, "the graded folder"), *((d, f"the dataset folder {d}") for d in datasets.values())]:
+                       (target, "the graded folder")]:
         if (exposed := _revealed(path, secrets)) is not None:
             raise SandboxRefused(f"refused: binding {what} ({path}) into the sandbox would reveal {exposed}")
+    # the graded folder is bound by itself: a folder that holds it would reveal what lies beside it
+    secrets.append(target)
+    for path in datasets.values():
+        if (exposed := _revealed(path, secrets)) is not None:
+            raise SandboxRefused(f"refused: binding the dataset folder {path} into the sandbox would reveal {exposed}")
     args = [shutil.which("bwrap") or "bwrap", *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
     for kernel in PROC_READ_ONLY:
         args += ["--ro-bind-try", kernel, kernel]
