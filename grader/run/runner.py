@@ -80,8 +80,8 @@ class Drain(threading.Thread):
 
 
 def _spawn_warm(preloaded: zygote.Zygote | None, pytest_args: list[str], env: dict[str, str],
-                fds: tuple[int, int, int], threads: int | None, group: CGroup | None) -> int | None:
-    """The pid of a test process forked by the zygote, or None to start one the slow way.
+                fds: tuple[int, int, int], threads: int | None, group: CGroup | None, user: int | None) -> int | None:
+    """The pid of a test process forked by the zygote (as ``user``), or None to start one the slow way.
 
     Raises OSError when the zygote failed after taking the pipes: a test process may then hold
     them, so they must not be handed to another one.
@@ -89,7 +89,7 @@ def _spawn_warm(preloaded: zygote.Zygote | None, pytest_args: list[str], env: di
     if preloaded is None:
         return None
     return preloaded.spawn([*pytest_args, "--grader-channel", zygote.CHANNEL], env, kit.KIT_ROOT, fds, threads,
-                           [str(d) for d in group.dirs] if group else [])
+                           [str(d) for d in group.dirs] if group else [], user)
 
 
 def _kill(pid: int, group: CGroup | None) -> None:
@@ -215,8 +215,8 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
     output_r, output_w = os.pipe()
     proc: subprocess.Popen | None = None
     try:
-        preloaded = zygote.shared() if warm and not sandbox and user is None else None
-        pid = _spawn_warm(preloaded, pytest_args, env, (output_w, report_w, secret_r), threads, group)
+        preloaded = zygote.shared() if warm and not sandbox and limits is None else None
+        pid = _spawn_warm(preloaded, pytest_args, env, (output_w, report_w, secret_r), threads, group, user)
         if pid is None:
             cmd = [sys.executable, "-m", "pytest", *pytest_args, "--grader-channel", f"{report_w},{secret_r}"]
             if sandbox:

@@ -5,7 +5,8 @@ in the zygote, instead of once per exercise. For each exercise the zygote forks 
 forks the test process and exits at once, so the test process is re-parented to the grader
 (a child subreaper): the grader waits for it, times it out and kills it exactly as it would a
 process it had started itself. Each test process is a fresh copy of the zygote, which never
-imports graded code, so exercises stay isolated from each other. Sandboxed runs do not use it.
+imports graded code, so exercises stay isolated from each other. Sandboxed runs, and runs under
+resource limits (an rlimit on data would be spent by the preloaded libraries), do not use it.
 
 The libraries the first exercises need are imported before the first answer, the others while
 no request waits, so that the first test process starts about a second sooner.
@@ -78,9 +79,11 @@ class Zygote:
         self.replies = ours.makefile("r")
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: Path, fds: tuple[int, int, int],
-              threads: int | None, cgroups: list[str]) -> int:
-        """The pid of a new test process running ``pytest argv`` with output to ``fds[0]``."""
-        request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "threads": threads, "cgroups": cgroups})
+              threads: int | None, cgroups: list[str], uid: int | None = None) -> int:
+        """The pid of a new test process running ``pytest argv`` with output to ``fds[0]``, as ``uid``
+        when given (see :mod:`grader.run.unprivileged`)."""
+        request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "threads": threads, "cgroups": cgroups,
+                              "uid": uid})
         with self.lock:
             try:
                 socket.send_fds(self.socket, [request.encode() + b"\n"], list(fds))
@@ -117,8 +120,8 @@ def shared() -> Zygote | None:
 
 # ---------------------------------------------------------------- the zygote process itself
 
-def _test_process(request: dict[str, Any], fds: list[int]) -> None:
-    """In the forked test process: take the descriptors and settings, run pytest, exit."""
+def _test_process(request: dict[str, Any], fds: list[int], grader: int) -> None:
+    """In the forked test process: take the descriptors and settings (the uid for good), run pytest, exit."""
     output, channel, secrets = fds
     os.setsid()
     os.dup2(output, 1)
@@ -131,6 +134,13 @@ def _test_process(request: dict[str, Any], fds: list[int]) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.pycache_prefix = os.environ.get("PYTHONPYCACHEPREFIX")
+    if request.get("uid") is not None:
+        from grader.run.unprivileged import drop  # after the environment: it reads the kit's place
+
+        drop(int(request["uid"]))
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a change of user cleared it
+        if os.getppid() != grader:
+            os._exit(70)
     os.chdir(request["cwd"])
     if request["threads"]:
         import torch
@@ -176,7 +186,7 @@ def _serve(fd: int) -> None:
                 os.close(write_pid)
                 try:
                     if _wait_for_adoption(me, grader):
-                        _test_process(request, fds)
+                        _test_process(request, fds, grader)
                 finally:
                     os._exit(70)
             os.write(write_pid, f"{pid}\n".encode())
