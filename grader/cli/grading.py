@@ -1,6 +1,5 @@
-"""Grade several exercises with one set of Settings: the datasets first for a hand-in or when
-sandboxed (the sandbox cannot fetch them, nor can the unprivileged user a hand-in may run as), then ``settings.jobs`` exercises at a time, in order; and a whole
-hand-in, wherever inside its folder the exercises sit."""
+"""Grade several exercises with one set of Settings, ``settings.jobs`` at a time, in order; and a
+whole hand-in, wherever inside its folder the exercises sit."""
 from __future__ import annotations
 
 import os
@@ -14,30 +13,12 @@ from typing import Any, NamedTuple, TextIO
 
 from grader.cli.kit_files import kit_files_changed
 from grader.cli.settings import Settings
-from grader.core import kit
 from grader.core.handins import Entry, Refused, graded_root, pack, unpack
 from grader.core.results import ExerciseResult, Status, TestResult
 from grader.core.target import Target
 from grader.core.text import clip
 from grader.report.bars import LiveBars
 from grader.report.scorecard import test_line, to_json
-
-
-def prepare_datasets(names: list[str]) -> None:
-    """Fetch and verify what the exercises read, before a sandbox that cannot fetch runs them.
-
-    A dataset that cannot be had is left to the tests, which report it in the learner's terms.
-    """
-    wanted = dict.fromkeys(d for name in names for d in kit.datasets_needed(name))
-    if not wanted:
-        return
-    from grader.data.datasets import DatasetUnavailable, prepare
-
-    for dataset in wanted:
-        try:
-            prepare(dataset, progress=False)
-        except DatasetUnavailable:
-            pass
 
 
 def run_streaming(settings: Settings, name: str, target: Target, out: TextIO, prefix: str = "") -> ExerciseResult:
@@ -56,8 +37,6 @@ def run_streaming(settings: Settings, name: str, target: Target, out: TextIO, pr
 def grade(names: list[str], target: Target, settings: Settings, stream: bool = False) -> list[ExerciseResult]:
     """Run each exercise's suite in its own subprocess (``settings.jobs`` at a time), in order;
     with ``stream``, show each test's outcome and live bars on stderr (:func:`run_streaming`)."""
-    if settings.sandbox or target.is_handin:  # a hand-in's test process may not write the data folder
-        prepare_datasets(names)
 
     def run(name: str) -> ExerciseResult:
         return run_streaming(settings, name, target, sys.stderr, f"[{name}] ") if stream else settings.run(name, target)

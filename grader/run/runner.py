@@ -138,6 +138,21 @@ def selected_paths(name: str, select: list[str]) -> list[str]:
     return found + [f"{next(iter(files))}::{test}" for test in missing]
 
 
+_DATASETS = threading.Lock()  # one fetch of a dataset at a time, whatever runs in parallel
+
+
+def prepare_datasets(name: str) -> None:
+    """Fetch and verify what exercise ``name`` reads, before a test process that cannot (sandboxed,
+    or running as an unprivileged uid) runs it. A dataset that cannot be had is left to the
+    tests, which report it in the learner's terms."""
+    from grader.data.datasets import DatasetUnavailable, prepare
+
+    with _DATASETS:
+        for dataset in kit.datasets_needed(name):
+            with contextlib.suppress(DatasetUnavailable):
+                prepare(dataset, progress=False)
+
+
 def _unsafe_as(user: int, target: Target) -> tuple[str, ...]:
     """What keeps ``user`` from running ``target``'s tests safely (see :func:`unprivileged.problems`)."""
     from grader.data.datasets import data_dir
@@ -192,6 +207,8 @@ def run_exercise(name: str, target: Target, *, device: str = "auto", timeout: fl
             f"refused: grading as root without the sandbox, the hand-in would run as uid {lease.uid}, which "
             f"{'; '.join(trouble[:3])}; let others read and enter what it names, keep the kit unwritable for "
             "them, or install bubblewrap where user namespaces work"))
+    if sandbox or user is not None:
+        prepare_datasets(name)
     key, control = secrets.token_hex(16), secrets.token_hex(6)
     report_r, report_w = os.pipe()
     secret_r, secret_w = os.pipe()
