@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -134,6 +135,7 @@ def _test_process(request: dict[str, Any], fds: list[int], grader: int) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.pycache_prefix = os.environ.get("PYTHONPYCACHEPREFIX")
+    tempfile.tempdir = None  # looked up again, in this request's TMPDIR
     if request.get("uid") is not None:
         from grader.run.unprivileged import drop  # after the environment: it reads the kit's place
 
