@@ -114,7 +114,7 @@ def grade_copy(entries: list[Entry], names: list[str], settings: Settings, origi
         # the test process may run as another uid: it may enter, not list, so the copy's unguessable
         # name keeps other hand-ins' test processes out of it
         os.chmod(tmp, 0o711)
-        root = Path(tmp).resolve() / f"handin-{secrets.token_hex(16)}"
+        root = Path(tmp).resolve() / f"handin-{secrets.token_urlsafe(12)}"
         try:
             unpack(entries, root)
         except Refused as exc:
