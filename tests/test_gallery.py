@@ -9,9 +9,12 @@ A mutant is run on the tests named in its ``fails``; when the gallery file defin
 (the names of its slow tests, possibly empty) and the mutant names none of them, on every fast
 test of the exercise. One of its ``fails`` tests must fail with its ``says`` phrase.
 
-No wrong blame: no failing message of a mutant may contain the ``says`` phrase of another
-mutant of the same exercise, unless that phrase is part of the mutant's own ``says`` or is
-listed in its optional ``also`` (for a message that is true for both mistakes).
+No wrong blame, in two rules. Every test a mutant fails is one it names in ``fails`` or in its
+optional ``also_fails`` (tests whose message is true for this mistake too), so a second
+message cannot blame a cause the mistake does not have. And no failing message of a mutant may
+contain the ``says`` phrase of another mutant of the same exercise, unless that phrase is part
+of the mutant's own ``says`` or is listed in its optional ``also`` (for a message that is true
+for both mistakes).
 """
 from __future__ import annotations
 
@@ -112,6 +115,10 @@ def test_gallery(index, gallery_results):
     named = [t.message for t in failed if targets is None or function_name(t.id) in targets]
     assert any(entry["says"].lower() in m.lower() for m in named), (
         f"mistake {entry['name']!r} failed, but no message of {targets or 'its tests'} says {entry['says']!r}: {detail}")
+    unexpected = [f"{function_name(t.id)}: {t.message}" for t in failed
+                  if targets is not None and function_name(t.id) not in targets + entry.get("also_fails", [])]
+    assert not unexpected, (
+        f"mistake {entry['name']!r} also fails tests it does not name in fails or also_fails: {'; '.join(unexpected)}")
     blamed = wrong_blames(exercise, entry, [t.message for t in failed])
     assert not blamed, (
         f"mistake {entry['name']!r} is blamed on other mistakes ({', '.join(map(repr, blamed))}): {detail}")
