@@ -104,7 +104,7 @@ def test_default_parameter_count(mod, device):
 
 
 @pytest.mark.points(2)
-@pytest.mark.needs("test_default_parameter_count")
+@pytest.mark.needs("test_output_shape_for_images_and_vectors", "test_default_parameter_count")
 def test_hidden_sizes_and_input_size_shape_the_network(mod, device):
     cases = [
         (dict(hidden_sizes=(256,)), [784, 256, 10]),
@@ -127,9 +127,11 @@ def test_hidden_sizes_and_input_size_shape_the_network(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_num_classes(mod, device):
     check_num_classes(lambda **kw: build(mod, device, **kw), call_model, images(device, 5), "MLP",
                       output_layer="the output Linear", parameters=expected_parameters([784, 128, 64, 7]),
+                      default=DEFAULT_PARAMETERS,
                       how=f" = {formula([784, 128, 64, 7])}")
 
 
@@ -175,6 +177,7 @@ def test_count_parameters(mod, device):
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_dropout_in_training_mode(mod, device):
     check_dropout_in_training(lambda **kw: build(mod, device, **kw), call_model, images(device, BATCH), "MLP",
                               where="after each hidden ReLU",
@@ -183,11 +186,13 @@ def test_dropout_in_training_mode(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_no_dropout_in_eval_mode(mod, device):
     check_no_dropout_in_eval(lambda **kw: build(mod, device, **kw), call_model, images(device, BATCH), "MLP")
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_outputs_are_raw_logits(mod, device):
     check_raw_logits(lambda **kw: build(mod, device, **kw), call_model, images(device, BATCH), "MLP",
                      last_layer="nn.Linear(last_hidden, num_classes)")

@@ -82,8 +82,10 @@ def deterministic(forward: Forward, model: nn.Module, x: torch.Tensor, what: str
 
 
 def check_num_classes(make: Make, forward: Forward, x: torch.Tensor, name: str, *, output_layer: str,
-                      parameters: int, how: str) -> None:
-    """``name(num_classes=7)`` gives 7 logits per image and has ``parameters`` trainable parameters.
+                      parameters: int, default: int, how: str) -> None:
+    """``name(num_classes=7)`` gives 7 logits per image and has ``parameters`` trainable parameters
+    (judged only when ``name()`` has the right ``default`` count: else the parameter-count test
+    names the layers that differ).
 
     ``output_layer`` names the layer whose outputs num_classes sets; ``how`` follows the expected
     count in the message (how it adds up).
@@ -94,6 +96,8 @@ def check_num_classes(make: Make, forward: Forward, x: torch.Tensor, name: str, 
     assert tuple(out.shape) == (len(x), 7), (
         f"{name}(num_classes=7) returned shape {tuple(out.shape)} for {len(x)} images, expected ({len(x)}, 7): "
         f"{output_layer} must have num_classes outputs")
+    if trainable(make()) != default:
+        return
     assert trainable(model) == parameters, (
         f"{name}(num_classes=7) has {trainable(model):,} trainable parameters, expected {parameters:,}{how}")
 
@@ -138,9 +142,13 @@ def check_no_dropout_in_eval(make: Make, forward: Forward, x: torch.Tensor, name
 def check_raw_logits(make: Make, forward: Forward, x: torch.Tensor, name: str, *, last_layer: str) -> None:
     """Shifting the output bias shifts the outputs by exactly that much: nothing follows the last Linear.
 
-    Says nothing about a model that is random in eval mode (the dropout checks report that).
+    Says nothing about a model that is random in eval mode (the dropout checks report that) or
+    that ignores num_classes (check_num_classes reports that).
     """
     model = make(num_classes=7).eval()
+    with torch.no_grad():
+        if forward(model, x, f"{name}(num_classes=7)").shape[-1] != 7:
+            return
     biases = [p for p in model.parameters() if tuple(p.shape) == (7,)]
     assert len(biases) == 1, (
         "could not find the output layer's bias (one parameter of shape (num_classes,)) in "
