@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from grader.checks.forward_trace import Gap, check_forward_contract
 from grader.checks.model_checks import (
     build_model,
     call_model,
@@ -47,7 +48,7 @@ def no_parameters_hint(count: int) -> str:
 
 
 def build(mod, device, **kwargs) -> nn.Module:
-    model = build_model(mod.MLP, "MLP", device, **kwargs)
+    model = build_model(mod.MLP, "MLP", device, (kwargs.get("input_size", 784),), **kwargs)
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     assert trainable(model) > 0, f"MLP({args}) has no trainable parameters" + no_parameters_hint(0)
     return model
@@ -103,7 +104,7 @@ def test_default_parameter_count(mod, device):
 
 
 @pytest.mark.points(2)
-@pytest.mark.needs("test_default_parameter_count")
+@pytest.mark.needs("test_output_shape_for_images_and_vectors", "test_default_parameter_count")
 def test_hidden_sizes_and_input_size_shape_the_network(mod, device):
     cases = [
         (dict(hidden_sizes=(256,)), [784, 256, 10]),
@@ -126,9 +127,11 @@ def test_hidden_sizes_and_input_size_shape_the_network(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_num_classes(mod, device):
     check_num_classes(lambda **kw: build(mod, device, **kw), call_model, images(device, 5), "MLP",
                       output_layer="the output Linear", parameters=expected_parameters([784, 128, 64, 7]),
+                      default=DEFAULT_PARAMETERS,
                       how=f" = {formula([784, 128, 64, 7])}")
 
 
@@ -174,6 +177,7 @@ def test_count_parameters(mod, device):
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_dropout_in_training_mode(mod, device):
     check_dropout_in_training(lambda **kw: build(mod, device, **kw), call_model, images(device, BATCH), "MLP",
                               where="after each hidden ReLU",
@@ -182,11 +186,13 @@ def test_dropout_in_training_mode(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_no_dropout_in_eval_mode(mod, device):
     check_no_dropout_in_eval(lambda **kw: build(mod, device, **kw), call_model, images(device, BATCH), "MLP")
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_outputs_are_raw_logits(mod, device):
     check_raw_logits(lambda **kw: build(mod, device, **kw), call_model, images(device, BATCH), "MLP",
                      last_layer="nn.Linear(last_hidden, num_classes)")
@@ -213,10 +219,32 @@ def test_hidden_layers_use_relu(mod, device):
         "use ReLU as the hidden activation (nn.ReLU or F.relu), not sigmoid or tanh")
 
 
+def ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+@pytest.mark.points(2)
+@pytest.mark.needs("test_output_shape_for_images_and_vectors", "test_default_parameter_count")
+def test_forward_runs_linear_relu_dropout_per_hidden_layer(mod, device):
+    """The operations forward really runs, traced as torch dispatches them (grader/checks/forward_trace.py):
+    per hidden layer a Linear, a ReLU, then dropout (in training mode, scaling what it keeps by 1/(1-p));
+    nothing on the input but flattening. Run with the defaults and with three hidden layers."""
+    for kwargs in ({}, {"hidden_sizes": (64, 32, 16)}):
+        widths = [784, *kwargs.get("hidden_sizes", (128, 64)), 10]
+        if kwargs and trainable(build(mod, device, **kwargs)) != expected_parameters(widths):
+            continue  # hidden_sizes ignored: test_hidden_sizes_and_input_size_shape_the_network says so
+        gaps = [Gap("on the input, before the first Linear")] + [
+            Gap(f"after the {ordinal(i)} hidden Linear", relu=True, dropout=True) for i in range(1, len(widths) - 1)]
+        check_forward_contract(lambda **kw: build(mod, device, **kw), call_model, images(device, 16), "MLP",
+                               kwargs=kwargs, weights=[(b, a) for a, b in zip(widths, widths[1:])], gaps=gaps,
+                               p=0.2)
+
+
 ARCHITECTURE = ("test_output_shape_for_images_and_vectors", "test_default_parameter_count",
                 "test_hidden_sizes_and_input_size_shape_the_network", "test_num_classes",
                 "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode",
-                "test_outputs_are_raw_logits", "test_hidden_layers_use_relu")
+                "test_outputs_are_raw_logits", "test_hidden_layers_use_relu",
+                "test_forward_runs_linear_relu_dropout_per_hidden_layer")
 
 
 @pytest.mark.points(5)

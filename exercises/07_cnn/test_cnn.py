@@ -6,12 +6,14 @@ first. The architecture is judged by behaviour, never attribute names. Hints: `g
 """
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 import torch
 from torch import nn
 
+from grader.checks.forward_trace import Gap, check_forward_contract
 from grader.checks.model_checks import (
     build_model,
     call_model,
@@ -31,17 +33,44 @@ LAYERS = "conv 1->32 (3x3, padding 1): 320, conv 32->64 (3x3, padding 1): 18,496
 # measures the reference against it.
 
 
+CONTRACT_SIZES = "two 3x3 convs with padding=1, each followed by a 2x2 max-pool: 28 -> 14 -> 7"
+CONVS = {"": (3, 1), "without padding": (3, 0), "5x5 without padding": (5, 0)}  # (kernel, padding)
+POOLS = {"": (2, 2), "with stride 1 (MaxPool2d(2, stride=1))": (2, 1), "left out": None}  # (kernel, stride)
+
+
+def features_per_image() -> dict[int, list[list[str]]]:
+    """Values per image entering the first Linear (64 channels) -> the ways of getting it, each a list of
+    the deviations from the contract (kernel, padding, pooling) it takes."""
+    found: dict[int, list[list[str]]] = {}
+    for conv1, pool1, conv2, pool2 in itertools.product(CONVS, POOLS, CONVS, POOLS):
+        side, wrong = 28, []
+        for which, conv, pool in (("1st", conv1, pool1), ("2nd", conv2, pool2)):
+            kernel, padding = CONVS[conv]
+            side = side + 2 * padding - kernel + 1
+            if POOLS[pool]:
+                side = (side - POOLS[pool][0]) // POOLS[pool][1] + 1
+            wrong += [f"the {which} conv {conv}"] * bool(conv) + [f"the {which} max-pool {pool}"] * bool(pool)
+        found.setdefault(64 * side * side, []).append(wrong)
+    return found
+
+
 def flattening_hint(text: str, x: torch.Tensor) -> str:
-    """Why a forward pass that crashed on ``text`` probably did: the flattening or the feature-map size."""
+    """Why a forward pass that crashed on ``text`` probably did: the flattening, or a feature map whose
+    size (read from the error) is named with the deviations (one or two) that would give it."""
     product = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and", text)
     if product and int(product.group(1)) != len(x):
         return (f"; the first Linear got {product.group(1)} row(s) for {len(x)} images, so flattening merged the "
                 "batch: keep the batch dimension, x.view(x.size(0), -1) or torch.flatten(x, 1)")
-    if product or "shape" in text or "size" in text:
-        return ("; the flattened feature map must hold 64*7*7 = 3136 values per image: both convs "
-                "need padding=1 (so they keep the size) and each is followed by a 2x2 max-pool "
-                "(28 -> 14 -> 7)")
-    return ""
+    view = re.search(r"is invalid for input of size (\d+)", text)
+    total = int(product.group(2)) * len(x) if product else int(view.group(1)) if view else None
+    if total is None:
+        return f"; the flattened feature map must hold 64*7*7 = 3136 values per image ({CONTRACT_SIZES})" \
+            if "shape" in text or "size" in text else ""
+    got = total // len(x)
+    ways = sorted((w for w in features_per_image().get(got, []) if 0 < len(w) <= 2), key=len)[:4]
+    why = ", as with: " + "; or ".join(" and ".join(w) for w in ways) if ways else ""
+    return (f"; the first Linear gets {got:,} values per image, not 64*7*7 = 3,136{why} "
+            f"(the contract: {CONTRACT_SIZES})")
 
 
 def build(mod, device, **kwargs) -> nn.Module:
@@ -99,13 +128,15 @@ def test_parameter_count(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_output_shape")
 def test_num_classes(mod, device):
     check_num_classes(lambda **kw: build(mod, device, **kw), call, images(device, 5), "SimpleCNN",
-                      output_layer="the last Linear", parameters=DEFAULT_PARAMETERS - 3 * 129,
+                      output_layer="the last Linear", parameters=DEFAULT_PARAMETERS - 3 * 129, default=DEFAULT_PARAMETERS,
                       how=" (the last Linear 128->7 has 128*7+7 = 903)")
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_output_shape")
 def test_dropout_in_training_mode(mod, device):
     check_dropout_in_training(lambda **kw: build(mod, device, **kw), call, images(device, 16), "SimpleCNN",
                               where="after the ReLU of the first Linear",
@@ -114,19 +145,36 @@ def test_dropout_in_training_mode(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_output_shape")
 def test_no_dropout_in_eval_mode(mod, device):
     check_no_dropout_in_eval(lambda **kw: build(mod, device, **kw), call, images(device, 16), "SimpleCNN")
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_output_shape")
 def test_outputs_are_raw_logits(mod, device):
     check_raw_logits(lambda **kw: build(mod, device, **kw), call, images(device, 16), "SimpleCNN",
                      last_layer="nn.Linear(128, num_classes)")
 
 
+@pytest.mark.points(2)
+@pytest.mark.needs("test_output_shape", "test_parameter_count")
+def test_forward_runs_conv_relu_maxpool_blocks_then_the_classifier(mod, device):
+    """The operations forward really runs, traced as torch dispatches them (grader/checks/forward_trace.py):
+    conv, ReLU, 2x2 max-pool (the ReLU may follow the max-pool: they commute), twice; flatten; Linear,
+    ReLU, dropout (training mode only, scaling what it keeps by 1/(1-p)); Linear."""
+    check_forward_contract(
+        lambda **kw: build(mod, device, **kw), call, images(device, 8), "SimpleCNN", kwargs={},
+        weights=[(32, 1, 3, 3), (64, 32, 3, 3), (128, 3136), (10, 128)], p=0.25,
+        gaps=[Gap("on the input, before the first convolution"),
+              Gap("between the 1st and 2nd convolution", relu=True, max_pool=True),
+              Gap("between the 2nd convolution and the first Linear", relu=True, max_pool=True),
+              Gap("between the two Linear layers", relu=True, dropout=True)])
+
+
 ARCHITECTURE = ("test_output_shape", "test_parameter_count", "test_num_classes",
                 "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode",
-                "test_outputs_are_raw_logits")
+                "test_outputs_are_raw_logits", "test_forward_runs_conv_relu_maxpool_blocks_then_the_classifier")
 
 
 @pytest.mark.points(10)

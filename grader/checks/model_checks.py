@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 from grader.checks.reference import seed_everything
 
@@ -30,15 +31,25 @@ def images(device: torch.device, n: int, seed: int = 1) -> torch.Tensor:
     return torch.randn(n, 1, 28, 28, generator=g).to(device)
 
 
-def build_model(cls: Callable[..., object], name: str, device: torch.device, **kwargs) -> nn.Module:
+def build_model(cls: Callable[..., object], name: str, device: torch.device, sample: tuple[int, ...] = (1, 28, 28),
+                **kwargs) -> nn.Module:
     """``cls(**kwargs)`` (the learner's class ``name``) built after seeding everything with 0, checked
-    to be an nn.Module, on ``device``."""
+    to be an nn.Module, on ``device``. Lazy layers (nn.LazyLinear, ...) get their sizes from one
+    forward pass (eval mode, no gradients) on two inputs of shape ``sample``, so parameters can be
+    counted."""
     seed_everything(0)
     model = cls(**kwargs)
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     assert isinstance(model, nn.Module), (
         f"{name}({args}) returned {type(model).__name__}; {name} must subclass nn.Module")
-    return model.to(device)
+    model = model.to(device)
+    if any(is_lazy(p) for p in model.parameters()):
+        training = model.training
+        with torch.no_grad():
+            call_model(model.eval(), torch.randn(2, *sample, generator=torch.Generator().manual_seed(0)).to(device),
+                       f"{name}({args}), run once to size its lazy layers,")
+        model.train(training)
+    return model
 
 
 def call_model(model: nn.Module, x: torch.Tensor, what: str,
@@ -71,8 +82,10 @@ def deterministic(forward: Forward, model: nn.Module, x: torch.Tensor, what: str
 
 
 def check_num_classes(make: Make, forward: Forward, x: torch.Tensor, name: str, *, output_layer: str,
-                      parameters: int, how: str) -> None:
-    """``name(num_classes=7)`` gives 7 logits per image and has ``parameters`` trainable parameters.
+                      parameters: int, default: int, how: str) -> None:
+    """``name(num_classes=7)`` gives 7 logits per image and has ``parameters`` trainable parameters
+    (judged only when ``name()`` has the right ``default`` count: else the parameter-count test
+    names the layers that differ).
 
     ``output_layer`` names the layer whose outputs num_classes sets; ``how`` follows the expected
     count in the message (how it adds up).
@@ -83,6 +96,8 @@ def check_num_classes(make: Make, forward: Forward, x: torch.Tensor, name: str, 
     assert tuple(out.shape) == (len(x), 7), (
         f"{name}(num_classes=7) returned shape {tuple(out.shape)} for {len(x)} images, expected ({len(x)}, 7): "
         f"{output_layer} must have num_classes outputs")
+    if trainable(make()) != default:
+        return
     assert trainable(model) == parameters, (
         f"{name}(num_classes=7) has {trainable(model):,} trainable parameters, expected {parameters:,}{how}")
 
@@ -106,7 +121,9 @@ def check_dropout_in_training(make: Make, forward: Forward, x: torch.Tensor, nam
 
 
 def check_no_dropout_in_eval(make: Make, forward: Forward, x: torch.Tensor, name: str) -> None:
-    """In eval mode the model is deterministic and equals its dropout-free twin."""
+    """In eval mode the model is deterministic and equals its dropout-free twin (also in eval mode: the
+    twin's training-mode output would depend on how the dropout argument is used, which the
+    training-mode check judges)."""
     model = make(dropout=0.5).eval()
     first, second = _twice(forward, model, x, f"{name}(dropout=0.5)")
     assert torch.equal(first, second), (
@@ -115,18 +132,23 @@ def check_no_dropout_in_eval(make: Make, forward: Forward, x: torch.Tensor, name
     twin = make(dropout=0.0)
     twin.load_state_dict(model.state_dict())
     with torch.no_grad():
-        reference = forward(twin.train(), x, f"{name}(dropout=0.0)")
+        reference = forward(twin.eval(), x, f"{name}(dropout=0.0)")
     assert torch.allclose(first, reference, atol=1e-5), (
-        f"in eval mode {name}(dropout=0.5) should compute exactly what the same weights compute without "
-        "dropout; yours differs: in eval mode dropout must pass activations through unchanged")
+        f"in eval mode {name}(dropout=0.5) and {name}(dropout=0.0) with the same weights give different logits: "
+        "in eval mode dropout must pass activations through unchanged, whatever p (nn.Dropout does; "
+        "do not scale by 1-p yourself)")
 
 
 def check_raw_logits(make: Make, forward: Forward, x: torch.Tensor, name: str, *, last_layer: str) -> None:
     """Shifting the output bias shifts the outputs by exactly that much: nothing follows the last Linear.
 
-    Says nothing about a model that is random in eval mode (the dropout checks report that).
+    Says nothing about a model that is random in eval mode (the dropout checks report that) or
+    that ignores num_classes (check_num_classes reports that).
     """
     model = make(num_classes=7).eval()
+    with torch.no_grad():
+        if forward(model, x, f"{name}(num_classes=7)").shape[-1] != 7:
+            return
     biases = [p for p in model.parameters() if tuple(p.shape) == (7,)]
     assert len(biases) == 1, (
         "could not find the output layer's bias (one parameter of shape (num_classes,)) in "

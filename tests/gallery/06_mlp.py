@@ -8,12 +8,14 @@ ARCHITECTURE_TESTS = [
     "test_hidden_sizes_and_input_size_shape_the_network", "test_num_classes",
     "test_count_parameters", "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode",
     "test_outputs_are_raw_logits", "test_hidden_layers_use_relu",
+    "test_forward_runs_linear_relu_dropout_per_hidden_layer",
 ]
+TRACE = "test_forward_runs_linear_relu_dropout_per_hidden_layer"
 
 SLOW = ['test_mnist_accuracy']  # tests a mutant runs only when its `fails` names them
 
 MUTANTS = [
-    {"name": "dropout missing", "fails": "test_dropout_in_training_mode", "says": "no dropout is active",
+    {"name": "dropout missing", "fails": "test_dropout_in_training_mode", "also_fails": [TRACE], "says": "no dropout is active",
      "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
@@ -76,6 +78,7 @@ class MLP(_Reference):
         return torch.softmax(super().forward(x), dim=1)
 '''},
     {"name": "no hidden ReLU (the MLP collapses to one linear map)", "fails": "test_hidden_layers_use_relu",
+     "also_fails": [TRACE],
      "says": "linear function", "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
@@ -90,6 +93,7 @@ class MLP(nn.Module):
         return self.net(x.flatten(1))
 '''},
     {"name": "sigmoid instead of ReLU in the hidden layers", "fails": "test_hidden_layers_use_relu",
+     "also_fails": [TRACE],
      "says": "ReLU as the hidden activation", "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
@@ -142,6 +146,7 @@ class MLP(_Reference):
         return self.layers(x.flatten())
 '''},
     {"name": "layers in a plain Python list", "fails": "test_default_parameter_count", "says": "plain Python list",
+     "also_fails": ["test_output_shape_for_images_and_vectors", "test_count_parameters"],
      "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
@@ -210,6 +215,7 @@ class MLP(_Reference):
         return torch.log_softmax(super().forward(x), dim=1)
 '''},
     {"name": "tanh instead of ReLU in the hidden layers", "fails": "test_hidden_layers_use_relu",
+     "also_fails": [TRACE],
      "says": "ReLU as the hidden activation", "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
@@ -224,6 +230,7 @@ class MLP(nn.Module):
         return self.net(x.view(x.size(0), -1))
 '''},
     {"name": "output layer without a bias", "fails": "test_default_parameter_count",
+     "also_fails": ["test_num_classes", "test_outputs_are_raw_logits"],
      "says": "each with a bias", "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
@@ -236,6 +243,58 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.net(x.view(x.size(0), -1))
+'''},
+    {"name": "no ReLU after the last hidden Linear", "fails": TRACE,
+     "says": "after the 2nd hidden Linear no rectifier runs", "code": '''
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        layers, width = [], input_size
+        for i, h in enumerate(hidden_sizes):
+            last = i == len(hidden_sizes) - 1
+            layers += [nn.Linear(width, h)] + ([] if last else [nn.ReLU()]) + [nn.Dropout(dropout)]
+            width = h
+        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        return self.net(x.flatten(1))
+'''},
+    {"name": "an extra Dropout on the input", "fails": TRACE,
+     "says": "dropout runs on the input, before the first Linear", "code": '''
+_Reference = MLP
+
+class MLP(_Reference):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__(input_size, hidden_sizes, num_classes, dropout)
+        self.layers = nn.Sequential(nn.Dropout(dropout), *self.layers)
+'''},
+    {"name": "Dropout(p=1 - dropout)", "fails": TRACE, "also_fails": ["test_dropout_in_training_mode"],
+     "says": "multiplies the activations it keeps by 5", "code": '''
+_Reference = MLP
+
+class MLP(_Reference):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__(input_size, hidden_sizes, num_classes, 1 - dropout)
+'''},
+    {"name": "dropout after the first hidden layer only", "fails": TRACE,
+     "says": "no dropout runs after the 2nd hidden Linear", "code": '''
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        widths = [input_size, *hidden_sizes]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.out = nn.Linear(widths[-1], num_classes)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x):
+        x = x.view(x.size(0), -1)
+        for i, layer in enumerate(self.hidden):
+            x = F.relu(layer(x))
+            if i == 0:
+                x = self.drop(x)
+        return self.out(x)
 '''},
 ]
 
@@ -302,5 +361,51 @@ class MLP(nn.Module):
         x = self.dropout(self.relu(self.fc1(x)))
         x = self.dropout(self.relu(self.fc2(x)))
         return self.fc3(x)
+'''},
+    {"name": "clamp(min=0), where(x > 0, x, 0) and x * (x > 0) as ReLU; Linear -> Dropout -> ReLU; torch.flatten",
+     "tests": ARCHITECTURE_TESTS, "code": '''
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        widths = [input_size, *hidden_sizes, num_classes]
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.p = dropout
+
+    def forward(self, x):
+        x = torch.flatten(x, 1)
+        rectifiers = [lambda v: v.clamp(min=0), lambda v: torch.where(v > 0, v, 0.0), lambda v: v * (v > 0)]
+        for i, layer in enumerate(self.linears[:-1]):
+            x = F.dropout(layer(x), self.p, training=self.training)
+            x = rectifiers[i % 3](x)
+        return self.linears[-1](x)
+'''},
+    {"name": "hand-made layers (x @ w.T + b), a custom rectifier module, in-place nn.ReLU, x.reshape",
+     "tests": ARCHITECTURE_TESTS, "code": '''
+class Rectifier(nn.Module):
+    def forward(self, x):
+        return torch.maximum(x, torch.zeros_like(x))
+
+class Dense(nn.Module):
+    def __init__(self, a, b):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(b, a) / a ** 0.5)
+        self.b = nn.Parameter(torch.zeros(b))
+
+    def forward(self, x):
+        return x @ self.w.T + self.b
+
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        layers, width = [], input_size
+        for i, h in enumerate(hidden_sizes):
+            layers += [Dense(width, h), Rectifier() if i % 2 else nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            width = h
+        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        return self.net(x.reshape(x.shape[0], -1))
 '''},
 ]

@@ -6,7 +6,9 @@ Each `code` is appended to a copy of solutions/07_cnn/cnn.py (which imports torc
 ARCHITECTURE_TESTS = [
     "test_output_shape", "test_parameter_count", "test_num_classes", "test_dropout_in_training_mode",
     "test_no_dropout_in_eval_mode", "test_outputs_are_raw_logits",
+    "test_forward_runs_conv_relu_maxpool_blocks_then_the_classifier",
 ]
+TRACE = "test_forward_runs_conv_relu_maxpool_blocks_then_the_classifier"
 
 # A configurable CNN for the mutants below: every argument is one way of getting it wrong.
 _BUILDER = '''
@@ -55,7 +57,7 @@ SLOW = ['test_mnist_accuracy']  # tests a mutant runs only when its `fails` name
 MUTANTS = [
     {"name": "wrong conv channels (16 and 32)", "fails": "test_parameter_count", "says": "conv 1->16",
      "code": _mutant(c1=16, c2=32)},
-    {"name": "no padding, Linear still 3136 inputs", "fails": "test_output_shape", "says": "both convs need padding=1",
+    {"name": "no padding, Linear still 3136 inputs", "fails": "test_output_shape", "says": "as with: the 2nd conv 5x5 without padding; or the 1st conv without padding and the 2nd conv without padding",
      "code": _mutant(padding=0)},
     {"name": "no padding, Linear resized to 64*5*5", "fails": "test_parameter_count", "says": "a conv without padding shrinks the image",
      "code": _mutant(padding=0, side=5)},
@@ -67,7 +69,7 @@ MUTANTS = [
      "code": _mutant(out="softmax")},
     {"name": "ReLU after the output layer", "fails": "test_outputs_are_raw_logits", "says": "follows the last Linear",
      "code": _mutant(out="relu")},
-    {"name": "dropout missing", "fails": "test_dropout_in_training_mode", "says": "no dropout is active",
+    {"name": "dropout missing", "fails": "test_dropout_in_training_mode", "also_fails": [TRACE], "says": "no dropout is active",
      "code": _mutant(use_dropout=False)},
     {"name": "dropout always on (F.dropout with training=True)", "fails": "test_no_dropout_in_eval_mode",
      "says": "dropout is still active", "code": _mutant(dropout_always=True)},
@@ -98,6 +100,61 @@ class SimpleCNN(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.features(x))
+'''},
+    {"name": "no ReLU after either convolution", "fails": TRACE,
+     "says": "between the 1st and 2nd convolution no rectifier runs", "code": '''
+class SimpleCNN(nn.Module):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.MaxPool2d(2),
+                                      nn.Conv2d(32, 64, 3, padding=1), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(dropout),
+                                        nn.Linear(128, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+'''},
+    {"name": "nn.AvgPool2d instead of nn.MaxPool2d", "fails": TRACE,
+     "says": "2x2 average pooling runs where the contract has max pooling", "code": '''
+class SimpleCNN(nn.Module):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+                                      nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(dropout),
+                                        nn.Linear(128, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+'''},
+    {"name": "dropout on the conv features too (nn.Dropout2d before flattening)", "fails": TRACE,
+     "says": "dropout runs between the 2nd convolution and the first Linear, where the contract has no dropout",
+     "code": '''
+_Reference = SimpleCNN
+
+class SimpleCNN(_Reference):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__(num_classes, dropout)
+        self.features.append(nn.Dropout2d(dropout))
+'''},
+    {"name": "MaxPool2d(2, stride=1), Linear still 3136 inputs", "fails": "test_output_shape",
+     "says": "the 1st max-pool with stride 1 (MaxPool2d(2, stride=1)) and the 2nd max-pool with stride 1", "code": '''
+_Reference = SimpleCNN
+
+class SimpleCNN(_Reference):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__(num_classes, dropout)
+        self.features[2] = nn.MaxPool2d(2, stride=1)
+        self.features[5] = nn.MaxPool2d(2, stride=1)
+'''},
+    {"name": "the 2nd conv without padding (Conv2d(32, 64, 3)), Linear still 3136 inputs", "fails": "test_output_shape",
+     "says": "as with: the 2nd conv without padding; or the 1st conv without padding", "code": '''
+_Reference = SimpleCNN
+
+class SimpleCNN(_Reference):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__(num_classes, dropout)
+        self.features[3] = nn.Conv2d(32, 64, 3)
 '''},
 ]
 
@@ -151,5 +208,34 @@ class SimpleCNN(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+'''},
+    {"name": "nn.LazyLinear(128) for the first Linear", "tests": ARCHITECTURE_TESTS, "code": '''
+_Reference = SimpleCNN
+
+class SimpleCNN(_Reference):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__(num_classes, dropout)
+        self.classifier[1] = nn.LazyLinear(128)
+'''},
+    {"name": "ReLU after the max-pool (in-place), clamp(min=0), a custom rectifier, channels-last flatten",
+     "tests": ARCHITECTURE_TESTS, "code": '''
+import torch.nn.functional as F
+
+class Rectifier(nn.Module):
+    def forward(self, x):
+        return F.threshold(x, 0.0, 0.0)
+
+class SimpleCNN(nn.Module):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3, padding=1), nn.Conv2d(32, 64, 3, padding=1)
+        self.fc1, self.fc2 = nn.Linear(3136, 128), nn.Linear(128, num_classes)
+        self.pool, self.act, self.drop = nn.MaxPool2d(kernel_size=2, stride=2), Rectifier(), nn.Dropout(p=dropout)
+
+    def forward(self, x):
+        x = F.relu(self.pool(self.conv1(x)), inplace=True)
+        x = self.pool(self.conv2(x).clamp(min=0))
+        x = x.permute(0, 2, 3, 1).reshape(x.size(0), -1)
+        return self.fc2(self.drop(self.act(self.fc1(x))))
 '''},
 ]
