@@ -74,7 +74,8 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
         print(f"\n{t('english_failures')}", file=stream)
     for r in reasons:
         said = headline(r, lang)
-        reason = said if r.message.startswith(status_label(r.status)) else f"{status_label(r.status, lang)}: {said}"
+        label = status_label(r.status, lang if said != r.message else "en")  # an English reason keeps its English word
+        reason = said if r.message.startswith(status_label(r.status)) else f"{label}: {said}"
         print(f"\n{r.name}: {reason}", file=stream)
         if verbose:
             for test in r.tests:
