@@ -179,14 +179,14 @@ def _result(name: str, status: str, message: str = "", bonus: bool = False) -> E
                           seconds=1.0, message=message, tests=[], bonus=bonus)
 
 
-def test_scorecard_in_chinese_says_once_that_failures_stay_english() -> None:
+def test_scorecard_in_chinese_says_once_that_untranslated_failures_stay_english() -> None:
     results = [_result("01_activations", "passed"), _result("02_xor", "failed", "collapse_linear: wrong order"),
                _result("03_backprop", "not_started", "not started: 03_backprop.forward: write it"),
                _result("09_experiments", "blocked", "blocked: finish 06 and 07", bonus=True)]
     out = io.StringIO()
     print_scorecard(results, "exercises", "cpu", stream=out, lang="zh-TW")
     text = out.getvalue()
-    assert text.count("失敗訊息目前仍為英文") == 1
+    assert text.count("有些失敗訊息還沒有中文版") == 1
     for word in ("評分 exercises（裝置：cpu）", "練習", "狀態", "通過", "未通過", "尚未開始", "受阻", "總計", "（加分）"):
         assert word in text, word
     assert "02_xor: failed: collapse_linear: wrong order" in text

@@ -1,7 +1,8 @@
 """The grader's two languages: English and Traditional Chinese (Taiwan), ``en`` and ``zh-TW``.
 
 Only what the learner reads between tests is translated: the progress screen, the scorecard's
-headings, status words and next-step lines, and ``grader hint``. Failure messages stay English.
+headings, status words and next-step lines, ``grader hint``, and the failure messages that a test
+raises from its table of causes (grader/core/failures.py); any other failure message stays English.
 
 The language comes from ``--lang``, else ``GRADER_LANG``, else the locale (``LC_ALL``, then
 ``LC_MESSAGES``, then ``LANG``, the first one set wins): any Chinese locale (``zh_TW``,
@@ -36,7 +37,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "n_passed": ("{passed}/{total} passed", "{passed}/{total} 通過"),
     "bonus_tag": ("(bonus)", "（加分）"),
     "bonus_total": ("+ bonus", "+ 加分"),
-    "english_failures": ("", "（失敗訊息目前仍為英文。）"),
+    "english_failures": ("", "（有些失敗訊息還沒有中文版，以英文顯示。）"),
     "checking": ("checking {name} ...", "正在檢查 {name} ..."),
     "progress": ("Progress:", "進度："),
     "bar_unit": ("exercises", "個練習"),

@@ -57,9 +57,15 @@ class TestResult:
     max_points: int
     message: str = ""
     metrics: dict | None = None  # what a threshold test measured (accuracy, threshold, epochs, ...)
+    cause: str = ""  # the failure's key in its table (grader/core/failures.py), when it has one
+    translations: dict[str, str] | None = None  # the message in the other languages, by language
 
     def __post_init__(self) -> None:  # also from the strings of a stored result
         self.outcome, self.kind = Status(self.outcome), Status(self.kind)
+
+    def said(self, lang: str) -> str:
+        """The message in ``lang`` when the test has it translated, else as recorded."""
+        return (self.translations or {}).get(lang, self.message)
 
 
 @dataclass
@@ -89,7 +95,8 @@ class ExerciseResult:
         data["cached"] = data.pop("cached_age") is not None
         for test in data["tests"]:
             test.pop("kind")
-            if test["metrics"] is None:
-                del test["metrics"]
+            for optional in ("metrics", "cause", "translations"):
+                if not test[optional]:
+                    del test[optional]
         data["seconds"] = round(self.seconds, 2)
         return data

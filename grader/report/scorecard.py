@@ -35,7 +35,8 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
     """One row per exercise (status, tests, points, seconds), a total row, then reasons; first, when
     a hand-in was graded without the sandbox, why (``unsandboxed``).
 
-    Headings and status words are in ``lang`` (default: i18n.language()); reasons stay English."""
+    Headings, status words and the failures that have a translation are in ``lang`` (default:
+    i18n.language())."""
     lang = lang or i18n.language()
     t = partial(i18n.text, lang=lang)
     left, right = i18n.ljust, i18n.rjust
@@ -69,20 +70,28 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
     print(f"{left(t('total'), width)}  {left(total, status_width)}  {tests:>7}  {f'{points}/{max_points}':>9}  "
           f"{sum(r.seconds for r in results):>8.1f}{extra}", file=stream)
     reasons = [r for r in results if r.status != Status.PASSED and r.message]
-    if reasons and t("english_failures"):
+    if t("english_failures") and any(headline(r, lang) == r.message for r in reasons):
         print(f"\n{t('english_failures')}", file=stream)
     for r in reasons:
-        reason = r.message if r.message.startswith(status_label(r.status)) else f"{status_label(r.status)}: {r.message}"
+        said = headline(r, lang)
+        label = status_label(r.status, lang if said != r.message else "en")  # an English reason keeps its English word
+        reason = said if r.message.startswith(status_label(r.status)) else f"{label}: {said}"
         print(f"\n{r.name}: {reason}", file=stream)
         if verbose:
             for test in r.tests:
                 if test.kind not in (Status.PASSED, Status.NOT_STARTED) and test.message:
-                    print(f"  - {test.id.split('::', 1)[-1]}: {test.message}", file=stream)
+                    print(f"  - {test.id.split('::', 1)[-1]}: {test.said(lang)}", file=stream)
     measured = [(r.name, test) for r in results for test in r.tests if test.metrics] if verbose else []
     if measured:
         print("", file=stream)
     for name, test in measured:
         print(f"{name}  {test.id.split('::', 1)[-1]}: {describe_metrics(test.metrics or {})}", file=stream)
+
+
+def headline(result: ExerciseResult, lang: str) -> str:
+    """The exercise's message in ``lang``: the translation of the test it quotes, when there is one."""
+    quoted = next((t for t in result.tests if t.message == result.message and t.translations), None)
+    return quoted.said(lang) if quoted else result.message
 
 
 def describe_metrics(metrics: dict) -> str:

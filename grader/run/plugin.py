@@ -2,7 +2,8 @@
 
 Active through ``addopts = -p grader.run.plugin`` in pyproject.toml. Options:
 ``--solutions`` / ``--target DIR`` choose the implementation (default: exercises/),
-``--device`` the torch device. A test file of ``NN_name/`` grades ``<target>/NN_name/<module>.py``,
+``--device`` the torch device, ``--lang`` the language a failure is also shown in when its
+test raises it from a table of causes. A test file of ``NN_name/`` grades ``<target>/NN_name/<module>.py``,
 which the ``mod`` fixture imports lazily, so a module that does not import fails its tests with
 one line instead of breaking collection. The module is the file's ``GRADES = "<module>"`` when it
 declares one (an exercise's tests split by topic: ``test_train_fit.py`` grades ``train``), else
@@ -35,7 +36,7 @@ from typing import Any, TextIO
 
 import pytest
 
-from grader.core import kit
+from grader.core import i18n, kit
 from grader.core.device import resolve_device
 from grader.core.results import Progress
 from grader.core.target import Target
@@ -65,6 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--solutions", action="store_true", help="grade solutions/ instead of exercises/")
     group.addoption("--target", metavar="DIR", help="grade DIR, laid out like exercises/")
     group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device (auto: CUDA when available)")
+    group.addoption("--lang", choices=i18n.LANGUAGES, default=None,
+                    help="language of the failures that have a translation (default: $GRADER_LANG, else the locale)")
     group.addoption("--grader-channel", metavar="W,R", help=argparse.SUPPRESS)
 
 
@@ -78,7 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--target {target}: no such folder")
     grading = config.stash[GRADING] = Grading(Target(solutions, target).folder, config.getoption("--device"))
     stream, key, control = _open_channel(config.getoption("--grader-channel"))
-    config.pluginmanager.register(Recorder(stream, key, control, grading.folder), "grader-recorder")
+    recorder = Recorder(stream, key, control, grading.folder, i18n.language(config.getoption("--lang")))
+    config.pluginmanager.register(recorder, "grader-recorder")
 
 
 @pytest.hookimpl(trylast=True)

@@ -18,6 +18,7 @@ import pytest
 
 from grader.core import kit
 from grader.core.causes import find_cause
+from grader.core.failures import Failure
 from grader.core.results import Status
 from grader.core.text import clip
 from grader.run.integrity import Snapshot, comparisons_are_honest, import_kit_modules, sign
@@ -97,14 +98,17 @@ class Recorder:
     collection, before any graded code is imported) has been compared with the process.
     """
 
-    def __init__(self, stream: TextIO | None, key: str, control: str = "", graded: Path = kit.EXERCISES_DIR) -> None:
+    def __init__(self, stream: TextIO | None, key: str, control: str = "", graded: Path = kit.EXERCISES_DIR,
+                 lang: str = "en") -> None:
         self.stream = stream
         self.graded = graded  # the folder graded
+        self.lang = lang  # a keyed failure is also shown in this language
         self.key = key
         self.control = control
         self.kinds: dict[str, Status] = {}  # nodeid -> kind
         self.reasons: dict[str, str] = {}  # nodeid -> why it is blocked or not started, for the terminal
-        self.pending: dict[str, tuple[Status, str]] = {}  # nodeid -> (kind, message), until teardown
+        self.pending: dict[str, tuple[Status, str, Failure | None]] = {}  # nodeid -> (kind, message, keyed
+        # failure), until teardown
         self.points = [0, 0]
         self.snapshot: Snapshot | None = None
 
@@ -199,17 +203,20 @@ class Recorder:
                 and grades_an_exercise(item):
             report.longrepr = learner_repr(item, excinfo, self.graded) or report.longrepr
         report.grader_kind = kind  # type: ignore[attr-defined]  # read back by pytest_report_teststatus
-        self.pending[item.nodeid] = (kind, message)
+        keyed = excinfo.value if excinfo is not None and isinstance(excinfo.value, Failure) else None
+        if keyed is not None and self.lang in keyed.texts and self.lang != "en":
+            report.sections.append((self.lang, keyed.texts[self.lang]))
+        self.pending[item.nodeid] = (kind, message, keyed if kind == Status.FAILED else None)
         if self.control and item.name == f"test_grader_control_{self.control}_fail" and kind == Status.FAILED:
             report.outcome, report.longrepr = "passed", None  # expected: not a failure of the run
 
     def _finish(self, item: pytest.Item, _changes: Any = Snapshot.changes) -> None:
         """Check the process is as the snapshot left it (with the check as it was when this module
         was imported, before any graded code), then record and emit the test's result."""
-        kind, message = self.pending.pop(item.nodeid, (Status.ERROR, "the test produced no result"))
+        kind, message, keyed = self.pending.pop(item.nodeid, (Status.ERROR, "the test produced no result", None))
         changes = _changes(self.snapshot, item.config.pluginmanager.get_plugins()) if self.snapshot else []
         if changes:
-            kind = Status.ERROR
+            kind, keyed = Status.ERROR, None
             message = f"tampering: the graded code replaced {', '.join(changes[:3])}; results cannot be trusted"
         if not item.name.startswith(f"test_grader_control_{self.control}_") or not self.control:
             self.kinds[item.nodeid] = kind  # the terminal summary and `needs` know the exercise's own tests
@@ -219,7 +226,8 @@ class Recorder:
         self.points[0] += points
         measured = getattr(item, "funcargs", {}).get("metrics") or None
         self._emit({"event": "result", "id": item.nodeid, "kind": kind, "points": points,
-                    "max_points": max_points(item), "message": message, "metrics": plain_metrics(measured)})
+                    "max_points": max_points(item), "message": message, "metrics": plain_metrics(measured),
+                    **cause_fields(keyed)})
 
     def pytest_report_teststatus(self, report: pytest.TestReport):
         kind = getattr(report, "grader_kind", None)
@@ -242,3 +250,10 @@ class Recorder:
             terminalreporter.write_line(f"{self.kinds[node].label} {_function(node)}: "
                                         f"{clip(reason.removeprefix('not started: ').removeprefix(BLOCKED_PREFIX), 500)}")
         terminalreporter.write_line(f"grader: {self.points[0]}/{self.points[1]} points ({detail}) for {self.graded}")
+
+
+def cause_fields(keyed: Failure | None) -> dict[str, Any]:
+    """A keyed failure's ``cause`` and ``translations`` for its result event (nothing for others)."""
+    if keyed is None:
+        return {}
+    return {"cause": keyed.key, "translations": {lang: text for lang, text in keyed.texts.items() if lang != "en"}}

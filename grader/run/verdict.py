@@ -39,8 +39,11 @@ def as_test(event: dict, max_points: int) -> TestResult:
     kind = Status(event["kind"]) if event.get("kind") in TEST_KINDS else Status.ERROR
     points = max_points if kind == Status.PASSED else 0
     metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else None
+    raw = event.get("translations")
+    translations: dict = raw if isinstance(raw, dict) else {}
     return TestResult(str(event.get("id")), kind.outcome, kind, points, max_points, clip(str(event.get("message", ""))),
-                      metrics)
+                      metrics, clip(str(event.get("cause") or ""), 120),
+                      {str(k): clip(str(v)) for k, v in translations.items()} or None)
 
 
 def _control_problem(results: dict[str, dict], expected: list[str]) -> str | None:
