@@ -1,5 +1,8 @@
 """Mistakes and correct styles for 01_activations."""
 
+# No test of this exercise is slow: every mutant runs every test.
+SLOW: list[str] = []
+
 MUTANTS = [
     {"name": "naive sigmoid overflows for -1000", "fails": "test_sigmoid_is_stable", "says": "above ~709 is inf",
      "also": ["inherits the fault of your sigmoid"], "code": '''
@@ -143,6 +146,54 @@ _reference_plot = plot_activations
 def plot_activations(path):
     _reference_plot(path)
 '''},
+    {"name": "naive sigmoid with the overflow silenced by np.errstate", "fails": "test_sigmoid_is_stable",
+     "says": "hidden rather than avoided", "also_fails": ["test_sigmoid_grad"],
+     "also": ["above ~709 is inf", "inherits the fault of your sigmoid"], "code": '''
+def sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+'''},
+    {"name": "naive sigmoid silenced by an errstate decorator and warnings filter, exp imported by name",
+     "fails": "test_sigmoid_is_stable", "says": "hidden rather than avoided", "also_fails": ["test_sigmoid_grad"],
+     "also": ["above ~709 is inf", "inherits the fault of your sigmoid"], "code": '''
+import warnings
+from numpy import exp
+
+@np.errstate(all="ignore")
+def sigmoid(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return 1 / (1 + exp(-x))
+'''},
+    {"name": "naive tanh with the overflow silenced by np.errstate", "fails": "test_tanh_values_and_stability",
+     "says": "hidden rather than avoided", "also_fails": ["test_tanh_grad"],
+     "also": ["e^x or e^-x is inf", "inherits the fault of your tanh"], "code": '''
+def tanh(x):
+    with np.errstate(all="ignore"):
+        return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
+'''},
+    {"name": "tanh clipped to +-300 still overflows in float32", "fails": "test_tanh_values_and_stability",
+     "says": "~88.7 in float32", "also": ["e^x or e^-x is inf"], "code": '''
+def tanh(x):
+    e = np.exp(2 * np.clip(x, -300, 300))
+    return (e - 1) / (e + 1)
+'''},
+    {"name": "plot with only 5 points per curve draws a jagged tanh", "fails": "test_plot_activations",
+     "says": "use more points", "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-5, 5, 5)
+    fig, axes = plt.subplots(1, 3)
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
 ]
 
 CORRECT = [
@@ -220,5 +271,59 @@ def plot_activations(path):
     fig.savefig(str(path))
     plt.close(fig)
     return Path(path)
+'''},
+    {"name": "plot with 10 points per curve", "tests": ["test_plot_activations"], "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-5, 5, 10)
+    fig, axes = plt.subplots(1, 3)
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "plot of ReLU through its 3 corner points, integer grid for the others", "tests": ["test_plot_activations"],
+     "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 3)
+    axes[0].plot([-5, 0, 5], [0, 0, 5])
+    x = np.arange(-5, 6)
+    axes[1].plot(x, sigmoid(x))
+    axes[2].plot(x, tanh(x))
+    axes[2].axhline(0, color="gray")
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "stable sigmoid and tanh that also silence warnings (nothing overflows)", "code": '''
+def sigmoid(x):
+    x = np.asarray(x)
+    with np.errstate(all="ignore"):
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+def tanh(x):
+    with np.errstate(over="ignore"):
+        e = np.exp(-2 * np.abs(x))
+        return np.sign(x) * (1 - e) / (1 + e)
+'''},
+    {"name": "sigmoid with exp masked by where= (uncomputed entries are not overflows)",
+     "tests": ["test_sigmoid_values", "test_sigmoid_is_stable", "test_sigmoid_grad"], "code": '''
+def sigmoid(x):
+    x = np.asarray(x, dtype=np.result_type(x, np.float32))
+    pos = x >= 0
+    e_neg = np.exp(-x, out=np.zeros_like(x), where=pos)
+    e_pos = np.exp(x, out=np.zeros_like(x), where=~pos)
+    return np.where(pos, 1 / (1 + e_neg), e_pos / (1 + e_pos))
 '''},
 ]

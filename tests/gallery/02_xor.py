@@ -1,5 +1,8 @@
 """Mistakes and correct styles for 02_xor."""
 
+# The two tests that train ten seeds; every other mutant runs every fast test.
+SLOW = ["test_xor_is_separable_with_a_hidden_nonlinearity", "test_linear_net_cannot_solve_xor"]
+
 MUTANTS = [
     {"name": "linear net for every activation", "fails": "test_activation_makes_the_difference", "says": "behaves like a linear function", "code": '''
 def make_xor_net(hidden=8, activation="tanh"):

@@ -1,6 +1,9 @@
 """Mistake gallery for 03_backprop: each MUTANT is appended to a copy of the reference module
 and must fail the named test with a message containing `says`; each CORRECT style must pass."""
 
+# No test of this exercise is slow: every mutant runs every test.
+SLOW: list[str] = []
+
 MUTANTS = [
     {"name": "backward without the ReLU mask", "fails": ["test_backward_matches_numerical_gradient",
                                                          "test_backward_matches_torch_autograd"],
