@@ -8,6 +8,7 @@ are computed here in NumPy float64. Hints: `grader hint 01`.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from collections.abc import Iterator
 
@@ -30,7 +31,7 @@ def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
 def strict_problem(f, x: np.ndarray) -> str | None:
     """The overflow, invalid value or RuntimeWarning f(x) raises under strict NumPy settings, or the
     overflow it hides from them (an exponential that returned inf under the learner's np.errstate), or None."""
-    with overflows_seen(getattr(f, "__globals__", {})) as hidden, warnings.catch_warnings(), \
+    with overflows_seen(getattr(inspect.unwrap(f), "__globals__", {})) as hidden, warnings.catch_warnings(), \
             np.errstate(over="raise", invalid="raise", divide="raise"):
         warnings.simplefilter("error", RuntimeWarning)
         try:
@@ -60,11 +61,6 @@ def overflow_report(f, name: str, seen_in: type = np.float32) -> str | None:
     if not bad:
         return None
     wide = sorted(v for dtype, v in bad if dtype is np.float64)
-    if name == "tanh":
-        v = (wide or sorted(v for _, v in bad))[-1]
-        return (f"tanh overflows at x = {v:g} ({bad.get((np.float64, v)) or bad[(np.float32, v)]}): e^x or e^-x is inf "
-                "once |x| > ~709 (~88.7 in float32), and inf / inf is NaN. Use a form with no large exponent: "
-                "np.tanh, or 2 * sigmoid(2x) - 1 with a stable sigmoid")
     if not wide:
         if np.dtype(seen_in) == np.float64:
             return None
@@ -72,6 +68,11 @@ def overflow_report(f, name: str, seen_in: type = np.float32) -> str | None:
         return (f"{name} is silent in float64 but overflows in float32 ({bad[(np.float32, v)]} at x = {v:g}): a bound that is safe in float64 but not in float32 (such as clipping to +-500) still "
                 "overflows, because float32's largest number is about 3.4e38, so np.exp(x) is inf in float32 from "
                 "x = 88.7 on. Keep every exponent at or below about 88 (e.g. clip to +-80), or exponentiate only -|x|")
+    if name == "tanh":
+        v = wide[-1]
+        return (f"tanh overflows at x = {v:g} ({bad[(np.float64, v)]}): e^x or e^-x is inf "
+                "once |x| > ~709 (~88.7 in float32), and inf / inf is NaN. Use a form with no large exponent: "
+                "np.tanh, or 2 * sigmoid(2x) - 1 with a stable sigmoid")
     if wide[0] < 0 < wide[-1]:
         return (f"{name} overflows both for x = {wide[0]:g} and for x = {wide[-1]:g} ({bad[(np.float64, wide[0])]}), "
                 "so each of your formulas is used on the sign it cannot handle. np.where(x >= 0, a, b) evaluates both "
@@ -195,8 +196,9 @@ def test_sigmoid_is_stable(mod, dtype):
     want = trusted_sigmoid(x)
     if not np.allclose(out, want, atol=1e-6):
         i = worst(out, want)
+        mirrored = "; that is sigmoid(-x)" if np.allclose(out, 1 - want, atol=1e-6) else ""
         raise AssertionError(f"sigmoid is wrong for large |x|: sigmoid({x[i]:g}) should be {want[i]:.6g}, got "
-                             f"{out[i]:.6g} (sigmoid(-1000) is ~0 and sigmoid(1000) ~1)")
+                             f"{out[i]:.6g} (sigmoid(-1000) is ~0 and sigmoid(1000) ~1){mirrored}")
 
 
 @pytest.mark.points(1)
@@ -207,7 +209,10 @@ def test_tanh_values_and_stability(mod, mixed):
             quietly(mod.tanh, mixed)
         fault = inherited_fault(mod, "sigmoid", trusted_sigmoid, used)
         assert not fault, f"tanh calls your sigmoid and inherits its fault: {fault}. Fix sigmoid first"
-        raise AssertionError("tanh is off: tanh(x) = (e^x - e^-x) / (e^x + e^-x), ranging over (-1, 1)")
+        shift = out - np.tanh(mixed) if out.shape == mixed.shape else np.array([np.nan])
+        offset = (f": it is tanh(x) + {shift.flat[0]:.4g} everywhere, off by a constant (2 * sigmoid(2x) - 1 without "
+                  "its - 1 gives tanh(x) + 1)" if np.allclose(shift, shift.flat[0]) else "")
+        raise AssertionError(f"tanh is off: tanh(x) = (e^x - e^-x) / (e^x + e^-x), ranging over (-1, 1){offset}")
     for dtype in (np.float64, np.float32):
         big = np.array(PROBES, dtype=dtype)
         with watching(mod, "sigmoid") as used:

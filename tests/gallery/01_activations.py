@@ -5,12 +5,12 @@ SLOW: list[str] = []
 
 MUTANTS = [
     {"name": "naive sigmoid overflows for -1000", "fails": "test_sigmoid_is_stable", "says": "above ~709 is inf",
-     "also": ["inherits the fault of your sigmoid"], "code": '''
+     "also": ["inherits the fault of your sigmoid"], "also_fails": ["test_sigmoid_grad"], "code": '''
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 '''},
     {"name": "sigmoid_grad built on a naive sigmoid is not blamed for sigmoid's overflow", "fails": "test_sigmoid_grad",
-     "says": "inherits the fault of your sigmoid", "also": ["above ~709 is inf"], "code": '''
+     "says": "inherits the fault of your sigmoid", "also": ["above ~709 is inf"], "also_fails": ["test_sigmoid_is_stable"], "code": '''
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 '''},
@@ -20,17 +20,17 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-np.clip(x, -500, 500)))
 '''},
     {"name": "sigmoid split on the sign with np.where, both branches overflow", "fails": "test_sigmoid_is_stable",
-     "says": "evaluates both branches", "also": ["inherits the fault of your sigmoid"], "code": '''
+     "says": "evaluates both branches", "also": ["inherits the fault of your sigmoid"], "also_fails": ["test_sigmoid_grad"], "code": '''
 def sigmoid(x):
     return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
 '''},
-    {"name": "relu modifies its input", "fails": "test_functions_are_pure_and_keep_shape", "says": "modified its input", "code": '''
+    {"name": "relu modifies its input", "fails": "test_functions_are_pure_and_keep_shape", "says": "modified its input", "also_fails": ["test_plot_activations"], "code": '''
 def relu(x):
     x[x < 0] = 0
     return x
 '''},
     {"name": "relu with np.maximum writing into its input (out=x)", "fails": "test_functions_are_pure_and_keep_shape",
-     "says": "modified its input", "code": '''
+     "says": "modified its input", "also_fails": ["test_plot_activations"], "code": '''
 def relu(x):
     return np.maximum(x, 0, out=x)
 '''},
@@ -61,13 +61,13 @@ def sigmoid_grad(x):
 def tanh_grad(x):
     return 1 - tanh(x)
 '''},
-    {"name": "naive tanh gives NaN for large x", "fails": "test_tanh_values_and_stability", "says": "e^x or e^-x is inf", "code": '''
+    {"name": "naive tanh gives NaN for large x", "fails": "test_tanh_values_and_stability", "says": "e^x or e^-x is inf", "also_fails": ["test_tanh_grad"], "code": '''
 def tanh(x):
     return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
 '''},
     {"name": "tanh via a naive sigmoid inherits its overflow", "fails": "test_tanh_values_and_stability",
      "says": "tanh calls your sigmoid and inherits its fault", "also": ["above ~709 is inf", "inherits the fault of your sigmoid"],
-     "code": '''
+     "also_fails": ["test_sigmoid_is_stable", "test_sigmoid_grad", "test_tanh_grad"], "code": '''
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
@@ -75,11 +75,11 @@ def tanh(x):
     return 2 * sigmoid(2 * x) - 1
 '''},
     {"name": "tanh as 2 sigmoid(2x) without the -1; tanh_grad is not blamed", "fails": "test_tanh_grad",
-     "says": "inherits the fault of your tanh: tanh itself gives wrong values", "code": '''
+     "says": "inherits the fault of your tanh: tanh itself gives wrong values", "also_fails": ["test_tanh_values_and_stability"], "code": '''
 def tanh(x):
     return 2 * sigmoid(2 * x)
 '''},
-    {"name": "sigmoid branches swapped gives sigmoid(-x)", "fails": "test_sigmoid_values", "says": "that is sigmoid(-x)", "code": '''
+    {"name": "sigmoid branches swapped gives sigmoid(-x)", "fails": "test_sigmoid_values", "says": "that is sigmoid(-x)", "also_fails": ["test_sigmoid_is_stable"], "code": '''
 def sigmoid(x):
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, e / (1 + e), 1 / (1 + e))
@@ -173,7 +173,7 @@ def tanh(x):
         return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
 '''},
     {"name": "tanh clipped to +-300 still overflows in float32", "fails": "test_tanh_values_and_stability",
-     "says": "~88.7 in float32", "also": ["e^x or e^-x is inf"], "code": '''
+     "says": "silent in float64 but overflows in float32", "code": '''
 def tanh(x):
     e = np.exp(2 * np.clip(x, -300, 300))
     return (e - 1) / (e + 1)
