@@ -43,7 +43,7 @@ def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarra
     central = np.array([(f(x + step * e) - f(x - step * e)) / (2 * step)
                         for e in np.eye(x.size).reshape(-1, *x.shape)]).reshape(x.shape)
     moved = float(np.abs(arg - x).max())
-    if moved:
+    if moved > 1e-12:  # more than rounding: a perturbation left in place
         hint = (f" It also left x changed (by up to {moved:.1e}): a perturbation that is not undone moves the point "
                 "where every later element is evaluated. Save old = x[i] and set x[i] = old after the two evaluations.")
     elif x.ndim > 1 and np.allclose(got, got[:, :1]) and not np.allclose(want, want[:, :1]):

@@ -12,7 +12,7 @@ def make_xor_net(hidden=8, activation="tanh"):
 def collapse_linear(W1, b1, W2, b2):
     return W2 @ W1, b2
 '''},
-    {"name": "collapse in the wrong order", "fails": "test_collapse_linear", "says": "not W1 @ W2", "code": '''
+    {"name": "collapse in the wrong order", "fails": "test_collapse_linear", "says": "the product in the wrong order", "code": '''
 def collapse_linear(W1, b1, W2, b2):
     return W1 @ W2, W2 @ b1 + b2
 '''},

@@ -297,7 +297,7 @@ def softmax_cross_entropy(scores, y):
     return float(loss), p / n
 '''},
     {"name": "softmax without the max shift, overflow silenced by np.errstate", "fails": "test_softmax_cross_entropy_is_stable",
-     "says": "hidden rather than avoided", "code": '''
+     "says": "hidden rather than avoided", "also": ["overflow"], "code": '''
 def softmax_cross_entropy(scores, y):
     n = scores.shape[0]
     with np.errstate(all="ignore"):
@@ -315,7 +315,8 @@ def forward(params, X):
     return cache, scores
 '''},
     {"name": "numerical_gradient walking the rows of a 2-D x (tmp = x[i] is a view)",
-     "fails": "test_numerical_gradient_values", "says": "each row of the result holds a single number", "code": '''
+     "fails": "test_numerical_gradient_values", "says": "each row of the result holds a single number",
+     "also_fails": ["test_numerical_gradient_restores_x"], "code": '''
 def numerical_gradient(f, x, h=1e-5):
     grad = np.zeros_like(x)
     for i in range(len(x)):
