@@ -35,7 +35,7 @@ def is_raw_logit(model: nn.Module) -> bool:
         return True  # nothing to probe; the training and separability tests still judge the outputs
     points = torch.rand(16, 2, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        layer.bias += 10.0
+        layer.bias.add_(10.0)
         return torch.allclose(shifted(points) - model(points), torch.full((16, 1), 10.0), atol=1e-4)
 
 
