@@ -173,6 +173,8 @@ def test_forward(mod):
                     f"{before['W1'].shape} and W2 is (H, C) = {before['W2'].shape}: multiply X @ W1, then h @ W2, "
                     "with no transposes")
     assert isinstance(out, (tuple, list)) and len(out) == 2, "forward should return a pair (scores, cache)"
+    assert not (getattr(out[1], "shape", None) == want.shape != getattr(out[0], "shape", None)), (
+        "forward returned (cache, scores): return them in the order (scores, cache)")
     scores = np.asarray(out[0])
     assert scores.shape == (7, C), f"forward gave scores of shape {scores.shape} for X of shape {X.shape}, expected (7, {C}): one row per example, one column per class"
     assert scores.dtype == np.float64, (

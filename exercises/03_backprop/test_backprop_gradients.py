@@ -16,10 +16,20 @@ GRADES = "backprop"
 
 # ---------------------------------------------------------------- numerical_gradient
 
+def _flat_gradient(mod, f, x: np.ndarray, h) -> np.ndarray:
+    """The learner's numerical_gradient of f at x.ravel() (NaN if it fails there)."""
+    try:
+        flat = mod.numerical_gradient(f, x.ravel().copy(), *([] if h is None else [h]))
+        return np.asarray(flat, dtype=np.float64).ravel()
+    except Exception:  # noqa: BLE001 - only a diagnosis
+        return np.full(x.size, np.nan)
+
+
 def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarray, atol: float, h=None):
     """Compare the learner's numerical_gradient with the exact gradient, naming the usual slips."""
     call = f"numerical_gradient({fname}, x{'' if h is None else f', h={h:g}'})"
-    got = mod.numerical_gradient(f, x.copy()) if h is None else mod.numerical_gradient(f, x.copy(), h=h)
+    arg = x.copy()
+    got = mod.numerical_gradient(f, arg) if h is None else mod.numerical_gradient(f, arg, h=h)
     assert np.asarray(got).dtype == np.float64, (
         f"{call} returned dtype {np.asarray(got).dtype}: a float32 result keeps only ~7 digits, too few for a "
         "gradient check; build the result as float64 (e.g. np.zeros(x.shape))")
@@ -32,7 +42,18 @@ def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarra
     one_sided = np.array([(f(x + step * e) - f(x)) / step for e in np.eye(x.size).reshape(-1, *x.shape)]).reshape(x.shape)
     central = np.array([(f(x + step * e) - f(x - step * e)) / (2 * step)
                         for e in np.eye(x.size).reshape(-1, *x.shape)]).reshape(x.shape)
-    if np.allclose(got, one_sided, rtol=0, atol=atol / 10):
+    moved = float(np.abs(arg - x).max())
+    if moved > 1e-12:  # more than rounding: a perturbation left in place
+        hint = (f" It also left x changed (by up to {moved:.1e}): a perturbation that is not undone moves the point "
+                "where every later element is evaluated. Save old = x[i] and set x[i] = old after the two evaluations.")
+    elif x.ndim > 1 and np.allclose(got, got[:, :1]) and not np.allclose(want, want[:, :1]):
+        hint = (" Each row of the result holds a single number: on a 2-D array x[i] is a whole row, so a loop over "
+                "range(len(x)) moves whole rows (and tmp = x[i] is a view of the row, not a saved copy). Visit every "
+                "element: for i in np.ndindex(x.shape).")
+    elif x.ndim > 1 and np.allclose(_flat_gradient(mod, f, x, h), want.ravel(), rtol=0, atol=atol):
+        hint = (" It is right when the same x is passed flattened (1-D), so the loop does not visit every element of a "
+                "2-D array: for i in np.ndindex(x.shape) does.")
+    elif np.allclose(got, one_sided, rtol=0, atol=atol / 10):
         hint = (" That is the one-sided difference (f(x+h) - f(x)) / h, whose error shrinks only like h: "
                 "use central differences (f(x+h) - f(x-h)) / (2h), whose error shrinks like h².")
     elif np.allclose(got, 2 * central, rtol=1e-6, atol=atol):
@@ -53,6 +74,10 @@ def test_numerical_gradient_values(mod):
     # (x+h)³ - (x-h)³ = 6x²h + 2h³, so the central difference with h = 0.1 is exactly 3x² + h².
     x = np.array([1.0, -2.0, 0.5])
     _check_numerical_gradient(mod, lambda v: np.sum(v ** 3), "sum(x**3)", x, 3 * x ** 2 + 0.1 ** 2, atol=1e-9, h=0.1)
+    # sum(x)² couples the elements, so a perturbation left in place changes every later slope (2·sum(x), exact for
+    # central differences of a quadratic).
+    x = np.array([0.5, -1.0, 2.0])
+    _check_numerical_gradient(mod, lambda v: np.sum(v) ** 2, "sum(x)**2", x, np.full(3, 2 * x.sum()), atol=1e-9, h=0.1)
 
 
 @pytest.mark.points(1)
@@ -135,6 +160,9 @@ def test_init_params_seed(mod):
     np.random.seed(456)
     b = mod.init_params(6, 5, 4, seed=7)
     c = mod.init_params(6, 5, 4, seed=8)
+    assert np.unique(a["W1"]).size > 1, (
+        "init_params()['W1'] has all entries equal for every seed: it draws no random numbers; draw the weights from "
+        "rng = np.random.default_rng(seed)")
     for k in ("W1", "W2"):
         assert np.array_equal(a[k], b[k]), (
             f"init_params(..., seed=7) gave different {k} on two calls: draw from a generator seeded with "

@@ -1,13 +1,16 @@
 """Mistakes and correct styles for 01_activations."""
 
+# No test of this exercise is slow: every mutant runs every test.
+SLOW: list[str] = []
+
 MUTANTS = [
     {"name": "naive sigmoid overflows for -1000", "fails": "test_sigmoid_is_stable", "says": "above ~709 is inf",
-     "also": ["inherits the fault of your sigmoid"], "code": '''
+     "also": ["inherits the fault of your sigmoid"], "also_fails": ["test_sigmoid_grad"], "code": '''
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 '''},
     {"name": "sigmoid_grad built on a naive sigmoid is not blamed for sigmoid's overflow", "fails": "test_sigmoid_grad",
-     "says": "inherits the fault of your sigmoid", "also": ["above ~709 is inf"], "code": '''
+     "says": "inherits the fault of your sigmoid", "also": ["above ~709 is inf"], "also_fails": ["test_sigmoid_is_stable"], "code": '''
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 '''},
@@ -17,17 +20,17 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-np.clip(x, -500, 500)))
 '''},
     {"name": "sigmoid split on the sign with np.where, both branches overflow", "fails": "test_sigmoid_is_stable",
-     "says": "evaluates both branches", "also": ["inherits the fault of your sigmoid"], "code": '''
+     "says": "evaluates both branches", "also": ["inherits the fault of your sigmoid"], "also_fails": ["test_sigmoid_grad"], "code": '''
 def sigmoid(x):
     return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
 '''},
-    {"name": "relu modifies its input", "fails": "test_functions_are_pure_and_keep_shape", "says": "modified its input", "code": '''
+    {"name": "relu modifies its input", "fails": "test_functions_are_pure_and_keep_shape", "says": "modified its input", "also_fails": ["test_plot_activations"], "code": '''
 def relu(x):
     x[x < 0] = 0
     return x
 '''},
     {"name": "relu with np.maximum writing into its input (out=x)", "fails": "test_functions_are_pure_and_keep_shape",
-     "says": "modified its input", "code": '''
+     "says": "modified its input", "also_fails": ["test_plot_activations"], "code": '''
 def relu(x):
     return np.maximum(x, 0, out=x)
 '''},
@@ -58,13 +61,13 @@ def sigmoid_grad(x):
 def tanh_grad(x):
     return 1 - tanh(x)
 '''},
-    {"name": "naive tanh gives NaN for large x", "fails": "test_tanh_values_and_stability", "says": "e^x or e^-x is inf", "code": '''
+    {"name": "naive tanh gives NaN for large x", "fails": "test_tanh_values_and_stability", "says": "e^x or e^-x is inf", "also_fails": ["test_tanh_grad"], "code": '''
 def tanh(x):
     return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
 '''},
     {"name": "tanh via a naive sigmoid inherits its overflow", "fails": "test_tanh_values_and_stability",
      "says": "tanh calls your sigmoid and inherits its fault", "also": ["above ~709 is inf", "inherits the fault of your sigmoid"],
-     "code": '''
+     "also_fails": ["test_sigmoid_is_stable", "test_sigmoid_grad", "test_tanh_grad"], "code": '''
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
@@ -72,11 +75,11 @@ def tanh(x):
     return 2 * sigmoid(2 * x) - 1
 '''},
     {"name": "tanh as 2 sigmoid(2x) without the -1; tanh_grad is not blamed", "fails": "test_tanh_grad",
-     "says": "inherits the fault of your tanh: tanh itself gives wrong values", "code": '''
+     "says": "inherits the fault of your tanh: tanh itself gives wrong values", "also_fails": ["test_tanh_values_and_stability"], "code": '''
 def tanh(x):
     return 2 * sigmoid(2 * x)
 '''},
-    {"name": "sigmoid branches swapped gives sigmoid(-x)", "fails": "test_sigmoid_values", "says": "that is sigmoid(-x)", "code": '''
+    {"name": "sigmoid branches swapped gives sigmoid(-x)", "fails": "test_sigmoid_values", "says": "that is sigmoid(-x)", "also_fails": ["test_sigmoid_is_stable"], "code": '''
 def sigmoid(x):
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, e / (1 + e), 1 / (1 + e))
@@ -142,6 +145,54 @@ def plot_activations(path):
 _reference_plot = plot_activations
 def plot_activations(path):
     _reference_plot(path)
+'''},
+    {"name": "naive sigmoid with the overflow silenced by np.errstate", "fails": "test_sigmoid_is_stable",
+     "says": "hidden rather than avoided", "also_fails": ["test_sigmoid_grad"],
+     "also": ["above ~709 is inf", "inherits the fault of your sigmoid"], "code": '''
+def sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+'''},
+    {"name": "naive sigmoid silenced by an errstate decorator and warnings filter, exp imported by name",
+     "fails": "test_sigmoid_is_stable", "says": "hidden rather than avoided", "also_fails": ["test_sigmoid_grad"],
+     "also": ["above ~709 is inf", "inherits the fault of your sigmoid"], "code": '''
+import warnings
+from numpy import exp
+
+@np.errstate(all="ignore")
+def sigmoid(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return 1 / (1 + exp(-x))
+'''},
+    {"name": "naive tanh with the overflow silenced by np.errstate", "fails": "test_tanh_values_and_stability",
+     "says": "hidden rather than avoided", "also_fails": ["test_tanh_grad"],
+     "also": ["e^x or e^-x is inf", "inherits the fault of your tanh"], "code": '''
+def tanh(x):
+    with np.errstate(all="ignore"):
+        return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
+'''},
+    {"name": "tanh clipped to +-300 still overflows in float32", "fails": "test_tanh_values_and_stability",
+     "says": "silent in float64 but overflows in float32", "code": '''
+def tanh(x):
+    e = np.exp(2 * np.clip(x, -300, 300))
+    return (e - 1) / (e + 1)
+'''},
+    {"name": "plot with only 5 points per curve draws a jagged tanh", "fails": "test_plot_activations",
+     "says": "use more points", "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-5, 5, 5)
+    fig, axes = plt.subplots(1, 3)
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 '''},
 ]
 
@@ -220,5 +271,59 @@ def plot_activations(path):
     fig.savefig(str(path))
     plt.close(fig)
     return Path(path)
+'''},
+    {"name": "plot with 10 points per curve", "tests": ["test_plot_activations"], "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-5, 5, 10)
+    fig, axes = plt.subplots(1, 3)
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "plot of ReLU through its 3 corner points, integer grid for the others", "tests": ["test_plot_activations"],
+     "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 3)
+    axes[0].plot([-5, 0, 5], [0, 0, 5])
+    x = np.arange(-5, 6)
+    axes[1].plot(x, sigmoid(x))
+    axes[2].plot(x, tanh(x))
+    axes[2].axhline(0, color="gray")
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "stable sigmoid and tanh that also silence warnings (nothing overflows)", "code": '''
+def sigmoid(x):
+    x = np.asarray(x)
+    with np.errstate(all="ignore"):
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+def tanh(x):
+    with np.errstate(over="ignore"):
+        e = np.exp(-2 * np.abs(x))
+        return np.sign(x) * (1 - e) / (1 + e)
+'''},
+    {"name": "sigmoid with exp masked by where= (uncomputed entries are not overflows)",
+     "tests": ["test_sigmoid_values", "test_sigmoid_is_stable", "test_sigmoid_grad"], "code": '''
+def sigmoid(x):
+    x = np.asarray(x, dtype=np.result_type(x, np.float32))
+    pos = x >= 0
+    e_neg = np.exp(-x, out=np.zeros_like(x), where=pos)
+    e_pos = np.exp(x, out=np.zeros_like(x), where=~pos)
+    return np.where(pos, 1 / (1 + e_neg), e_pos / (1 + e_pos))
 '''},
 ]

@@ -1,5 +1,8 @@
 """Mistakes and correct styles for 02_xor."""
 
+# The two tests that train ten seeds; every other mutant runs every fast test.
+SLOW = ["test_xor_is_separable_with_a_hidden_nonlinearity", "test_linear_net_cannot_solve_xor"]
+
 MUTANTS = [
     {"name": "linear net for every activation", "fails": "test_activation_makes_the_difference", "says": "behaves like a linear function", "code": '''
 def make_xor_net(hidden=8, activation="tanh"):
@@ -9,7 +12,7 @@ def make_xor_net(hidden=8, activation="tanh"):
 def collapse_linear(W1, b1, W2, b2):
     return W2 @ W1, b2
 '''},
-    {"name": "collapse in the wrong order", "fails": "test_collapse_linear", "says": "not W1 @ W2", "code": '''
+    {"name": "collapse in the wrong order", "fails": "test_collapse_linear", "says": "the product in the wrong order", "code": '''
 def collapse_linear(W1, b1, W2, b2):
     return W1 @ W2, W2 @ b1 + b2
 '''},
@@ -66,7 +69,7 @@ def train_xor(model, epochs=1000, lr=0.05):
         losses.append(loss.item())
     return losses
 '''},
-    {"name": 'zero_grad between backward and step', "fails": 'test_train_xor_follows_adam_on_bce', "says": 'gradients were empty', "code": '''
+    {"name": 'zero_grad between backward and step', "fails": 'test_train_xor_follows_adam_on_bce', "says": "they were cleared (zero_grad()) between backward() and step()", "code": '''
 def train_xor(model, epochs=1000, lr=0.05):
     criterion = nn.BCEWithLogitsLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -178,6 +181,94 @@ def xor_accuracy(model):
 def xor_accuracy(model):
     return ((model(XOR_X) > 0).float() == XOR_Y).float().sum().item()
 '''},
+    {"name": "accuracy thresholding the logits at 0.5", "fails": "test_xor_accuracy", "says": "thresholds the logits at 0.5",
+     "code": '''
+@torch.no_grad()
+def xor_accuracy(model):
+    return ((model(XOR_X) > 0.5).float() == XOR_Y).float().mean().item()
+'''},
+    {"name": "accuracy with sigmoid applied to a probability", "fails": "test_xor_accuracy",
+     "says": "predicting class 1 for every point", "code": '''
+@torch.no_grad()
+def xor_accuracy(model):
+    probs = torch.sigmoid(model(XOR_X))
+    return ((torch.sigmoid(probs) > 0.5).float() == XOR_Y).float().mean().item()
+'''},
+    {"name": "accuracy comparing (4, 1) predictions with (4,) targets", "fails": "test_xor_accuracy",
+     "says": "compared tensors whose shapes broadcast", "code": '''
+@torch.no_grad()
+def xor_accuracy(model):
+    return ((model(XOR_X) > 0).float() == XOR_Y.squeeze()).float().mean().item()
+'''},
+    {"name": "CrossEntropyLoss on the single logit", "fails": "test_train_xor_follows_adam_on_bce",
+     "says": "every gradient it computed was zero", "code": '''
+def train_xor(model, epochs=1000, lr=0.05):
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = criterion(model(XOR_X), XOR_Y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+'''},
+    {"name": "backward on a loss rebuilt from loss.item()", "fails": "test_train_xor_follows_adam_on_bce",
+     "says": "no backward() had reached them", "code": '''
+def train_xor(model, epochs=1000, lr=0.05):
+    criterion = nn.BCEWithLogitsLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = torch.tensor(criterion(model(XOR_X), XOR_Y).item(), requires_grad=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+'''},
+    {"name": "train_xor seeds torch itself", "fails": "test_train_xor_follows_adam_on_bce",
+     "says": "train_xor seeds torch's random generator", "code": '''
+_reference_train = train_xor
+def train_xor(model, epochs=1000, lr=0.05):
+    torch.manual_seed(42)
+    return _reference_train(model, epochs, lr)
+'''},
+    {"name": "make_xor_net seeds torch itself", "fails": "test_make_xor_net_shapes",
+     "says": "two calls of make_xor_net in a row built identical weights", "code": '''
+_reference_make = make_xor_net
+def make_xor_net(hidden=8, activation="tanh"):
+    torch.manual_seed(0)
+    return _reference_make(hidden, activation)
+'''},
+    {"name": "make_xor_net maps sigmoid to tanh", "fails": "test_activation_makes_the_difference",
+     "says": "applies tanh between its layers", "code": '''
+def make_xor_net(hidden=8, activation="tanh"):
+    acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Tanh}
+    middle = [acts[activation]()] if activation else []
+    return nn.Sequential(nn.Linear(2, hidden), *middle, nn.Linear(hidden, 1))
+'''},
+    {"name": "make_xor_net with relu as the default", "fails": "test_activation_makes_the_difference",
+     "says": "the default is tanh", "code": '''
+_reference_make = make_xor_net
+def make_xor_net(hidden=8, activation="relu"):
+    return _reference_make(hidden, activation)
+'''},
+    {"name": "collapse with the element-wise product", "fails": "test_collapse_linear", "says": "the element-wise product",
+     "code": '''
+def collapse_linear(W1, b1, W2, b2):
+    return W2 * W1, W2 @ b1 + b2
+'''},
+    {"name": "collapse returning (b, W)", "fails": "test_collapse_linear", "says": "return them in the order (W, b)",
+     "code": '''
+def collapse_linear(W1, b1, W2, b2):
+    return W2 @ b1 + b2, W2 @ W1
+'''},
+    {"name": "collapse with b1 as a column", "fails": "test_collapse_linear", "says": "broadcasts to", "code": '''
+def collapse_linear(W1, b1, W2, b2):
+    return W2 @ W1, W2 @ b1.reshape(-1, 1) + b2
+'''},
 ]
 
 CORRECT = [
@@ -236,5 +327,21 @@ def train_xor(model, epochs=1000, lr=0.05):
         loss.backward()
         opt.step()
     return history
+'''},
+    {"name": "accuracy with sigmoid > 0.5 on flattened tensors", "tests": ["test_xor_accuracy"], "code": '''
+def xor_accuracy(model):
+    with torch.no_grad():
+        probs = torch.sigmoid(model(XOR_X)).view(-1)
+    return ((probs > 0.5).float() == XOR_Y.view(-1)).float().mean().item()
+'''},
+    {"name": "accuracy in NumPy with rounded probabilities", "tests": ["test_xor_accuracy"], "code": '''
+def xor_accuracy(model):
+    with torch.no_grad():
+        preds = torch.round(torch.sigmoid(model(XOR_X))).numpy().ravel()
+    return float(np.mean(preds == XOR_Y.numpy().ravel()))
+'''},
+    {"name": "collapse with np.dot", "tests": ["test_collapse_linear"], "code": '''
+def collapse_linear(W1, b1, W2, b2):
+    return np.dot(W2, W1), np.dot(W2, b1) + b2
 '''},
 ]

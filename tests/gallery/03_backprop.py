@@ -1,6 +1,9 @@
 """Mistake gallery for 03_backprop: each MUTANT is appended to a copy of the reference module
 and must fail the named test with a message containing `says`; each CORRECT style must pass."""
 
+# No test of this exercise is slow: every mutant runs every test.
+SLOW: list[str] = []
+
 MUTANTS = [
     {"name": "backward without the ReLU mask", "fails": ["test_backward_matches_numerical_gradient",
                                                          "test_backward_matches_torch_autograd"],
@@ -18,7 +21,7 @@ def backward(params, cache, dscores):
     return {"W1": X.T @ dz1, "b1": dz1.sum(axis=0), "W2": h.T @ dscores, "b2": dscores.sum(axis=1)}
 '''},
     {"name": "backward uses the pre-activation z1 instead of h for dW2",
-     "fails": "test_backward_matches_numerical_gradient", "says": "dW2 = h.T @ dscores", "code": '''
+     "fails": "test_backward_matches_numerical_gradient", "says": "dW2 = h.T @ dscores", "also_fails": ["test_backward_matches_torch_autograd"], "code": '''
 def backward(params, cache, dscores):
     X, z1, h = cache
     dz1 = (dscores @ params["W2"].T) * (z1 > 0)
@@ -100,7 +103,7 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 '''},
     {"name": "numerical_gradient leaves x changed", "fails": "test_numerical_gradient_restores_x",
-     "says": "left x changed", "code": '''
+     "says": "left x changed", "also_fails": ["test_numerical_gradient_values"], "code": '''
 def numerical_gradient(f, x, h=1e-5):
     grad = np.zeros(x.shape)
     for i in np.ndindex(x.shape):
@@ -165,7 +168,7 @@ def init_params(n_in, n_hidden, n_out, seed=0):
             "W2": rng.standard_normal((n_hidden, n_out)), "b2": np.zeros(n_out)}
 '''},
     {"name": "init_params with constant weights (no symmetry breaking)", "fails": "test_init_params",
-     "says": "symmetry", "code": '''
+     "says": "symmetry", "also_fails": ["test_init_params_seed"], "code": '''
 def init_params(n_in, n_hidden, n_out, seed=0):
     return {"W1": np.full((n_in, n_hidden), 0.01), "b1": np.zeros(n_hidden),
             "W2": np.full((n_hidden, n_out), 0.01), "b2": np.zeros(n_out)}
@@ -185,7 +188,7 @@ def forward(params, X):
 def sgd_update(param, grad, lr):
     return param + lr * grad
 '''},
-    {"name": 'softmax normalised over the wrong axis', "fails": 'test_softmax_cross_entropy_loss', "says": 'softmax over each column', "code": '''
+    {"name": 'softmax normalised over the wrong axis', "fails": 'test_softmax_cross_entropy_loss', "says": 'softmax over each column', "also_fails": ["test_softmax_cross_entropy_gradient"], "code": '''
 def softmax_cross_entropy(scores, y):
     n = scores.shape[0]
     p = np.exp(scores - scores.max(axis=0, keepdims=True))
@@ -254,6 +257,104 @@ def backward(params, cache, dscores):
     X, z1, h = cache
     dz1 = (dscores @ params["W2"].T) * (z1 > 0)
     return {"W1": X.T @ dz1, "b1": dz1.sum(axis=0), "W2": dscores.T @ h, "b2": dscores.sum(axis=0)}
+'''},
+    {"name": "loss gathered with log_p[:, y] (an (N, N) table)", "fails": "test_softmax_cross_entropy_loss",
+     "says": "log_p[:, y] takes column y[j] of every row", "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    dscores = np.exp(log_p)
+    dscores[np.arange(n), y] -= 1.0
+    return float(-log_p[:, y].mean()), dscores / n
+'''},
+    {"name": "dscores with the one-hot subtracted as dscores[:, y]", "fails": "test_softmax_cross_entropy_gradient",
+     "says": "dscores[:, y] -= 1 subtracts 1 in every row", "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    dscores = np.exp(log_p)
+    dscores[:, y] -= 1.0
+    return float(-log_p[np.arange(n), y].mean()), dscores / n
+'''},
+    {"name": "softmax_cross_entropy returning (dscores, loss)", "fails": "test_softmax_cross_entropy_loss",
+     "says": "return them in the order (loss, dscores)", "also_fails": ["test_softmax_cross_entropy_gradient"],
+     "code": '''
+_reference_sce = softmax_cross_entropy
+def softmax_cross_entropy(scores, y):
+    loss, d = _reference_sce(scores, y)
+    return d, loss
+'''},
+    {"name": "softmax row sums without keepdims", "fails": "test_softmax_cross_entropy_loss",
+     "says": "without keepdims=true", "also_fails": ["test_softmax_cross_entropy_gradient"], "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1)
+    loss = -np.log(p[np.arange(n), y]).mean()
+    p[np.arange(n), y] -= 1.0
+    return float(loss), p / n
+'''},
+    {"name": "softmax without the max shift, overflow silenced by np.errstate", "fails": "test_softmax_cross_entropy_is_stable",
+     "says": "hidden rather than avoided", "also": ["overflow"], "code": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    with np.errstate(all="ignore"):
+        p = np.exp(scores)
+        p = p / p.sum(axis=1, keepdims=True)
+        loss = -np.log(p[np.arange(n), y]).mean()
+    p[np.arange(n), y] -= 1.0
+    return float(loss), p / n
+'''},
+    {"name": "forward returning (cache, scores)", "fails": "test_forward", "says": "return them in the order (scores, cache)",
+     "code": '''
+_reference_forward = forward
+def forward(params, X):
+    scores, cache = _reference_forward(params, X)
+    return cache, scores
+'''},
+    {"name": "numerical_gradient walking the rows of a 2-D x (tmp = x[i] is a view)",
+     "fails": "test_numerical_gradient_values", "says": "each row of the result holds a single number",
+     "also_fails": ["test_numerical_gradient_restores_x"], "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros_like(x)
+    for i in range(len(x)):
+        tmp = x[i]
+        x[i] = tmp + h
+        fxh1 = f(x)
+        x[i] = tmp - h
+        fxh2 = f(x)
+        grad[i] = (fxh1 - fxh2) / (2 * h)
+        x[i] = tmp
+    return grad
+'''},
+    {"name": "numerical_gradient visiting only x.shape[0] elements", "fails": "test_numerical_gradient_values",
+     "says": "right when the same x is passed flattened", "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    for k in range(x.shape[0]):
+        old = x.flat[k]
+        x.flat[k] = old + h
+        fp = f(x)
+        x.flat[k] = old - h
+        fm = f(x)
+        x.flat[k] = old
+        grad.flat[k] = (fp - fm) / (2 * h)
+    return grad
+'''},
+    {"name": "numerical_gradient that never puts x[i] back", "fails": "test_numerical_gradient_values",
+     "says": "left x changed", "also_fails": ["test_numerical_gradient_restores_x"], "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        fp = f(x)
+        x[i] = old - h
+        fm = f(x)
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
 '''},
 ]
 
@@ -371,5 +472,29 @@ def backward(params, cache, dscores):
     dh = dscores @ params["W2"].T
     dh[h <= 0] = 0
     return {"W1": X.T @ dh, "b1": dh.sum(axis=0), "W2": h.T @ dscores, "b2": dscores.sum(axis=0)}
+'''},
+    {"name": "softmax_cross_entropy with take_along_axis and an identity-matrix one-hot",
+     "tests": ["test_softmax_cross_entropy_loss", "test_softmax_cross_entropy_gradient",
+               "test_softmax_cross_entropy_is_stable"], "code": '''
+def softmax_cross_entropy(scores, y):
+    z = scores - scores.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    loss = -np.mean(np.take_along_axis(np.log(p), y[:, None], axis=1))
+    return loss, (p - np.eye(scores.shape[1])[y]) / len(y)
+'''},
+    {"name": "numerical_gradient through a flat view of x",
+     "tests": ["test_numerical_gradient_values", "test_numerical_gradient_restores_x"], "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    flat, g = x.reshape(-1), grad.reshape(-1)
+    for k in range(x.size):
+        old = flat[k]
+        flat[k] = old + h
+        fp = f(x)
+        flat[k] = old - h
+        fm = f(x)
+        flat[k] = old
+        g[k] = (fp - fm) / (2 * h)
+    return grad
 '''},
 ]
