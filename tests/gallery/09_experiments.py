@@ -91,7 +91,7 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
 '''},
     {"name": "rotation by a fixed 90 degrees", "also_fails": ['test_augment_without_rotation_or_noise_is_plain_normalisation', 'test_augment_defaults'],
      "fails": "test_augment_rotation_is_random_and_bounded",
-     "says": "more than max_rotation", "code": '''
+     "says": "more than max_rotation", "also": ["pass max_rotation on"], "code": '''
 def augment_transform(max_rotation=15.0, noise_std=0.1):
     return transforms.Compose([
         transforms.Lambda(lambda image: image.rotate(90)), transforms.ToTensor(),
