@@ -74,7 +74,7 @@ BATCHES, CLASSES = (8, 8, 8, 6), 10  # probe_setup's loader and model
 def shape_cause(preds: np.ndarray, labels: np.ndarray) -> str:
     """Why preds/labels do not have shape (30,), from the sizes observed (or '' when they say nothing)."""
     if preds.shape in ((CLASSES,), (CLASSES * len(BATCHES),)) and labels.shape == (sum(BATCHES),):
-        return (f": preds has one entry per class ({CLASSES}) per {'batch' if preds.size > CLASSES else 'run'}, "
+        return (f": preds has one entry per class ({CLASSES}) {'per batch' if preds.size > CLASSES else 'in all'}, "
                 f"with values up to {int(preds.max())}, positions in the batch rather than classes. That is argmax "
                 "over the batch (dim=0); take it over the classes, argmax(dim=1), one class per image")
     if preds.shape == labels.shape == (BATCHES[-1],):
@@ -200,16 +200,17 @@ def test_confusion_matrix_size_is_num_classes(mod):
 
 # ---------------------------------------------------------------- per_class_accuracy
 
-def truncated(got: np.ndarray, expected: np.ndarray, fraction: np.ndarray) -> str:
-    """' (...integer division...)' when ``got`` is ``expected`` with its fractions cut off, else ''.
-
-    The probes' counts do not divide exactly, so 100 * 5 // 7 = 71 differs from 100 * 5 / 7 = 71.43;
-    (diag // totals) * 100 and int(...) casts cut off the same way."""
+def truncated(got: np.ndarray, expected: np.ndarray, fraction: np.ndarray, fix: str) -> str:
+    """': the fractions were cut off ... {fix}' when ``got`` is ``expected`` (percent) with its fractions
+    cut off, else ''. The probes' values are no whole numbers, so 100 * 5 // 7 = 71 differs from
+    100 * 5 / 7 = 71.43; (5 // 7) * 100 = 0 and int(...) casts cut off the same way."""
     cut = [np.floor(expected), np.trunc(expected), 100 * np.floor(fraction)]
     if any(np.allclose(got, c, equal_nan=True) for c in cut):
-        return (": the fractions were cut off, as integer division (// or np.floor_divide) or a cast to int "
-                "does: divide with / on floats, e.g. 100.0 * diag / totals")
+        return f": the fractions were cut off, as integer division (// or np.floor_divide) or a cast to int does: {fix}"
     return ""
+
+
+PER_CLASS_FIX = "divide with / on floats, e.g. 100.0 * np.diag(cm) / totals"
 
 
 @pytest.mark.points(1)
@@ -229,7 +230,7 @@ def test_per_class_accuracy_percent_of_true_class(mod):
         "precision): divide the diagonal by the row sums, the number of samples whose true class is i")
     assert np.allclose(acc, expected), (
         f"per_class_accuracy({cm.tolist()}) should be {np.round(expected, 2).tolist()} (100 * diagonal / row sums), "
-        f"got {acc.tolist()}{truncated(acc, expected, np.diag(cm) / totals)}")
+        f"got {acc.tolist()}{truncated(acc, expected, np.diag(cm) / totals, PER_CLASS_FIX)}")
 
 
 @pytest.mark.points(1)
@@ -253,7 +254,7 @@ def test_per_class_accuracy_empty_class_is_nan(mod):
     expected = np.array([200 / 3, 500 / 6])
     assert np.allclose(acc[[0, 2]], expected), (
         f"the classes with samples should give {np.round(expected, 2).tolist()}, got {acc[[0, 2]].tolist()}"
-        f"{truncated(acc[[0, 2]], expected, np.array([2 / 3, 5 / 6]))}")
+        f"{truncated(acc[[0, 2]], expected, np.array([2 / 3, 5 / 6]), PER_CLASS_FIX)}")
 
 
 # ---------------------------------------------------------------- find_errors
@@ -319,4 +320,4 @@ def test_find_errors_confidence_of_predicted_class(mod):
     assert np.allclose(got, expected, atol=1e-4), (
         f"'confidence' must be 100 * probs[n, preds[n]] (percent, probability of the predicted class): "
         f"for index {wrong[0]} expected {expected[0]:.2f}, got {got[0]:.2f}"
-        f"{truncated(got, expected, probs[wrong, preds[wrong]])}")
+        f"{truncated(got, expected, probs[wrong, preds[wrong]], 'keep the float, 100 * probs[n, preds[n]]')}")
