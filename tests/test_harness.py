@@ -95,3 +95,27 @@ def test_time_budget_scales_with_the_reference_architecture_timed_on_this_machin
     score = harness.Score(80.0, 1, 2, 3000.0, [0.5], 64, 1e-3, steps=1000, budget=2500.0, reference_step=0.5)
     text = score.describe()
     assert "stopped after 1 of 2 epochs" in text and "6.0 times the 500 ms of the reference" in text, text
+
+
+def test_a_model_many_times_slower_than_the_reference_is_stopped_with_the_ratio(monkeypatch):
+    """On 64 stand-in images (2 steps an epoch): a model that sleeps 50 ms per forward, against a reference
+    timed at 1 ms per step, exceeds 5 x 1 ms x 6 steps after its first epoch and is stopped there."""
+    import time
+
+    x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    monkeypatch.setattr(harness, "load_tensors", lambda dataset, train, device: (x, y))
+
+    class Slow(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(784, 10)
+
+        def forward(self, images):
+            time.sleep(0.05)
+            return self.linear(images.flatten(1))
+
+    score = harness.train_and_score(Slow(), "mnist", epochs=3, device=torch.device("cpu"), batch_size=32,
+                                    time_budget=0.01, reference_step=0.001)
+    assert score.epochs == 1 and score.budget == pytest.approx(0.03), score
+    text = score.describe()
+    assert "stopped after 1 of 3 epochs by the time budget" in text and "times the 1 ms of the reference" in text, text
