@@ -16,10 +16,12 @@ def accuracy_by_seed(monkeypatch):
     trained: list[int] = []
 
     def fake_train_and_score(model, dataset, *, seed, **training):
+        assert training["reference_step"] == 0.05, "the reference architecture's pace must reach the budget"
         trained.append(seed)
         return harness.Score(table[seed], 1, 1, 2.0, [0.1], 64, 1e-3)
 
     monkeypatch.setattr(harness, "train_and_score", fake_train_and_score)
+    monkeypatch.setattr(harness, "reference_step_seconds", lambda spec, device: 0.05)
     return table, trained
 
 
@@ -75,3 +77,45 @@ def test_jobs_on_cuda_take_turns_on_the_visible_gpus(monkeypatch, capsys):
     assert jobs_on("cuda", 4) == 1 and "grading 1 at a time" in capsys.readouterr().err
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert jobs_on("cuda", 4) == 2 and jobs_on("cuda", 1) == 1
+
+
+def test_time_budget_scales_with_the_reference_architecture_timed_on_this_machine():
+    """A slow machine slows the reference too: the budget grows with it, never below the kit's floor;
+    a run stopped by it names the measured ratio."""
+    assert harness.run_budget(400.0, 0.01, 1000) == 400.0  # fast machine: the floor
+    assert harness.run_budget(400.0, 0.5, 1000) == harness.SLOWDOWN * 500.0  # busy machine: 5 x 500 s
+    assert harness.run_budget(400.0, None, 1000) == 400.0 and harness.run_budget(None, 0.5, 10) is None
+    sizes = {name: sum(p.numel() for p in harness.reference_architecture(name).parameters())
+             for name in ("MLP", "SimpleCNN")}
+    assert sizes == {"MLP": 109_386, "SimpleCNN": 421_642}, sizes  # the contract's architectures
+    spec = kit.threshold("09_experiments", "test_fashion_mnist_cnn")
+    assert harness.reference_step_seconds(spec, torch.device("cpu")) > 0
+    other = kit.Threshold("x", "test_x", "10_x/x.py:Other", "mnist", 90.0, 0.5, 1, 64, 1e-3, 60.0)
+    assert harness.reference_step_seconds(other, torch.device("cpu")) is None
+    score = harness.Score(80.0, 1, 2, 3000.0, [0.5], 64, 1e-3, steps=1000, budget=2500.0, reference_step=0.5)
+    text = score.describe()
+    assert "stopped after 1 of 2 epochs" in text and "6.0 times the 500 ms of the reference" in text, text
+
+
+def test_a_model_many_times_slower_than_the_reference_is_stopped_with_the_ratio(monkeypatch):
+    """On 64 stand-in images (2 steps an epoch): a model that sleeps 50 ms per forward, against a reference
+    timed at 1 ms per step, exceeds 5 x 1 ms x 6 steps after its first epoch and is stopped there."""
+    import time
+
+    x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    monkeypatch.setattr(harness, "load_tensors", lambda dataset, train, device: (x, y))
+
+    class Slow(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(784, 10)
+
+        def forward(self, images):
+            time.sleep(0.05)
+            return self.linear(images.flatten(1))
+
+    score = harness.train_and_score(Slow(), "mnist", epochs=3, device=torch.device("cpu"), batch_size=32,
+                                    time_budget=0.01, reference_step=0.001)
+    assert score.epochs == 1 and score.budget == pytest.approx(0.03), score
+    text = score.describe()
+    assert "stopped after 1 of 3 epochs by the time budget" in text and "times the 1 ms of the reference" in text, text

@@ -21,7 +21,7 @@ from grader.cli import check
 from grader.core import i18n, kit
 from grader.core.results import ExerciseResult
 from grader.report import hints
-from grader.report.scorecard import print_scorecard
+from grader.report.scorecard import describe_age, print_scorecard
 
 FOLDERS = [kit.KIT_ROOT] + [kit.EXERCISES_DIR / n for n in kit.exercise_names()]
 
@@ -197,3 +197,27 @@ def test_scorecard_in_chinese_says_once_that_untranslated_failures_stay_english(
     print_scorecard(results, "exercises", "cpu", stream=english, lang="en")
     assert "Grading exercises on cpu" in english.getvalue() and "失敗" not in english.getvalue()
     assert "not started" in english.getvalue() and "total" in english.getvalue()
+
+
+def test_cached_age_in_chinese_has_chinese_units() -> None:
+    """The scorecard's cached column reads '11 分鐘前', not '11 min前'."""
+    result = _result("01_activations", "passed")
+    result.cached_age = 660.0
+    out = io.StringIO()
+    print_scorecard([result], "exercises", "cpu", stream=out, lang="zh-TW")
+    assert "（快取結果，11 分鐘前）" in out.getvalue().replace("(", "（").replace(")", "）"), out.getvalue()
+    assert [describe_age(s, "zh-TW") for s in (5, 660, 7200, 3 * 86400)] == ["5 秒", "11 分鐘", "2 小時", "3 天"]
+    assert [describe_age(s) for s in (5, 660, 7200, 3 * 86400)] == ["5 s", "11 min", "2 h", "3 d"]
+
+
+def test_each_hint_is_the_same_hint_in_both_languages(tmp_path: Path) -> None:
+    """`grader hint` counts the hints seen across languages, so hint n must be the same in both READMEs:
+    hints in another order are reported, although the README as a whole has the same code and numbers."""
+    english = tmp_path / "README.md"
+    english.write_text(EN, encoding="utf-8")
+    chinese = tmp_path / "README.zh-TW.md"
+    chinese.write_text(ZH.replace("1. 使用 `np.maximum(x, 0)`。\n2. 第二個提示。", "1. 第二個提示。\n2. 使用 `np.maximum(x, 0)`。"),
+                       encoding="utf-8")
+    problems = check.translation_problems(english, chinese)
+    assert len(problems) == 2 and all(f"hint {n} has other inline code or numbers than README.md's hint {n}" in p
+                                      for n, p in enumerate(problems, start=1)), problems

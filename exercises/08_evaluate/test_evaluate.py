@@ -68,13 +68,29 @@ def collect(mod, model, loader, device):
     return out
 
 
+BATCHES, CLASSES = (8, 8, 8, 6), 10  # probe_setup's loader and model
+
+
+def shape_cause(preds: np.ndarray, labels: np.ndarray) -> str:
+    """Why preds/labels do not have shape (30,), from the sizes observed (or '' when they say nothing)."""
+    if preds.shape in ((CLASSES,), (CLASSES * len(BATCHES),)) and labels.shape == (sum(BATCHES),):
+        return (f": preds has one entry per class ({CLASSES}) {'per batch' if preds.size > CLASSES else 'in all'}, "
+                f"with values up to {int(preds.max())}, positions in the batch rather than classes. That is argmax "
+                "over the batch (dim=0); take it over the classes, argmax(dim=1), one class per image")
+    if preds.shape == labels.shape == (BATCHES[-1],):
+        return ": that is the last batch only (6 images): keep every batch (append each, then np.concatenate)"
+    if preds.shape == labels.shape == (BATCHES[0],):
+        return (": that is one batch only (8 images): return after the loop, once every batch was appended")
+    return ": one entry per image of the loader, every batch concatenated in loader order"
+
+
 @pytest.mark.points(2)
 def test_collect_predictions_shapes_and_values(mod, device):
     model, loader, y, expected = probe_setup(device)
     preds, labels, probs = collect(mod, model, loader, device)
     assert preds.shape == (30,) and labels.shape == (30,), (
         f"preds and labels must have shape (N,) = (30,) for 30 images in 4 batches, got "
-        f"{preds.shape} and {labels.shape}: concatenate the batches, do not keep only the last one")
+        f"{preds.shape} and {labels.shape}{shape_cause(preds, labels)}")
     assert probs.shape == (30, 10), f"probs must have shape (N, C) = (30, 10), got {probs.shape}"
     assert np.issubdtype(preds.dtype, np.integer), (
         f"preds must hold integer class indices, got dtype {preds.dtype}: use argmax over dim 1")
@@ -97,10 +113,12 @@ def test_collect_predictions_shapes_and_values(mod, device):
 @pytest.mark.points(2)
 def test_collect_predictions_uses_eval_mode(mod, device):
     model, loader, _, expected = probe_setup(device, dropout=0.5)
-    _, _, probs = collect(mod, model, loader, device)
+    preds, labels, probs = collect(mod, model, loader, device)
     assert not any(training for training, _ in model.calls), (
         "collect_predictions ran the model in training mode, so dropout was still switching "
         "neurons off at random: call model.eval() before predicting")
+    assert probs.shape == expected.shape, (
+        f"probs must have shape (N, C) = {expected.shape}, got {probs.shape}{shape_cause(preds, labels)}")
     assert np.allclose(probs, expected, atol=1e-5), (
         "probs differ from the evaluation-mode softmax of the model's outputs")
 
@@ -182,12 +200,26 @@ def test_confusion_matrix_size_is_num_classes(mod):
 
 # ---------------------------------------------------------------- per_class_accuracy
 
+def truncated(got: np.ndarray, expected: np.ndarray, fraction: np.ndarray, fix: str) -> str:
+    """': the fractions were cut off ... {fix}' when ``got`` is ``expected`` (percent) with its fractions
+    cut off, else ''. The probes' values are no whole numbers, so 100 * 5 // 7 = 71 differs from
+    100 * 5 / 7 = 71.43; (5 // 7) * 100 = 0 and int(...) casts cut off the same way."""
+    cut = [np.floor(expected), np.trunc(expected), 100 * np.floor(fraction)]
+    if any(np.allclose(got, c, equal_nan=True) for c in cut):
+        return f": the fractions were cut off, as integer division (// or np.floor_divide) or a cast to int does: {fix}"
+    return ""
+
+
+PER_CLASS_FIX = "divide with / on floats, e.g. 100.0 * np.diag(cm) / totals"
+
+
 @pytest.mark.points(1)
 def test_per_class_accuracy_percent_of_true_class(mod):
-    cm = np.array([[8, 0, 2],
-                   [4, 4, 0],
-                   [0, 0, 5]])
-    expected = np.array([80.0, 50.0, 100.0])
+    cm = np.array([[5, 1, 1],
+                   [2, 4, 0],
+                   [0, 3, 6]])  # row sums 7, 6, 9: no accuracy is a whole number
+    totals = cm.sum(axis=1)
+    expected = 100.0 * np.diag(cm) / totals
     by_column = 100.0 * np.diag(cm) / cm.sum(axis=0)
     acc = np.asarray(mod.per_class_accuracy(cm), dtype=float)
     assert acc.shape == (3,), f"per_class_accuracy of a 3 x 3 matrix must have shape (3,), got {acc.shape}"
@@ -197,16 +229,16 @@ def test_per_class_accuracy_percent_of_true_class(mod):
         "per_class_accuracy divided by the column sums (how often a class was predicted; that is "
         "precision): divide the diagonal by the row sums, the number of samples whose true class is i")
     assert np.allclose(acc, expected), (
-        f"per_class_accuracy({cm.tolist()}) should be {expected.tolist()} (100 * diagonal / row sums), "
-        f"got {acc.tolist()}")
+        f"per_class_accuracy({cm.tolist()}) should be {np.round(expected, 2).tolist()} (100 * diagonal / row sums), "
+        f"got {acc.tolist()}{truncated(acc, expected, np.diag(cm) / totals, PER_CLASS_FIX)}")
 
 
 @pytest.mark.points(1)
 @pytest.mark.needs("test_per_class_accuracy_percent_of_true_class")
 def test_per_class_accuracy_empty_class_is_nan(mod):
-    cm = np.array([[3, 1, 0],
+    cm = np.array([[2, 1, 0],
                    [0, 0, 0],  # class 1 has no samples (but was predicted once)
-                   [1, 0, 4]])
+                   [1, 0, 5]])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         acc = np.asarray(mod.per_class_accuracy(cm), dtype=float)
@@ -219,8 +251,10 @@ def test_per_class_accuracy_empty_class_is_nan(mod):
     assert np.isnan(acc[1]), (
         f"a class with no samples must give NaN (its accuracy is undefined), got {float(acc[1])}: "
         "0 would claim the model got every one of them wrong")
-    assert np.allclose(acc[[0, 2]], [75.0, 80.0]), (
-        f"the classes with samples should give [75.0, 80.0], got {acc[[0, 2]].tolist()}")
+    expected = np.array([200 / 3, 500 / 6])
+    assert np.allclose(acc[[0, 2]], expected), (
+        f"the classes with samples should give {np.round(expected, 2).tolist()}, got {acc[[0, 2]].tolist()}"
+        f"{truncated(acc[[0, 2]], expected, np.array([2 / 3, 5 / 6]), PER_CLASS_FIX)}")
 
 
 # ---------------------------------------------------------------- find_errors
@@ -285,4 +319,5 @@ def test_find_errors_confidence_of_predicted_class(mod):
         "class, probs[n, preds[n]] (how sure the model was of its wrong answer)")
     assert np.allclose(got, expected, atol=1e-4), (
         f"'confidence' must be 100 * probs[n, preds[n]] (percent, probability of the predicted class): "
-        f"for index {wrong[0]} expected {expected[0]:.2f}, got {got[0]:.2f}")
+        f"for index {wrong[0]} expected {expected[0]:.2f}, got {got[0]:.2f}"
+        f"{truncated(got, expected, probs[wrong, preds[wrong]], 'keep the float, 100 * probs[n, preds[n]]')}")

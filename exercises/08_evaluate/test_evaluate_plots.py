@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks.plots import check_png, figures_saved
+from grader.checks.plots import check_drawn, check_png, figures_saved
 from grader.checks.reference import brute_force_cm
 
 GRADES = "evaluate"
@@ -91,6 +91,7 @@ def saved_figure(captured: list, name: str):
                     "write it with fig.savefig(path)")
     figure = captured[-1]
     captured.clear()
+    check_drawn(figure, name)
     return figure
 
 

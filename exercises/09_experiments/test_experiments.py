@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from grader.checks.devices import HostFactories, Unmoved, on_device
-from grader.checks.plots import check_png, figures_saved
+from grader.checks.plots import check_drawn, check_png, figures_saved
 from grader.run.plain import plain as plain_value
 
 # ---------------------------------------------------------------- add_gaussian_noise
@@ -137,12 +137,25 @@ LR_TABLE = {0.1: 91.5, 0.01: 97.25, 0.001: 97.9, 0.0001: 94.0}
 HIDDEN_TABLE = {512: 97.8, 64: 96.9, 256: 97.95, 128: 97.6}
 
 
+def one_pass(values: list):
+    """The values as a generator: it can be looped over once, and has neither len() nor [i]."""
+    return (value for value in values)
+
+
 @pytest.mark.points(2)
 def test_run_sweep_calls_each_value_once_in_order(mod):
-    for table, kind in ((LR_TABLE, list), (HIDDEN_TABLE, tuple)):
-        values = kind(table)
+    for table, kind in ((LR_TABLE, list), (HIDDEN_TABLE, tuple), (HIDDEN_TABLE, one_pass)):
+        values = list(table)
         probe = Probe(table)
-        results = mod.run_sweep(values, probe)
+        try:
+            results = mod.run_sweep(kind(values), probe)
+        except TypeError as exc:
+            if kind is not one_pass:
+                raise
+            raise AssertionError(
+                f"run_sweep raised TypeError ({exc}) on values given as a generator: values may be any iterable "
+                "(a list, a tuple, a range, a generator), so loop with `for value in values:` instead of "
+                "len(values) or values[i]") from exc
         assert probe.calls, "run_sweep never called train_and_evaluate: call it once for every value"
         if sorted(probe.calls) == sorted(values) and probe.calls != list(values):
             raise AssertionError(
@@ -157,6 +170,10 @@ def test_run_sweep_calls_each_value_once_in_order(mod):
             f"{list(values)}: call it exactly once per value, in order (training is the expensive part: keep "
             "each result instead of calling again)")
         assert isinstance(results, list), f"run_sweep returned {type(results).__name__}, expected a list of dicts"
+        assert not (kind is one_pass and len(results) == 0), (
+            f"run_sweep returned no results for {len(values)} values passed as a generator, after training each: "
+            "a generator can be looped over only once, so a second loop over values finds nothing. Loop once, "
+            "or take values = list(values) first")
         assert len(results) == len(values), (
             f"run_sweep returned {len(results)} results for {len(values)} values: one dict per value")
         for i, result in enumerate(results):
@@ -245,6 +262,7 @@ def test_plot_sweep_shows_accuracy_against_value(mod, tmp_path, monkeypatch):
     call_plot(mod, sweep_results(LR_TABLE), tmp_path / "lr.png", "learning rate")
     assert saved, "plot_sweep saved no matplotlib figure: draw with fig, ax = plt.subplots() and save with fig.savefig(path)"
     fig = saved[-1]
+    check_drawn(fig, "plot_sweep")
     axes = [ax for ax in fig.axes if shows_points(ax, values, accuracies)]
     if not axes:
         flipped = [ax for ax in fig.axes if shows_points_flipped(ax, values, accuracies)]

@@ -21,7 +21,10 @@ from grader.checks.reference import seed_everything
 
 GRADES = "experiments"
 MEAN, STD = 0.1307, 0.3081
-BACKGROUND = (0.0 - MEAN) / STD  # a black pixel after Normalize: -0.4242
+MNIST_FIT = (1 / STD, -MEAN / STD)  # (slope, intercept) of ToTensor then Normalize((MEAN,), (STD,)) on x / 255
+_YY, _XX = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+CORNERS = ((_YY - 13.5) ** 2 + (_XX - 13.5) ** 2).sqrt() > 13.0  # pixels a rotation can move out of the frame
+NOISE_TESTS = ("test_noise_has_mean_zero_and_the_requested_std",)  # the transform's noise step is add_gaussian_noise
 
 
 # ---------------------------------------------------------------- augment_transform
@@ -70,21 +73,48 @@ def apply(tf, image, what: str) -> torch.Tensor:
     return out.detach().cpu().float()
 
 
-def implied_normalisation(out: torch.Tensor, array: np.ndarray) -> str:
-    """' (your output looks like Normalize(mean=m, std=s))' from a straight-line fit, or ''."""
+def fitted_normalisation(out: torch.Tensor, array: np.ndarray) -> tuple[float, float] | None:
+    """(slope, intercept) with out = slope * array / 255 + intercept at every pixel, or None when the
+    output is no such per-pixel rescaling of the image. MNIST's Normalize gives (1 / 0.3081, -0.1307 / 0.3081)."""
     x = torch.from_numpy(array.astype(np.float64)).flatten() / 255
     y = out.double().flatten()
     slope = torch.cov(torch.stack([x, y]))[0, 1] / x.var()
     if not slope > 0:
-        return ""
+        return None
     intercept = y.mean() - slope * x.mean()
     if (y - (slope * x + intercept)).abs().max() > 1e-3 * max(1.0, float(y.abs().max())):
+        return None
+    return float(slope), float(intercept)
+
+
+def implied_normalisation(out: torch.Tensor, array: np.ndarray) -> str:
+    """' (your output looks like Normalize(mean=m, std=s))' from a straight-line fit, or ''."""
+    fit = fitted_normalisation(out, array)
+    if fit is None:
         return ""  # not a per-pixel rescaling of the image: nothing to say about the constants
-    mean, std = float(-intercept / slope), float(1 / slope)
-    if std < 0.01:
+    slope, intercept = fit
+    if 1 / slope < 0.01:
         return (" (your output looks like pixels 0..255 that were never scaled to [0, 1]: ToTensor divides a "
                 "PIL image by 255, so use it before Normalize)")
-    return f" (your output looks like x / 255 normalised with mean {mean:.4f} and std {std:.4f})"
+    return f" (your output looks like x / 255 normalised with mean {-intercept / slope:.4f} and std {1 / slope:.4f})"
+
+
+def own_normalisation(mod) -> tuple[float, float] | None:
+    """(slope, intercept) of the learner's normalisation, from augment_transform(0, 0) on the test digit,
+    or None when that is no per-pixel rescaling. The rotation checks undo it, so that wrong constants
+    (which the plain-normalisation test reports) do not look like a wrong rotation."""
+    array = digit_array()
+    return fitted_normalisation(apply(transform(mod, 0, 0), pil(array), "augment_transform(max_rotation=0, "
+                                      "noise_std=0)"), array)
+
+
+def noise_cause(std: float, want: float) -> str:
+    """Why the transform's noise has standard deviation ``std`` instead of ``want``, from the value seen."""
+    if math.isclose(std, want / STD, rel_tol=0.06):
+        return "you add the noise before Normalize, which divides it by 0.3081: add it last, to the normalised tensor"
+    if math.isclose(std, 0.1, rel_tol=0.06):
+        return "the noise ignores noise_std (it looks like the default 0.1): pass noise_std on"
+    return "add noise of standard deviation noise_std as the last step, after Normalize"
 
 
 @pytest.mark.points(2)
@@ -103,6 +133,11 @@ def test_augment_without_rotation_or_noise_is_plain_normalisation(mod):
                     "to call around the strokes. With max_rotation=0 it must not rotate: pass max_rotation on to "
                     "the rotation")
     want = plain(array)
+    if not torch.allclose(out, want, atol=1e-5) and fitted_normalisation(out, array) is None:
+        angle, residual = AngleFinder(array, MNIST_FIT)(out)
+        assert angle == 0 or residual >= 0.06, (
+            f"augment_transform(max_rotation=0, noise_std=0) rotated the image by about {angle:g} degrees: with "
+            "max_rotation=0 it must not rotate, so pass max_rotation on to the rotation (RandomRotation(max_rotation))")
     assert torch.allclose(out, want, atol=1e-5), (
         "augment_transform(max_rotation=0, noise_std=0) must give exactly mnist_transform's result, "
         f"ToTensor then Normalize((0.1307,), (0.3081,)): x' = (x / 255 - 0.1307) / 0.3081"
@@ -110,7 +145,7 @@ def test_augment_without_rotation_or_noise_is_plain_normalisation(mod):
 
 
 @pytest.mark.points(1)
-@pytest.mark.needs("test_augment_without_rotation_or_noise_is_plain_normalisation")
+@pytest.mark.needs("test_augment_without_rotation_or_noise_is_plain_normalisation", *NOISE_TESTS)
 def test_augment_noise_is_added_after_normalising(mod):
     array = digit_array()
     tf = transform(mod, 0, 0.3)
@@ -123,24 +158,19 @@ def test_augment_noise_is_added_after_normalising(mod):
     assert abs(mean) < 0.02, (
         f"with max_rotation=0 the output minus the plain normalised image should be zero-mean noise, but its "
         f"mean is {mean:.3f}: add Gaussian noise (add_gaussian_noise) as the last step")
-    if not math.isclose(std, 0.3, rel_tol=0.06):
-        why = "add noise of standard deviation noise_std as the last step, after Normalize"
-        if math.isclose(std, 0.3 / STD, rel_tol=0.06):
-            why = ("you add the noise before Normalize, which divides it by 0.3081: add it last, to the "
-                   "normalised tensor")
-        elif math.isclose(std, 0.1, rel_tol=0.06):
-            why = "the noise ignores noise_std (it looks like the default 0.1): pass noise_std on"
-        raise AssertionError(f"augment_transform(max_rotation=0, noise_std=0.3) added noise with standard deviation "
-                             f"{std:.3f}, expected 0.3 in normalised units: {why}")
+    assert math.isclose(std, 0.3, rel_tol=0.06), (
+        f"augment_transform(max_rotation=0, noise_std=0.3) added noise with standard deviation {std:.3f}, expected "
+        f"0.3 in normalised units: {noise_cause(std, 0.3)}")
 
 
 class AngleFinder:
     """Estimate by how many degrees an output of the transform was rotated, by comparing it
     with the image rotated by every whole degree (bilinear, so any interpolation matches)."""
 
-    def __init__(self, array: np.ndarray) -> None:
+    def __init__(self, array: np.ndarray, normalisation: tuple[float, float]) -> None:
         from PIL import Image
 
+        self.slope, self.intercept = normalisation
         self.angles = np.arange(-180, 180)
         image = pil(array)
         self.references = np.stack([np.asarray(image.rotate(float(a), resample=Image.BILINEAR), dtype=np.float32)
@@ -148,16 +178,16 @@ class AngleFinder:
 
     def __call__(self, out: torch.Tensor) -> tuple[float, float]:
         """(angle in degrees, mean absolute pixel difference to the best rotated copy)."""
-        pixels = (out.numpy() * STD + MEAN).reshape(-1)
+        pixels = ((out.numpy() - self.intercept) / self.slope).reshape(-1)
         distance = np.abs(self.references - pixels).mean(axis=1)
         best = int(distance.argmin())
         return float(self.angles[best]), float(distance[best])
 
 
-def rotation_angles(tf, what: str, n: int = 60):
+def rotation_angles(tf, what: str, normalisation: tuple[float, float], n: int = 60):
     """Apply tf to the test digit n times: (outputs, estimated angles, residuals)."""
     array = digit_array()
-    finder = AngleFinder(array)
+    finder = AngleFinder(array, normalisation)
     seed_everything(0)
     outs = [apply(tf, pil(array), what) for _ in range(n)]
     fits = [finder(out) for out in outs]
@@ -189,23 +219,29 @@ def test_augment_rotation_is_random_and_bounded(mod, max_rotation):
     first, second = (apply(still, image, "augment_transform(max_rotation=0, noise_std=0)") for _ in range(2))
     if (first != second).float().mean().item() > 0.5:
         return  # noise although noise_std=0: the plain-normalisation test says so, and angles cannot be measured
-    outs, angles, residuals = rotation_angles(transform(mod, max_rotation, 0.0), what)
+    fitted = own_normalisation(mod)
+    normalisation = fitted or MNIST_FIT
+    outs, angles, residuals = rotation_angles(transform(mod, max_rotation, 0.0), what, normalisation)
     check_angles(what, max_rotation, angles)
+    unfitted = ("; with max_rotation=0 your output is no per-pixel rescaling of the image either (see the "
+                "plain-normalisation test)" if fitted is None else ". Rotate only: a flip, shift, scaling or blur "
+                "would do this")
     assert max(residuals) < 0.06, (
-        f"{what} changed the image in some way other than a rotation about its centre (the best rotated copy "
-        f"still differs by {max(residuals):.3f} per pixel on average): rotate only (no flip, shift or scaling)")
+        f"{what} changed the image in some way other than a rotation about its centre: the best rotated copy "
+        f"still differs by {max(residuals):.3f} per pixel on average (0..1 scale, your normalisation undone)"
+        f"{unfitted}")
     stacked = torch.stack(outs)
-    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
-    corners = ((yy - 13.5) ** 2 + (xx - 13.5) ** 2).sqrt() > 13.0
-    worst = (stacked[:, 0][:, corners] - BACKGROUND).abs().max().item()
+    background = normalisation[1]  # a black pixel after your Normalize
+    worst = (stacked[:, 0][:, CORNERS] - background).abs().max().item()
     assert worst < 1e-3, (
         f"{what}: the corners that come into view when the image turns should be background (black, "
-        f"{BACKGROUND:.4f} after Normalize), but they hold other values (off by up to {worst:.3f}): rotate the "
+        f"{background:.4f} after your Normalize), but they hold other values (off by up to {worst:.3f}): rotate the "
         "PIL image (or the [0, 1] tensor) before Normalize; rotating the normalised tensor fills the corners "
         "with 0, which is grey")
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs(*NOISE_TESTS)
 def test_augment_defaults(mod):
     from PIL import Image
 
@@ -214,9 +250,9 @@ def test_augment_defaults(mod):
     blank = np.zeros((28, 28), dtype=np.uint8)
     seed_everything(0)
     outs = torch.stack([apply(tf, Image.fromarray(blank, mode="L"), "augment_transform()") for _ in range(40)])
-    std = (outs - plain(blank)).std().item()
+    std = (outs - plain(blank))[:, 0][:, ~CORNERS].std().item()  # the corners also show how the rotation fills
     assert math.isclose(std, 0.1, rel_tol=0.06), (
-        f"augment_transform() added noise of standard deviation {std:.3f} to a black image; the default "
-        "noise_std is 0.1 (in normalised units, added after Normalize)")
-    _, angles, _ = rotation_angles(tf, "augment_transform()")
+        f"augment_transform() added noise of standard deviation {std:.3f} to a black image, but the default "
+        f"noise_std is 0.1 (in normalised units): {noise_cause(std, 0.1)}")
+    _, angles, _ = rotation_angles(tf, "augment_transform()", own_normalisation(mod) or MNIST_FIT)
     check_angles("augment_transform()", 15.0, angles)

@@ -1,5 +1,6 @@
-"""Checks on the figures 01, 08 and 09 save: which matplotlib figures were saved, and whether a file
-is a PNG of sensible size that the function returned the path of."""
+"""Checks on the figures 01, 08 and 09 save: which matplotlib figures were saved, whether the one saved
+has anything drawn on it, and whether a file is a PNG of sensible size, not blank, that the function
+returned the path of."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,18 @@ def figures_saved(monkeypatch: pytest.MonkeyPatch) -> list:
     return captured
 
 
+EMPTY_CAUSES = ("plt.savefig saves the current figure, which is a new, blank one after plt.close() or another "
+                "plt.figure(): save first and close after, or save the figure you drew on with fig.savefig(path)")
+
+
+def check_drawn(figure, name: str) -> None:
+    """The figure ``name`` saved has axes: an empty one means the drawing went to another figure."""
+    assert figure.axes, f"{name} saved an empty figure (no axes, nothing drawn): {EMPTY_CAUSES}"
+
+
 def check_png(name: str, path, result) -> None:
-    """``name`` wrote a PNG of sensible size (100..5000 pixels a side) at ``path`` and returned ``path``."""
+    """``name`` wrote a PNG of sensible size (100..5000 pixels a side), not of one colour, at ``path`` and
+    returned ``path``."""
     import matplotlib.image
 
     assert path.is_file(), f"{name} wrote no file at the path it was given ({path})"
@@ -36,3 +47,5 @@ def check_png(name: str, path, result) -> None:
     height, width = pixels.shape[:2]
     assert pixels.ndim == 3 and 100 <= height <= 5000 and 100 <= width <= 5000, (
         f"{name} wrote a {width}x{height} pixel image: give the figure a sensible size (figsize, dpi)")
+    assert (pixels != pixels[0, 0]).any(), (
+        f"{name} wrote a blank image (every pixel the same colour), a figure with nothing drawn on it: {EMPTY_CAUSES}")

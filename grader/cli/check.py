@@ -155,7 +155,7 @@ INDENTED = re.compile(r"(?:(?<=\n\n)|\A)((?: {4,}\S.*\n(?:[ \t]*\n(?= {4,}\S))?)
 
 def readme_outline(text: str, lang: str) -> dict:
     """What a README and its translation must share: heading levels in order, the number of
-    hints, the code blocks (fenced or indented) verbatim, the inline code spans and the number
+    hints and each hint's inline code spans and numbers, the code blocks (fenced or indented) verbatim, the inline code spans and the number
     tokens (both as multisets), and whether it links to the other language before its first section."""
     blocks = FENCED.findall(text)
     prose = FENCED.sub("\n", text)
@@ -165,6 +165,7 @@ def readme_outline(text: str, lang: str) -> dict:
     return {
         "headings": [len(m) for m in re.findall(r"^(#{1,3}) ", prose, flags=re.M)],
         "hints": len(parse_hints(text, lang)),
+        "each hint": [Counter(re.findall(r"`([^`]+)`|(\d+(?:[.,]\d+)*)", hint)) for hint in parse_hints(text, lang)],
         "code blocks": blocks,
         "inline code": Counter(" ".join(span.split()) for span in re.findall(r"`([^`]+)`", prose)),
         "numbers": Counter(re.findall(r"\d+(?:[.,]\d+)*", text)),
@@ -188,6 +189,10 @@ def translation_problems(english: Path, chinese: Path) -> list[str]:
         problems.append(f"heading levels {zh['headings']}, README.md has {en['headings']}")
     if en["hints"] != zh["hints"]:
         problems.append(f"{zh['hints']} hints under '## 提示', README.md has {en['hints']} under '## Hints'")
+    else:
+        problems += [f"hint {n} has other inline code or numbers than README.md's hint {n} (`grader hint` counts "
+                     "the hints seen across languages, so hint n must be the same hint in both)"
+                     for n, (a, b) in enumerate(zip(en["each hint"], zh["each hint"]), start=1) if a != b]
     if en["code blocks"] != zh["code blocks"]:
         changed = [a for a, b in zip(en["code blocks"], zh["code blocks"]) if a != b]
         problems.append(f"{len(zh['code blocks'])} code blocks, README.md has {len(en['code blocks'])}"

@@ -86,8 +86,7 @@ def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser, words: 
                          args.data_dir)
         subfolders = {k: f"{k}/" for k in kinds} if len(kinds) > 1 else {}
         with staged(out) as stage:
-            print(f"  writing into the staging folder {_shown(stage)}/, moved to {_shown(out)}/ once the run "
-                  "has finished", flush=True)
+            print(f"  the results go to {_shown(out)}/, which appears once the run has finished", flush=True)
             rows = [train_one(impl, kind, data, plan, stage / subfolders.get(kind, ""), device,
                               f"[{i}/{len(kinds)}]") for i, kind in enumerate(kinds, 1)]
             info = {"started": started.strftime("%Y-%m-%d %H:%M:%S"),

@@ -58,6 +58,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "（再執行一次 `grader hint {name} --lang zh-TW` 看下一個提示，加 `--all` 看全部）"),
     "last_hint": ("That was the last hint.", "這是最後一個提示了。"),
     "cached": ("cached, {age} ago", "快取結果，{age}前"),
+    "age_s": ("{n} s", "{n} 秒"),
+    "age_min": ("{n} min", "{n} 分鐘"),
+    "age_h": ("{n} h", "{n} 小時"),
+    "age_d": ("{n} d", "{n} 天"),
     "cached_tag": ("(cached)", "（快取）"),
     "n_cached": ("{count} cached, not graded in this run", "{count} 個快取結果，本次未重新評分"),
     "not_sandboxed": (

@@ -2,6 +2,8 @@
 
 With ``--lang zh-TW`` (or GRADER_LANG, or a Chinese locale) the hints come from the exercise's
 README.zh-TW.md; an exercise without a translation falls back to the English hints, with a note.
+How many hints were seen (``.grader/hints.json``, per exercise) is shared by the languages: hint n is
+the same hint in both READMEs, which `grader check` holds (each hint's inline code and numbers agree).
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ def print_scorecard(results: list[ExerciseResult], target: str, device: str, *, 
         label = paint(left(status_label(r.status, lang), status_width), r.status, colour)
         tests = f"{r.passed_tests}/{len(r.tests)}"
         name = f"{r.name} {bonus_tag}" if r.bonus else r.name
-        cached = f"  ({t('cached', age=describe_age(r.cached_age))})" if r.cached_age is not None else ""
+        cached = f"  ({t('cached', age=describe_age(r.cached_age, lang))})" if r.cached_age is not None else ""
         memory = f"  {r.peak_memory_mb:.0f} MB" if verbose and r.peak_memory_mb else ""
         print(f"{left(name, width)}  {label}  {tests:>7}  {f'{r.points}/{r.max_points}':>9}  {r.seconds:>8.1f}"
               f"{memory}{cached}", file=stream)
@@ -117,12 +117,10 @@ def test_line(test: TestResult) -> str:
     return f"{label} {name}" + (f": {reason}" if reason else "")
 
 
-def describe_age(seconds: float) -> str:
-    """'12 s', '5 min', '3 h', '2 d'."""
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size:.0f} {unit}"
-    return f"{seconds:.0f} s"
+def describe_age(seconds: float, lang: str = "en") -> str:
+    """'12 s', '5 min', '3 h', '2 d' (in zh-TW '12 秒', '5 分鐘', '3 小時', '2 天')."""
+    unit, size = next(((u, s) for u, s in (("d", 86400), ("h", 3600), ("min", 60)) if seconds >= s), ("s", 1))
+    return i18n.text(f"age_{unit}", lang, n=f"{seconds // size:.0f}")
 
 
 def to_json(results: list[ExerciseResult], target: str, device: str, sandbox: bool = False,

@@ -3,6 +3,12 @@
 Threshold tests hand the learner's model to :func:`train_classifier` and score it with
 :func:`accuracy`, so a model is judged by what it can learn, not by the learner's loop;
 :func:`judge_threshold` retries a borderline result with the next seed.
+
+The time budget scales with the machine: before each run, a few training steps of the contract's
+architecture are timed here and now, and the run may take SLOWDOWN times what the whole run of that
+architecture would take (never less than the threshold's ``time_budget``). A slow or busy machine
+slows the reference as much as the learner's model, so only a model many times slower than the
+architecture it claims to be is stopped early.
 """
 from __future__ import annotations
 
@@ -46,6 +52,54 @@ def deterministic(device: torch.device | str) -> Iterator[None]:
 def reference_mlp(hidden: int = 128) -> nn.Module:
     """A small known-good MLP (784 -> hidden -> 10) for tests that grade a training loop."""
     return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+SLOWDOWN = 5.0  # how many times slower than the reference architecture here a model may train
+PACE_STEPS = 6  # timed training steps of the reference architecture (after one warm-up step)
+
+
+def reference_architecture(class_name: str) -> nn.Module | None:
+    """The contract's architecture of 06_mlp's MLP and 07_cnn's SimpleCNN with their defaults, to time
+    training steps with (the same layers, hence the same work per step); None for another model."""
+    if class_name == "MLP":  # 784 -> 128 -> 64 -> 10, 109,386 parameters
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 64),
+                             nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 10))
+    if class_name == "SimpleCNN":  # two conv blocks, 3136 -> 128 -> 10, 421,642 parameters
+        return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10))
+    return None
+
+
+def reference_step_seconds(spec: kit.Threshold, device: torch.device) -> float | None:
+    """Seconds one training step (Adam, cross-entropy, a batch of ``spec.batch_size``) of the reference
+    architecture takes on this machine now: the median of PACE_STEPS timed steps. None when ``spec``'s
+    model has no reference architecture. Uses torch's global generator: call it before seeding."""
+    model = reference_architecture(spec.class_name)
+    if model is None:
+        return None
+    model.to(device).train()
+    x = torch.randn(spec.batch_size, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (spec.batch_size,), device=device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    seconds = []
+    for _ in range(PACE_STEPS + 1):
+        started = time.perf_counter()
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - started)
+    return float(np.median(seconds[1:]))
+
+
+def run_budget(time_budget: float | None, reference_step: float | None, steps: int) -> float | None:
+    """Seconds a run of ``steps`` steps may take: max(time_budget, SLOWDOWN * reference_step * steps),
+    or ``time_budget`` alone when no reference was timed (None: no budget)."""
+    if time_budget is None or reference_step is None:
+        return time_budget
+    return max(time_budget, SLOWDOWN * reference_step * steps)
 
 
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator | None = None):
@@ -121,6 +175,9 @@ class Score:
     batch_size: int
     lr: float
     lr_decay: bool = False
+    steps: int = 0  # optimisation steps run
+    budget: float | None = None  # seconds allowed (after which no new epoch starts)
+    reference_step: float | None = None  # seconds per step of the reference architecture, measured here
 
     def describe(self) -> str:
         """One line for a threshold message, e.g. '4 epochs, batch 128, Adam lr 0.002, 9.1 s'."""
@@ -129,6 +186,14 @@ class Score:
                f"{self.seconds:.1f} s of training"
         if self.epochs < self.planned_epochs:
             text += f"; stopped after {self.epochs} of {self.planned_epochs} epochs by the time budget"
+            if self.reference_step and self.steps:
+                step = self.seconds / self.steps
+                text += (f" ({self.budget:.0f} s): {1000 * step:.0f} ms per step, {step / self.reference_step:.1f} "
+                         f"times the {1000 * self.reference_step:.0f} ms of the reference architecture measured on "
+                         f"this machine just before (up to {SLOWDOWN:g} times is allowed); extra work in forward, "
+                         "such as a loop over the images or layers built on every call, slows a model this way")
+            elif self.budget:
+                text += f" of {self.budget:.0f} s"
         if self.losses and not all(np.isfinite(self.losses)):
             text += "; the training loss became NaN/inf"
         elif self.losses:
@@ -139,22 +204,28 @@ class Score:
 def train_and_score(model: nn.Module, dataset: str, *, epochs: int, device: torch.device,
                     batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
                     time_budget: float | None = None, lr_decay: bool = False,
-                    on_step: Callable[[int, int], None] | None = None) -> Score:
+                    on_step: Callable[[int, int], None] | None = None,
+                    reference_step: float | None = None) -> Score:
     """Train ``model`` on the whole training split of ``dataset`` ("mnist" or "fashion") with
     :func:`train_classifier`, then score it on the official test split with :func:`accuracy`.
 
+    With ``reference_step`` (seconds per step of the reference architecture here, see
+    :func:`reference_step_seconds`) the budget is max(time_budget, SLOWDOWN * reference_step * steps).
     Runs are repeatable on the CPU (fixed seeds, deterministic kernels switched on for the
     duration of the call). Seed before building the model to fix its initial weights.
     """
     x, y = load_tensors(dataset, train=True, device=device)
     x_test, y_test = load_tensors(dataset, train=False, device=device)
+    steps_per_epoch = -(-len(x) // batch_size)
+    budget = run_budget(time_budget, reference_step, steps_per_epoch * epochs)
     with deterministic(device):
         started = time.perf_counter()
         losses = train_classifier(model, x, y, epochs=epochs, device=device, batch_size=batch_size,
-                                  lr=lr, seed=seed, time_budget=time_budget, lr_decay=lr_decay, on_step=on_step)
+                                  lr=lr, seed=seed, time_budget=budget, lr_decay=lr_decay, on_step=on_step)
         seconds = time.perf_counter() - started
         score = accuracy(model, x_test, y_test, device)
-    return Score(score, len(losses), epochs, seconds, losses, batch_size, lr, lr_decay)
+    return Score(score, len(losses), epochs, seconds, losses, batch_size, lr, lr_decay,
+                 steps=len(losses) * steps_per_epoch, budget=budget, reference_step=reference_step)
 
 
 @dataclass
@@ -191,7 +262,8 @@ def judge_threshold(build: Callable[[], nn.Module], spec: kit.Threshold, *, devi
                     seeds: Sequence[int] = (0, 1, 2)) -> Verdict:
     """Train a model from ``build()`` as ``spec`` (a threshold of exercises/kit.toml) says and score it;
     retrain with the next seed while it lands in the borderline band [threshold - band, threshold),
-    at most ``len(seeds)`` runs in all. What was measured goes into ``metrics`` (the test's).
+    at most ``len(seeds)`` runs in all. Each run's time budget scales with this machine's speed, timed
+    on the reference architecture just before it (:func:`reference_step_seconds`). What was measured goes into ``metrics`` (the test's).
 
     A model clearly below the band is not retried: retries absorb the seed-to-seed spread of a
     correct model (measured by ``grader calibrate``), they do not give a wrong one more chances.
@@ -199,10 +271,11 @@ def judge_threshold(build: Callable[[], nn.Module], spec: kit.Threshold, *, devi
     """
     tries: list[tuple[int, Score]] = []
     for seed in seeds:
+        reference_step = reference_step_seconds(spec, device)  # before seeding: it draws random numbers
         seed_everything(seed)
         on_step = (lambda done, total, label=f"seed {seed}": progress(label, done, total)) if progress else None
         tries.append((seed, train_and_score(build(), spec.dataset, seed=seed, device=device, on_step=on_step,
-                                            **spec.training())))
+                                            reference_step=reference_step, **spec.training())))
         accuracy = tries[-1][1].accuracy
         if accuracy >= spec.threshold or accuracy < spec.threshold - spec.band:
             break

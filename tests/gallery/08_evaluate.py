@@ -6,6 +6,7 @@ SLOW = []  # tests a mutant runs only when its `fails` names them
 MUTANTS = [
     # a GPU stops these; so does the CPU, with Unmoved batches and OnDevice outputs
     {"name": "batches never moved to the device", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode", "test_collect_predictions_without_gradients"],
      "says": "went into the model", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
@@ -19,6 +20,7 @@ def collect_predictions(model, loader, device):
     return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
 '''},
     {"name": "predictions turned into NumPy without .cpu()", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode", "test_collect_predictions_without_gradients"],
      "says": "without .cpu()", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
@@ -32,6 +34,7 @@ def collect_predictions(model, loader, device):
     return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
 '''},
     {"name": "labels moved to the device, then turned into NumPy", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode", "test_collect_predictions_without_gradients"],
      "says": "without .cpu()", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
@@ -100,6 +103,7 @@ def collect_predictions(model, loader, device):
     return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
 '''},
     {"name": "predictions returned as Python lists (the seed's extend)", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode", "test_collect_predictions_without_gradients"],
      "says": "return NumPy arrays", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
@@ -113,6 +117,7 @@ def collect_predictions(model, loader, device):
     return preds, labels, probs
 '''},
     {"name": "logits returned as probs (no softmax)", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode"],
      "says": "values outside [0, 1]", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
@@ -126,7 +131,8 @@ def collect_predictions(model, loader, device):
     return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
 '''},
     {"name": "only the last batch kept", "fails": "test_collect_predictions_shapes_and_values",
-     "says": "last one", "code": '''
+     "also_fails": ["test_collect_predictions_uses_eval_mode"],
+     "says": "the last batch only", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
     with torch.no_grad():
@@ -300,6 +306,7 @@ def plot_error_cases(images, errors, path, num_cases=6):
     return _plot_error_cases(images, errors, path, 6)
 '''},
     {"name": "softmax over the batch (dim=0)", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode"],
      "says": "not over the batch (dim=0)", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
@@ -344,6 +351,94 @@ def find_errors(preds, labels, probs):
 def per_class_accuracy(cm):
     cm = np.asarray(cm)
     return 100.0 * np.diag(cm) / cm.sum()
+'''},
+    {"name": "predictions by argmax over the batch (dim=0), every batch kept", "fails": "test_collect_predictions_shapes_and_values",
+     "says": "argmax over the batch (dim=0)", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    preds, labels, probs = [], [], []
+    with torch.no_grad():
+        for images, targets in loader:
+            p = torch.softmax(model(images.to(device)), dim=1)
+            probs.append(p.cpu().numpy())
+            preds.append(p.argmax(dim=0).cpu().numpy())
+            labels.append(targets.cpu().numpy())
+    return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
+'''},
+    {"name": "predictions by argmax(0) of all logits at once", "fails": "test_collect_predictions_shapes_and_values",
+     "says": "argmax over the batch (dim=0)", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    logits, labels = [], []
+    with torch.no_grad():
+        for images, targets in loader:
+            logits.append(model(images.to(device)).cpu())
+            labels.append(targets.cpu())
+    logits = torch.cat(logits)
+    return logits.argmax(0).numpy(), torch.cat(labels).numpy(), torch.softmax(logits, 1).numpy()
+'''},
+    {"name": "return inside the loop (first batch only)", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode"],
+     "says": "one batch only", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    with torch.no_grad():
+        for images, targets in loader:
+            p = torch.softmax(model(images.to(device)), dim=1)
+            return p.argmax(dim=1).cpu().numpy(), targets.cpu().numpy(), p.cpu().numpy()
+'''},
+    {"name": "per-class accuracy with integer division (//)", "fails": "test_per_class_accuracy_percent_of_true_class",
+     "says": "integer division", "also": ["the fractions were cut off", "integer division", "a cast to int", "integer", "row sums", "100 * diagonal / row sums"], "code": '''
+def per_class_accuracy(cm):
+    cm = np.asarray(cm)
+    totals = cm.sum(axis=1)
+    out = np.full(len(totals), np.nan)
+    np.floor_divide(100 * np.diag(cm), totals, out=out, where=totals > 0)
+    return out
+'''},
+    {"name": "per-class accuracy cast to int", "fails": "test_per_class_accuracy_percent_of_true_class",
+     "says": "a cast to int", "also": ["the fractions were cut off", "integer division", "a cast to int", "integer", "row sums", "100 * diagonal / row sums"], "code": '''
+def per_class_accuracy(cm):
+    cm = np.asarray(cm)
+    totals = cm.sum(axis=1)
+    out = np.full(len(totals), np.nan)
+    np.divide(100.0 * np.diag(cm), totals, out=out, where=totals > 0)
+    return np.where(totals > 0, np.trunc(out), np.nan)
+'''},
+    {"name": "confidence cast to int", "fails": "test_find_errors_confidence_of_predicted_class",
+     "says": "the fractions were cut off", "also": ["integer division", "a cast to int", "integer"], "code": '''
+def find_errors(preds, labels, probs):
+    return [{"index": int(n), "true": int(labels[n]), "pred": int(preds[n]),
+             "confidence": int(100 * probs[n, preds[n]])}
+            for n in np.flatnonzero(preds != labels)]
+'''},
+    {"name": "training plot: plt.close() before plt.savefig", "fails": "test_plot_training_history_panels",
+     "also_fails": ["test_plot_writes_png"], "says": "saved an empty figure", "code": '''
+def plot_training_history(history, path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    epochs = range(1, len(history["val_acc"]) + 1)
+    plt.figure(figsize=(10, 4))
+    plt.subplot(1, 2, 1)
+    plt.plot(epochs, history["train_loss"]); plt.plot(epochs, history["val_loss"])
+    plt.subplot(1, 2, 2)
+    plt.plot(epochs, history["train_acc"]); plt.plot(epochs, history["val_acc"])
+    plt.axvline(int(np.argmax(history["val_acc"])) + 1)
+    plt.close()
+    plt.savefig(path)
+    return path
+'''},
+    {"name": "heat map: plt.close() before plt.savefig", "fails": "test_plot_confusion_matrix_heat_map",
+     "also_fails": ["test_plot_writes_png"], "says": "saved an empty figure", "code": '''
+def plot_confusion_matrix(cm, path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    plt.figure()
+    plt.imshow(cm)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            plt.text(j, i, str(cm[i, j]), ha="center", va="center")
+    plt.close()
+    plt.savefig(path)
+    return path
 '''},
 ]
 
@@ -519,5 +614,24 @@ def collect_predictions(model, loader, device):
             all_labels.append(targets)
     logits = torch.cat(all_logits)
     return logits.argmax(1).numpy(), torch.cat(all_labels).numpy(), torch.softmax(logits, 1).numpy()
+'''},
+    {"name": "figure closed with plt.close(fig) before fig.savefig (the figure keeps its drawing)", "tests": [
+        "test_plot_writes_png", "test_plot_training_history_panels"], "code": '''
+def plot_training_history(history, path):
+    best = int(np.argmax(history["val_acc"]))
+    fig, (a, b) = plt.subplots(1, 2)
+    a.plot(history["train_loss"]); a.plot(history["val_loss"])
+    b.plot(history["train_acc"]); b.plot(history["val_acc"]); b.axvline(best)
+    plt.close(fig)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+'''},
+    {"name": "per-class accuracy from float true division with np.true_divide and np.errstate", "tests": [
+        "test_per_class_accuracy_percent_of_true_class", "test_per_class_accuracy_empty_class_is_nan"], "code": '''
+def per_class_accuracy(cm):
+    cm = np.asarray(cm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.true_divide(np.diag(cm) * 100, cm.sum(1))
 '''},
 ]

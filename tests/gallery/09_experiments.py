@@ -16,7 +16,8 @@ SWEEP = ["test_run_sweep_calls_each_value_once_in_order", "test_plot_sweep_write
 SLOW = ['test_fashion_mnist_mlp', 'test_fashion_mnist_cnn']  # tests a mutant runs only when its `fails` names them
 
 MUTANTS = [
-    {"name": "noise added in place", "fails": "test_noise_keeps_shape_dtype_device_and_input",
+    {"name": "noise added in place", "also_fails": ['test_noise_has_mean_zero_and_the_requested_std', 'test_noise_is_repeatable_with_a_generator'],
+     "fails": "test_noise_keeps_shape_dtype_device_and_input",
      "says": "in place", "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     return x.add_(std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device))
@@ -37,7 +38,8 @@ def add_gaussian_noise(x, std=0.1, generator=None):
 def add_gaussian_noise(x, std=0.1, generator=None):
     return x + std * torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
 '''},
-    {"name": "noise drawn on the host (no device=x.device)", "fails": "test_noise_keeps_shape_dtype_device_and_input",
+    {"name": "noise drawn on the host (no device=x.device)", "also_fails": ['test_noise_has_mean_zero_and_the_requested_std', 'test_noise_is_repeatable_with_a_generator'],
+     "fails": "test_noise_keeps_shape_dtype_device_and_input",
      "says": "created without device=", "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     return x + std * torch.randn(x.shape, generator=generator, dtype=x.dtype)
@@ -48,12 +50,13 @@ def add_gaussian_noise(x, std=0.1, generator=None):
     return x + std * torch.randn(x.shape, dtype=x.dtype, device=x.device)
 '''},
     {"name": "noise from a generator re-seeded inside", "fails": "test_noise_is_repeatable_with_a_generator",
-     "says": "new noise on every call", "code": '''
+     "also_fails": ["test_augment_noise_is_added_after_normalising"], "says": "new noise on every call", "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     g = generator if generator is not None else torch.Generator(device=x.device).manual_seed(0)
     return x + std * torch.randn(x.shape, generator=g, dtype=x.dtype, device=x.device)
 '''},
-    {"name": "NumPy noise turns float32 into float64", "fails": "test_noise_keeps_shape_dtype_device_and_input",
+    {"name": "NumPy noise turns float32 into float64", "also_fails": ['test_noise_is_repeatable_with_a_generator', 'test_augment_without_rotation_or_noise_is_plain_normalisation', 'test_augment_rotation_is_random_and_bounded', 'test_augment_defaults'],
+     "fails": "test_noise_keeps_shape_dtype_device_and_input",
      "says": "dtype=x.dtype", "also": ["draw the noise from the generator you are given"], "code": '''
 import numpy as np
 
@@ -86,8 +89,9 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
         transforms.Lambda(lambda t: add_gaussian_noise(t, noise_std)),
     ])
 '''},
-    {"name": "rotation by a fixed 90 degrees", "fails": "test_augment_rotation_is_random_and_bounded",
-     "says": "more than max_rotation", "code": '''
+    {"name": "rotation by a fixed 90 degrees", "also_fails": ['test_augment_without_rotation_or_noise_is_plain_normalisation', 'test_augment_defaults'],
+     "fails": "test_augment_rotation_is_random_and_bounded",
+     "says": "more than max_rotation", "also": ["pass max_rotation on"], "code": '''
 def augment_transform(max_rotation=15.0, noise_std=0.1):
     return transforms.Compose([
         transforms.Lambda(lambda image: image.rotate(90)), transforms.ToTensor(),
@@ -95,7 +99,8 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
         transforms.Lambda(lambda t: add_gaussian_noise(t, noise_std)),
     ])
 '''},
-    {"name": "rotation hard-coded to 15 degrees", "fails": "test_augment_rotation_is_random_and_bounded",
+    {"name": "rotation hard-coded to 15 degrees", "also_fails": ['test_augment_without_rotation_or_noise_is_plain_normalisation'],
+     "fails": "test_augment_rotation_is_random_and_bounded",
      "says": "pass max_rotation on", "code": '''
 def augment_transform(max_rotation=15.0, noise_std=0.1):
     return transforms.Compose([
@@ -103,7 +108,8 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
         transforms.Lambda(lambda t: add_gaussian_noise(t, noise_std)),
     ])
 '''},
-    {"name": "rotation in one direction only", "fails": "test_augment_rotation_is_random_and_bounded",
+    {"name": "rotation in one direction only", "also_fails": ['test_augment_defaults'],
+     "fails": "test_augment_rotation_is_random_and_bounded",
      "says": "only rotated one way", "code": '''
 def augment_transform(max_rotation=15.0, noise_std=0.1):
     return transforms.Compose([
@@ -121,7 +127,8 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
         transforms.Lambda(lambda t: add_gaussian_noise(t, noise_std)),
     ])
 '''},
-    {"name": "noise added before Normalize", "fails": "test_augment_noise_is_added_after_normalising",
+    {"name": "noise added before Normalize", "also_fails": ['test_augment_defaults'],
+     "fails": "test_augment_noise_is_added_after_normalising",
      "says": "you add the noise before Normalize", "code": '''
 def augment_transform(max_rotation=15.0, noise_std=0.1):
     return transforms.Compose([
@@ -203,6 +210,37 @@ def run_sweep(values, train_and_evaluate):
         best = max(best, train_and_evaluate(v))
         results.append({"value": v, "accuracy": best})
     return results
+'''},
+    {"name": "sweep indexing values by position (values[i] for i in range(len(values)))",
+     "fails": "test_run_sweep_calls_each_value_once_in_order", "says": "values given as a generator", "code": '''
+def run_sweep(values, train_and_evaluate):
+    return [{"value": values[i], "accuracy": train_and_evaluate(values[i])} for i in range(len(values))]
+'''},
+    {"name": "sweep looping over values twice (accuracies first, then zip)",
+     "fails": "test_run_sweep_calls_each_value_once_in_order", "says": "looped over only once", "code": '''
+def run_sweep(values, train_and_evaluate):
+    accuracies = [train_and_evaluate(v) for v in values]
+    return [{"value": v, "accuracy": a} for v, a in zip(values, accuracies)]
+'''},
+    {"name": "sweep plot: plt.close() before plt.savefig", "fails": "test_plot_sweep_shows_accuracy_against_value",
+     "also_fails": ["test_plot_sweep_writes_png"], "says": "saved an empty figure", "code": '''
+def plot_sweep(results, path, xlabel):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    plt.figure()
+    plt.plot([r["value"] for r in results], [r["accuracy"] for r in results], "o-")
+    plt.xlabel(xlabel)
+    plt.close()
+    plt.savefig(path)
+    return Path(path)
+'''},
+    {"name": "augmentation with the Fashion-MNIST normalisation constants",
+     "fails": "test_augment_without_rotation_or_noise_is_plain_normalisation",
+     "says": "mean 0.2860 and std 0.3530", "code": '''
+def augment_transform(max_rotation=15.0, noise_std=0.1):
+    return transforms.Compose([
+        transforms.RandomRotation(max_rotation), transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,)),
+        transforms.Lambda(lambda t: add_gaussian_noise(t, noise_std)),
+    ])
 '''},
 ]
 
@@ -321,6 +359,24 @@ def plot_sweep(results, path, xlabel):
     ax.set_title("sweep")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
+    return Path(path)
+'''},
+    {"name": "sweep with enumerate over a list copy, then values[i]", "tests": SWEEP, "code": '''
+def run_sweep(values, train_and_evaluate):
+    values = list(values)
+    results = [None] * len(values)
+    for i, _ in enumerate(values):
+        results[i] = {"value": values[i], "accuracy": train_and_evaluate(values[i])}
+    return results
+'''},
+    {"name": "sweep plot: plt.close(fig) before fig.savefig (the figure keeps its drawing)", "tests": SWEEP, "code": '''
+def plot_sweep(results, path, xlabel):
+    fig, ax = plt.subplots()
+    ax.plot([r["value"] for r in results], [r["accuracy"] for r in results], "o-")
+    ax.set_xlabel(xlabel)
+    plt.close(fig)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
     return Path(path)
 '''},
 ]
