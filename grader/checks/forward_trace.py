@@ -66,9 +66,9 @@ def _label(name: str, args: tuple) -> str:
     """The op's name; a pooling's with its window, stride and padding (the ints among its arguments)."""
     if name not in POOLING:
         return name.lstrip("_").split("_legit")[0]
-    sizes = [a for a in args[1:4] if isinstance(a, (list, tuple, int))]
+    sizes = [list(a) if isinstance(a, (list, tuple)) else [a] for a in args[1:4] if isinstance(a, (list, tuple, int))]
     kernel, stride, padding = [*sizes, [], []][:3]
-    return f"{name}(kernel {list(kernel)}, stride {list(stride) or list(kernel)}, padding {list(padding) or [0]})"
+    return f"{name}(kernel {kernel}, stride {stride or kernel}, padding {padding or [0]})"
 
 
 @dataclass
