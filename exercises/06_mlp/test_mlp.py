@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.forward_trace import Gap, check_forward_contract
+from grader.checks.forward_trace import Gap, check_forward_contract, layers_and_extras
 from grader.checks.model_checks import (
     build_model,
     call_model,
@@ -25,6 +25,7 @@ from grader.checks.model_checks import (
     trainable,
 )
 from grader.checks.reference import seed_everything
+from grader.checks.signatures import default_problems
 from grader.core import kit
 
 BATCH = 32
@@ -36,6 +37,11 @@ DEFAULT_PARAMETERS = 109_386
 def expected_parameters(widths: list[int]) -> int:
     """Linear layers between consecutive widths: in*out weights + out biases each."""
     return sum(a * b + b for a, b in zip(widths, widths[1:]))
+
+
+def linear_weights(widths: list[int]) -> list[tuple[int, int]]:
+    """The weight shapes (out, in) of Linear layers between consecutive widths."""
+    return [(b, a) for a, b in zip(widths, widths[1:])]
 
 
 def formula(widths: list[int]) -> str:
@@ -97,10 +103,21 @@ def test_output_shape_for_images_and_vectors(mod, device):
 def test_default_parameter_count(mod, device):
     model = build(mod, device)
     got = trainable(model)
-    assert got == DEFAULT_PARAMETERS, (
+    if got == DEFAULT_PARAMETERS:
+        return
+    found = layers_and_extras(model, images(device, 4), call_model, "MLP()", linear_weights([784, 128, 64, 10]))
+    raise AssertionError(
         f"MLP() has {got:,} trainable parameters, expected {DEFAULT_PARAMETERS:,} = "
         f"{formula([784, 128, 64, 10])}: Linear(784, 128), Linear(128, 64), Linear(64, 10), "
-        "each with a bias; ReLU and Dropout have no parameters" + no_parameters_hint(got))
+        "each with a bias; ReLU and Dropout have no parameters" + no_parameters_hint(got)
+        + (f"; {found}" if found else ""))
+
+
+@pytest.mark.points(1)
+def test_default_arguments(mod):
+    problems = default_problems(mod.MLP, "MLP", dict(input_size=784, hidden_sizes=(128, 64), num_classes=10,
+                                                     dropout=0.2))
+    assert not problems, "; ".join(problems)
 
 
 @pytest.mark.points(2)
@@ -199,7 +216,7 @@ def test_outputs_are_raw_logits(mod, device):
 
 
 @pytest.mark.points(1)
-@pytest.mark.needs("test_outputs_are_raw_logits")
+@pytest.mark.needs("test_outputs_are_raw_logits", "test_default_parameter_count")
 def test_hidden_layers_use_relu(mod, device):
     model = build(mod, device, dropout=0.0).eval()
     with torch.no_grad():
@@ -215,8 +232,9 @@ def test_hidden_layers_use_relu(mod, device):
         "f(2x) = 2 f(x) and f(-x) = -f(x)): put a ReLU after every hidden Linear; without it the stacked "
         "layers collapse into one linear layer")
     assert homogeneous, (
-        "with the biases set to zero a ReLU network satisfies f(2x) = 2 f(x), but MLP() does not: "
-        "use ReLU as the hidden activation (nn.ReLU or F.relu), not sigmoid or tanh")
+        "with the biases set to zero a ReLU network satisfies f(2x) = 2 f(x), but MLP() does not: either the "
+        "hidden activation is not ReLU (use nn.ReLU or F.relu, not sigmoid or tanh) or forward adds other "
+        "arithmetic, such as shifting its input by a constant (the forward trace test names which)")
 
 
 def ordinal(n: int) -> str:
@@ -236,11 +254,11 @@ def test_forward_runs_linear_relu_dropout_per_hidden_layer(mod, device):
         gaps = [Gap("on the input, before the first Linear")] + [
             Gap(f"after the {ordinal(i)} hidden Linear", relu=True, dropout=True) for i in range(1, len(widths) - 1)]
         check_forward_contract(lambda **kw: build(mod, device, **kw), call_model, images(device, 16), "MLP",
-                               kwargs=kwargs, weights=[(b, a) for a, b in zip(widths, widths[1:])], gaps=gaps,
+                               kwargs=kwargs, weights=linear_weights(widths), gaps=gaps,
                                p=0.2)
 
 
-ARCHITECTURE = ("test_output_shape_for_images_and_vectors", "test_default_parameter_count",
+ARCHITECTURE = ("test_output_shape_for_images_and_vectors", "test_default_parameter_count", "test_default_arguments",
                 "test_hidden_sizes_and_input_size_shape_the_network", "test_num_classes",
                 "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode",
                 "test_outputs_are_raw_logits", "test_hidden_layers_use_relu",

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.forward_trace import Gap, check_forward_contract
+from grader.checks.forward_trace import Gap, check_forward_contract, layers_and_extras
 from grader.checks.model_checks import (
     build_model,
     call_model,
@@ -24,6 +24,7 @@ from grader.checks.model_checks import (
     images,
     trainable,
 )
+from grader.checks.signatures import default_problems
 from grader.core import kit
 
 DEFAULT_PARAMETERS = 421_642
@@ -122,9 +123,17 @@ def test_parameter_count(mod, device):
         if isinstance(m, nn.Linear) and m.out_features == 128 and m.in_features != 3136:
             hints.append(f"the first Linear takes {m.in_features:,} features, but two 3x3 convs with "
                          "padding=1 and two 2x2 max-pools turn a 28x28 image into 64x7x7 = 3,136")
+    found = layers_and_extras(model, images(device, 2), call, "SimpleCNN()", None)
     raise AssertionError(
         f"SimpleCNN() has {got:,} trainable parameters, expected {DEFAULT_PARAMETERS:,} "
-        f"({LAYERS}); yours: {describe_layers(model)}" + "".join(f"; {h}" for h in dict.fromkeys(hints)))
+        f"({LAYERS}); yours: {describe_layers(model)}" + "".join(f"; {h}" for h in dict.fromkeys(hints))
+        + (f"; {found}" if found else ""))
+
+
+@pytest.mark.points(1)
+def test_default_arguments(mod):
+    problems = default_problems(mod.SimpleCNN, "SimpleCNN", dict(num_classes=10, dropout=0.25))
+    assert not problems, "; ".join(problems)
 
 
 @pytest.mark.points(1)
@@ -172,7 +181,7 @@ def test_forward_runs_conv_relu_maxpool_blocks_then_the_classifier(mod, device):
               Gap("between the two Linear layers", relu=True, dropout=True)])
 
 
-ARCHITECTURE = ("test_output_shape", "test_parameter_count", "test_num_classes",
+ARCHITECTURE = ("test_output_shape", "test_parameter_count", "test_default_arguments", "test_num_classes",
                 "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode",
                 "test_outputs_are_raw_logits", "test_forward_runs_conv_relu_maxpool_blocks_then_the_classifier")
 

@@ -13,7 +13,8 @@ layers is then judged by its values, not by op names: the data a layer reads is 
 what the contract's steps (ReLU, 2x2 max pooling, dropout) make of the previous layer's result,
 so ``clamp(min=0)``, ``where(x > 0, x, 0)`` or ``x * (x > 0)`` count as the ReLU they are, and a
 max pooling before or after the ReLU is the same (max and ReLU commute: both are monotonic).
-Flattening is a reshape: values are compared image by image, in any order.
+Flattening is a reshape: values are compared image by image, in any order. Parameters read by
+other ops (a BatchNorm's weight and bias, say) are listed with the op, for the parameter counts.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "ReLU": F.relu, "nothing": lambda v: v, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
     "LeakyReLU": F.leaky_relu, "ReLU6": F.relu6, "GELU": F.gelu, "ELU": F.elu, "softplus": F.softplus,
 }
+POOLING = ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d")
 POOLS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "2x2 max pooling": lambda v: F.max_pool2d(v, 2), "2x2 average pooling": lambda v: F.avg_pool2d(v, 2),
 }
@@ -60,6 +62,23 @@ def describe_weight(shape: tuple[int, ...]) -> str:
     return f"Linear {shape[1]}->{shape[0]}" if len(shape) == 2 else f"a layer with a weight of shape {shape}"
 
 
+def _label(name: str, args: tuple) -> str:
+    """The op's name; a pooling's with its window, stride and padding (the ints among its arguments)."""
+    if name not in POOLING:
+        return name.lstrip("_").split("_legit")[0]
+    sizes = [list(a) if isinstance(a, (list, tuple)) else [a] for a in args[1:4] if isinstance(a, (list, tuple, int))]
+    kernel, stride, padding = [*sizes, [], []][:3]
+    return f"{name}(kernel {kernel}, stride {stride or kernel}, padding {padding or [0]})"
+
+
+@dataclass
+class Trace:
+    """One forward pass: its layers in order, what it returned, and the parameters other ops read."""
+    layers: list[Layer]
+    output: torch.Tensor | None
+    foreign: list[tuple[str, tuple[int, ...]]]  # (op, shape of a parameter it read), for ops that are no layer
+
+
 class _Recorder(TorchDispatchMode):
     """Records the layers of one forward pass (see the module docstring)."""
 
@@ -69,6 +88,7 @@ class _Recorder(TorchDispatchMode):
         self.alive: list[torch.Tensor] = []  # every traced tensor, so that no id is reused during the pass
         self.layers: list[Layer] = []
         self.ops: list[str] = []
+        self.foreign: list[tuple[str, tuple[int, ...]]] = []
         self.last: torch.Tensor | None = None  # the latest layer's result, to which its bias may be added
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -91,16 +111,50 @@ class _Recorder(TorchDispatchMode):
               and any(t is self.last for t in data)):  # the bias of the latest layer
             self.layers[-1].outputs, self.last = results[0].detach().clone(), results[0]
         elif name not in SHAPE_ONLY:
-            self.ops.append(name)
+            self.ops.append(_label(name, args))
+            self.foreign += [(self.ops[-1], tuple(p.shape)) for p in params]
         return out
 
 
-def trace_layers(model: nn.Module, x: torch.Tensor, forward: Forward, what: str) -> list[Layer]:
-    """The layers ``forward(model, x, what)`` runs, in order (no gradients are recorded)."""
+def trace(model: nn.Module, x: torch.Tensor, forward: Forward, what: str) -> Trace:
+    """What ``forward(model, x, what)`` runs (no gradients are recorded)."""
     recorder = _Recorder(model)
     with torch.no_grad(), recorder:
-        forward(model, x, what)
-    return recorder.layers
+        output = forward(model, x, what)
+    return Trace(recorder.layers, output.detach().clone() if isinstance(output, torch.Tensor) else None,
+                 recorder.foreign)
+
+
+def layers_and_extras(model: nn.Module, x: torch.Tensor, forward: Forward, what: str,
+                      weights: list[tuple[int, ...]] | None) -> str:
+    """For a parameter-count message: the layers the eval-mode pass runs when they differ from the
+    contract's ``weights`` (with the output widths missing or extra; not compared if None), and the parameters that ops
+    other than layers read, with the op; "" when neither applies or the pass crashes (the shape
+    tests report crashes)."""
+    training = model.training
+    try:
+        found = trace(model.eval(), x, forward, what)
+    except AssertionError:
+        return ""
+    finally:
+        model.train(training)
+    parts = []
+    ran = [layer.weight for layer in found.layers]
+    if weights is not None and ran != weights:
+        outs, wanted = [w[0] for w in ran], [w[0] for w in weights]
+        missing = [str(n) for n in wanted if n not in outs]
+        extra = [str(n) for n in outs if n not in wanted]
+        parts.append(f"{what}'s forward pass runs {', '.join(map(describe_weight, ran)) or 'no layer that reads a weight'}"
+                     f"; the contract runs {', '.join(map(describe_weight, weights))}"
+                     + (f": no layer with {' or '.join(missing)} outputs runs" if missing else "")
+                     + (f"; a layer with {' or '.join(extra)} outputs is not in the contract" if extra else ""))
+    by_op: dict[str, list[str]] = {}
+    for op, shape in found.foreign:
+        by_op.setdefault(op, []).append(str(shape))
+    parts += [f"besides its layers' weights and biases, {what}'s forward pass runs {op} with parameters of shape {', '.join(shapes)}, "
+              "which the contract does not have: remove that layer (the contract has only Linear/conv layers with "
+              "parameters; ReLU, max pooling and dropout have none)" for op, shapes in by_op.items()]
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -161,7 +215,32 @@ def _eval_problem(gap: Gap, before: torch.Tensor, after: torch.Tensor, ops: list
     if tuple(after.shape[1:]) != want and after[0].numel() != _apply(gap, before)[0].numel():
         return (f"{reads} data of shape {tuple(after.shape[1:])} per image, but {gap.describe()} {gap.where} "
                 f"turns the previous layer's {tuple(before.shape[1:])} into {want}{ran}")
+    pools = [op for op in dict.fromkeys(ops) if op.startswith(POOLING) and "(kernel [2], stride [2], padding [0])" not in op
+             and "(kernel [2, 2], stride [2, 2], padding [0])" not in op]
+    if gap.max_pool and pools:
+        return (f"{gap.where} the pooling is {', '.join(pools)}, where the contract has 2x2 max pooling with stride 2 "
+                f"and no padding: use nn.MaxPool2d(2) or F.max_pool2d(x, 2){ran}")
+    affine = _affine(_apply(gap, before), after)
+    if affine is not None:
+        scale, shift = affine
+        steps = gap.relu or gap.max_pool or gap.dropout
+        return (f"{gap.where} the values are multiplied by {scale:.4g} and shifted by {shift:+.4g}"
+                + (f" after {gap.describe()}" if steps else "")
+                + f", as (x - {-shift / scale:.4g}) / {1 / scale:.4g} does; the contract runs {gap.describe()} there: "
+                "remove that arithmetic from forward" + ("" if steps else " (the data loader already normalises the "
+                                                         "images)") + ran)
     return f"{gap.where} something other than {gap.describe()} changes the values{ran}"
+
+
+def _affine(expected: torch.Tensor, got: torch.Tensor) -> tuple[float, float] | None:
+    """(a, b) with got = a * expected + b everywhere (one scale and one shift for all values), or None."""
+    e, g = expected.flatten().double(), got.flatten().double()
+    if e.shape != g.shape or float(e.std()) == 0:
+        return None
+    scale = float(((e - e.mean()) * (g - g.mean())).sum() / ((e - e.mean()) ** 2).sum())
+    shift = float(g.mean() - scale * e.mean())
+    fits = torch.allclose(g, scale * e + shift, rtol=1e-4, atol=1e-5 * float(g.abs().max()))
+    return (scale, shift) if fits and scale != 0 else None
 
 
 def _train_problem(gap: Gap, before: torch.Tensor, after: torch.Tensor, p: float, reads: str) -> str | None:
@@ -194,16 +273,17 @@ def check_forward_contract(make: Make, forward: Forward, x: torch.Tensor, name: 
                            weights: list[tuple[int, ...]], gaps: list[Gap], p: float) -> None:
     """``make(**kwargs)`` runs layers with ``weights`` in this order and, before layer i, exactly
     what ``gaps[i]`` says (gap 0 acts on the input): in eval mode the ReLU and max pooling, in
-    training mode the dropout too, scaling what it keeps by 1/(1-p). The output after the last
-    layer is not judged here (the raw-logits check does that).
+    training mode the dropout too, scaling what it keeps by 1/(1-p). After the last layer, only
+    training mode is judged here (no dropout on the logits); eval mode is the raw-logits check's.
 
     Says nothing about a model that is random in eval mode (the eval-mode dropout check reports it).
     """
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     what = f"{name}({args})"
     model = make(**kwargs).eval()
-    first = trace_layers(model, x, forward, what)
-    if not all(torch.equal(a.outputs, b.outputs) for a, b in zip(first, trace_layers(model, x, forward, what))):
+    evaluated = trace(model, x, forward, what)
+    first = evaluated.layers
+    if not all(torch.equal(a.outputs, b.outputs) for a, b in zip(first, trace(model, x, forward, what).layers)):
         return
     ran = [tuple(layer.weight) for layer in first]
     contract = ", ".join(map(describe_weight, weights))
@@ -212,9 +292,14 @@ def check_forward_contract(make: Make, forward: Forward, x: torch.Tensor, name: 
         f"{', '.join(layer.describe() for layer in first) or 'none that read a weight'}; the contract runs "
         f"{contract}: each layer once, in that order")
     reads = [f"the {layer.describe()} reads" for layer in first]
-    for stage, check in (("eval", first), ("train", trace_layers(model.train(), x, forward, what))):
+    trained = trace(model.train(), x, forward, what)
+    for stage, check in (("eval", first), ("train", trained.layers)):
         for i, (gap, layer) in enumerate(zip(gaps, check)):
             before = x if i == 0 else check[i - 1].outputs
             problem = (_eval_problem(gap, before, layer.inputs, layer.ops_before, reads[i]) if stage == "eval"
                        else _train_problem(gap, before, layer.inputs, p, reads[i]))
             assert problem is None, f"{what}: {problem}"
+    last = Gap(f"after the last layer ({first[-1].describe()}, whose outputs are the logits)")
+    if evaluated.output is not None and _same(evaluated.output, first[-1].outputs) and trained.output is not None:
+        problem = _train_problem(last, trained.layers[-1].outputs, trained.output, p, "the output")
+        assert problem is None, f"{what}: {problem}"

@@ -4,7 +4,7 @@ Each `code` is appended to a copy of solutions/06_mlp/mlp.py (which imports torc
 """
 
 ARCHITECTURE_TESTS = [
-    "test_output_shape_for_images_and_vectors", "test_default_parameter_count",
+    "test_output_shape_for_images_and_vectors", "test_default_parameter_count", "test_default_arguments",
     "test_hidden_sizes_and_input_size_shape_the_network", "test_num_classes",
     "test_count_parameters", "test_dropout_in_training_mode", "test_no_dropout_in_eval_mode",
     "test_outputs_are_raw_logits", "test_hidden_layers_use_relu",
@@ -94,7 +94,7 @@ class MLP(nn.Module):
 '''},
     {"name": "sigmoid instead of ReLU in the hidden layers", "fails": "test_hidden_layers_use_relu",
      "also_fails": [TRACE],
-     "says": "ReLU as the hidden activation", "code": '''
+     "says": "the hidden activation is not ReLU", "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
         super().__init__()
@@ -216,7 +216,7 @@ class MLP(_Reference):
 '''},
     {"name": "tanh instead of ReLU in the hidden layers", "fails": "test_hidden_layers_use_relu",
      "also_fails": [TRACE],
-     "says": "ReLU as the hidden activation", "code": '''
+     "says": "the hidden activation is not ReLU", "code": '''
 class MLP(nn.Module):
     def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
         super().__init__()
@@ -296,6 +296,39 @@ class MLP(nn.Module):
                 x = self.drop(x)
         return self.out(x)
 '''},
+
+    {"name": "Dropout on the logits too (after the output Linear)", "fails": TRACE,
+     "says": "in training mode dropout runs after the last layer", "code": '\nclass MLP(nn.Module):\n    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):\n        super().__init__()\n        layers, width = [], input_size\n        for h in hidden_sizes:\n            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]\n            width = h\n        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes), nn.Dropout(dropout))\n\n    def forward(self, x):\n        return self.net(x.flatten(1))\n'},
+    {"name": "default dropout 0.5", "fails": "test_default_arguments", "also_fails": [TRACE],
+     "says": "MLP's default is dropout=0.5; the contract's is dropout=0.2", "code": '\nclass MLP(nn.Module):\n    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.5):\n        super().__init__()\n        layers, width = [], input_size\n        for h in hidden_sizes:\n            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]\n            width = h\n        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))\n\n    def forward(self, x):\n        return self.net(x.flatten(1))\n'},
+    {"name": "an extra BatchNorm1d after every hidden Linear", "fails": "test_default_parameter_count",
+     "says": "native_batch_norm with parameters of shape (128,), (128,)", "also": ["each with a bias"],
+     "code": '\nclass MLP(nn.Module):\n    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):\n        super().__init__()\n        layers, width = [], input_size\n        for h in hidden_sizes:\n            layers += [nn.Linear(width, h), nn.BatchNorm1d(h), nn.ReLU(), nn.Dropout(dropout)]\n            width = h\n        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))\n\n    def forward(self, x):\n        return self.net(x.flatten(1))\n'},
+    {"name": "the layer loop stops one hidden layer early", "fails": "test_default_parameter_count",
+     "says": "no layer with 64 outputs runs", "also": ["each with a bias"], "code": """
+class MLP(nn.Module):
+    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+        super().__init__()
+        sizes = [input_size, *hidden_sizes]
+        layers = []
+        for i in range(len(sizes) - 2):
+            layers += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU(), nn.Dropout(dropout)]
+        self.net = nn.Sequential(*layers, nn.Linear(sizes[-2], num_classes))
+
+    def forward(self, x):
+        return self.net(x.view(x.size(0), -1))
+"""},
+    {"name": "LeakyReLU instead of ReLU", "fails": TRACE, "says": "a LeakyReLU runs where the contract has a ReLU",
+     "code": '\nclass MLP(nn.Module):\n    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):\n        super().__init__()\n        layers, width = [], input_size\n        for h in hidden_sizes:\n            layers += [nn.Linear(width, h), nn.LeakyReLU(), nn.Dropout(dropout)]\n            width = h\n        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))\n\n    def forward(self, x):\n        return self.net(x.flatten(1))\n'},
+    {"name": "ReLU before each Linear instead of after", "fails": TRACE,
+     "says": "on the input, before the first Linear a ReLU runs",
+     "code": '\nclass MLP(nn.Module):\n    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):\n        super().__init__()\n        layers, width = [], input_size\n        for h in hidden_sizes:\n            layers += [nn.ReLU(), nn.Linear(width, h), nn.Dropout(dropout)]\n            width = h\n        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))\n\n    def forward(self, x):\n        return self.net(x.flatten(1))\n'},
+    {"name": "forward normalises its input again ((x - 0.1307) / 0.3081)", "fails": TRACE,
+     "also_fails": ["test_hidden_layers_use_relu"], "says": "as (x - 0.1307) / 0.3081 does",
+     "also": ["the hidden activation is not ReLU"],
+     "code": '\nclass MLP(nn.Module):\n    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):\n        super().__init__()\n        layers, width = [], input_size\n        for h in hidden_sizes:\n            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]\n            width = h\n        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))\n\n    def forward(self, x):\n        return self.net(((x - 0.1307) / 0.3081).flatten(1))\n'},
+    {"name": "inputs scaled by 255 in forward", "fails": TRACE, "also_fails": ["test_hidden_layers_use_relu"],
+     "says": "multiplied by 255", "code": '\nclass MLP(nn.Module):\n    def __init__(self, input_size=784, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):\n        super().__init__()\n        layers, width = [], input_size\n        for h in hidden_sizes:\n            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]\n            width = h\n        self.net = nn.Sequential(*layers, nn.Linear(width, num_classes))\n\n    def forward(self, x):\n        return self.net((x * 255).flatten(1))\n'},
 ]
 
 CORRECT = [

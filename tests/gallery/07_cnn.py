@@ -4,7 +4,7 @@ Each `code` is appended to a copy of solutions/07_cnn/cnn.py (which imports torc
 """
 
 ARCHITECTURE_TESTS = [
-    "test_output_shape", "test_parameter_count", "test_num_classes", "test_dropout_in_training_mode",
+    "test_output_shape", "test_parameter_count", "test_default_arguments", "test_num_classes", "test_dropout_in_training_mode",
     "test_no_dropout_in_eval_mode", "test_outputs_are_raw_logits",
     "test_forward_runs_conv_relu_maxpool_blocks_then_the_classifier",
 ]
@@ -156,6 +156,27 @@ class SimpleCNN(_Reference):
         super().__init__(num_classes, dropout)
         self.features[3] = nn.Conv2d(32, 64, 3)
 '''},
+
+    {"name": "Dropout on the conv features, none in the classifier", "fails": TRACE,
+     "says": "dropout runs between the 2nd convolution and the first Linear, where the contract has no dropout",
+     "code": '\nclass SimpleCNN(nn.Module):\n    def __init__(self, num_classes=10, dropout=0.25):\n        super().__init__()\n        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(dropout))\n        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, num_classes))\n\n    def forward(self, x):\n        return self.classifier(self.features(x))\n'},
+    {"name": "Dropout on the logits", "fails": TRACE,
+     "says": "in training mode dropout runs after the last layer",
+     "code": '\nclass SimpleCNN(nn.Module):\n    def __init__(self, num_classes=10, dropout=0.25):\n        super().__init__()\n        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))\n        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, num_classes), nn.Dropout(dropout))\n\n    def forward(self, x):\n        return self.classifier(self.features(x))\n'},
+    {"name": "default dropout 0.5", "fails": "test_default_arguments", "also_fails": [TRACE],
+     "says": "SimpleCNN's default is dropout=0.5; the contract's is dropout=0.25", "code": '\nclass SimpleCNN(nn.Module):\n    def __init__(self, num_classes=10, dropout=0.5):\n        super().__init__()\n        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))\n        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, num_classes))\n\n    def forward(self, x):\n        return self.classifier(self.features(x))\n'},
+    {"name": "an extra BatchNorm2d after each convolution", "fails": "test_parameter_count",
+     "says": "native_batch_norm with parameters of shape (32,), (32,)",
+     "code": '\nclass SimpleCNN(nn.Module):\n    def __init__(self, num_classes=10, dropout=0.25):\n        super().__init__()\n        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2))\n        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, num_classes))\n\n    def forward(self, x):\n        return self.classifier(self.features(x))\n'},
+    {"name": "LeakyReLU after the convolutions", "fails": TRACE, "says": "a LeakyReLU runs where the contract has a ReLU",
+     "code": '\nclass SimpleCNN(nn.Module):\n    def __init__(self, num_classes=10, dropout=0.25):\n        super().__init__()\n        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.LeakyReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.LeakyReLU(), nn.MaxPool2d(2))\n        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, num_classes))\n\n    def forward(self, x):\n        return self.classifier(self.features(x))\n'},
+    {"name": "no ReLU between the two Linear layers", "fails": TRACE,
+     "says": "between the two Linear layers no rectifier runs", "code": '\nclass SimpleCNN(nn.Module):\n    def __init__(self, num_classes=10, dropout=0.25):\n        super().__init__()\n        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))\n        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.Dropout(dropout), nn.Linear(128, num_classes))\n\n    def forward(self, x):\n        return self.classifier(self.features(x))\n'},
+    {"name": "max-pool 3x3, stride 2, padding 1 (same 7x7 shapes)", "fails": TRACE,
+     "says": "the pooling is max_pool2d_with_indices(kernel [3, 3], stride [2, 2], padding [1, 1])",
+     "code": '\nclass SimpleCNN(nn.Module):\n    def __init__(self, num_classes=10, dropout=0.25):\n        super().__init__()\n        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1))\n        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, num_classes))\n\n    def forward(self, x):\n        return self.classifier(self.features(x))\n'},
+    {"name": "F.max_pool2d(x, 4, 2, 1) (same 7x7 shapes)", "fails": TRACE,
+     "says": "the pooling is max_pool2d", "code": _mutant().replace("F.max_pool2d(F.relu(self.conv1(x)), 2)", "F.max_pool2d(F.relu(self.conv1(x)), 4, 2, 1)")},
 ]
 
 CORRECT = [
