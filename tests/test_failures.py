@@ -3,7 +3,10 @@ keyed failure reaches the results as its ``cause`` and ``translations``, and the
 in their language, under plain pytest and on the scorecard."""
 from __future__ import annotations
 
+import ast
 import io
+import re
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +16,10 @@ from grader.report.scorecard import print_scorecard
 from grader.run.verdict import as_test
 
 pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = sorted(ROOT.glob("exercises/*/failures.toml")) + sorted(ROOT.glob("grader/checks/*.toml"))
+RAISED = re.compile(r"""\bFAIL\(\s*["']([a-z0-9_]+)["']""")
 
 TABLE = '''
 [answer_wrong]
@@ -49,6 +56,53 @@ def test_a_failure_carries_its_folders_key_and_both_texts(tmp_path):
     assert isinstance(failure, AssertionError)
     assert (failure.key, str(failure)) == ("01_demo.answer_wrong", "the answer must be 42, got 7")
     assert failure.texts["zh-TW"] == "答案必須是 42，得到 7"
+    both = failures.joined("01_demo.answers", [failure, failures.table(folder / "test_demo.py")("answer_wrong", got=8)])
+    assert (both.key, str(both), both.texts["zh-TW"]) == (
+        "01_demo.answers", "the answer must be 42, got 7; the answer must be 42, got 8", "答案必須是 42，得到 7; 答案必須是 42，得到 8")
+    (tmp_path / "model_checks.toml").write_text(TABLE)
+    assert failures.module_table(tmp_path / "model_checks.py")("answer_wrong", got=1).key == "model_checks.answer_wrong"
+
+
+def sources(table: Path) -> list[Path]:
+    """The files that raise a table's causes: an exercise's test files, or the check module."""
+    if table.name == failures.FILE_NAME:
+        return sorted(table.parent.glob("test_*.py"))
+    return [table.with_suffix(".py")]
+
+
+def bare_messages(source: Path) -> list[str]:
+    """Failure messages of ``source`` that bypass its table: an assert with a message, pytest.fail."""
+    found = []
+    for node in sorted(ast.walk(ast.parse(source.read_text(encoding="utf-8"))), key=lambda n: getattr(n, "lineno", 0)):
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            found.append(f"{source.name}:{node.lineno}: assert with a message")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "fail"
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "pytest"):
+            found.append(f"{source.name}:{node.lineno}: pytest.fail")
+        elif (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name)
+              and node.exc.func.id == "AssertionError"):
+            found.append(f"{source.name}:{node.lineno}: raise AssertionError")
+    return found
+
+
+@pytest.mark.parametrize("path", TABLES, ids=lambda p: p.parent.name if p.name == failures.FILE_NAME else p.stem)
+def test_every_cause_is_said_in_both_languages_raised_and_alone(path):
+    """A table loads (both languages, same fields); each of its keys is raised and each raised key is
+    in it; and the files it serves say no failure any other way, so no message escapes its cause."""
+    table = failures.load(path)
+    raised = {key for source in sources(path) for key in RAISED.findall(source.read_text(encoding="utf-8"))}
+    assert not raised - set(table.entries), f"raised but not in {path.name}: {sorted(raised - set(table.entries))}"
+    assert not set(table.entries) - raised, f"in {path.name} but never raised: {sorted(set(table.entries) - raised)}"
+    bare = [line for source in sources(path) for line in bare_messages(source)]
+    assert not bare, f"failures said without a key of {path.name}: {bare}"
+
+
+def test_bare_messages_are_found(tmp_path):
+    source = tmp_path / "test_x.py"
+    source.write_text("import pytest\n\ndef test_a():\n    assert 1, 'm'\n    pytest.fail('m')\n"
+                      "    raise AssertionError('m')\n    assert 1\n    raise FAIL('key')\n")
+    assert bare_messages(source) == ["test_x.py:4: assert with a message", "test_x.py:5: pytest.fail",
+                                     "test_x.py:6: raise AssertionError"]
 
 
 @pytest.fixture

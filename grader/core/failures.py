@@ -8,12 +8,13 @@ over the same fields::
     zh-TW = "relu({x}) 回傳 {got}；負數輸入的結果必須是 0"
 
 An exercise's tests keep theirs in ``failures.toml`` beside them and fail with
-``raise FAIL("relu_negative", x=x, got=got)`` where ``FAIL = failures.table(__file__)``. The
-exception's text is the English one (what pytest and the results JSON show); the key travels to
-the results as the test's ``cause`` (``<folder>.<key>``: ``01_activations.relu_negative``, or
-``checks.<key>`` for the shared checks' table), and the other language's text as its
-``translations``, so a class report can group failures by cause and the scorecard can speak the
-learner's language.
+``raise FAIL("relu_negative", x=x, got=got)`` where ``FAIL = failures.table(__file__)``; a shared
+check module ``grader/checks/<name>.py`` keeps its own in ``<name>.toml`` beside it
+(``FAIL = failures.module_table(__file__)``). The exception's text is the English one (what pytest
+and the results JSON show); the key travels to the results as the test's ``cause``
+(``<scope>.<key>``: ``01_activations.relu_negative``, ``model_checks.dropout_missing``), and the
+other language's text as its ``translations``, so a class report can group failures by cause and
+the scorecard can speak the learner's language.
 """
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ class Failure(AssertionError):
         self.texts = texts
 
 
+def joined(key: str, parts: list[Failure], separator: str = "; ") -> Failure:
+    """Several findings as one failure under ``key``, each language's texts joined by ``separator``
+    (one check that finds three wrong defaults says all three)."""
+    return Failure(key, {lang: separator.join(part.texts[lang] for part in parts) for lang in LANGUAGES})
+
+
 def fields(template: str) -> set[str]:
     """The field names a format string fills: ``"{x} got {got:.3f}"`` -> {"x", "got"}."""
     return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
@@ -63,9 +70,14 @@ class Table:
     path: Path
     entries: dict[str, dict[str, str]]
 
+    @property
+    def scope(self) -> str:
+        """What a cause key starts with: the exercise folder's name, or the check module's."""
+        return self.path.parent.name if self.path.name == FILE_NAME else self.path.stem
+
     def __call__(self, key: str, **values: Any) -> Failure:
         entry = self.entries[key]
-        return Failure(f"{self.path.parent.name}.{key}", {lang: entry[lang].format(**values) for lang in LANGUAGES})
+        return Failure(f"{self.scope}.{key}", {lang: entry[lang].format(**values) for lang in LANGUAGES})
 
 
 def load(path: Path) -> Table:
@@ -79,5 +91,10 @@ def load(path: Path) -> Table:
 
 
 def table(test_file: str | Path) -> Table:
-    """The table beside ``test_file`` (a test module's ``__file__``)."""
+    """The table of an exercise's tests: ``failures.toml`` beside ``test_file`` (its ``__file__``)."""
     return load(Path(test_file).with_name(FILE_NAME))
+
+
+def module_table(module_file: str | Path) -> Table:
+    """The table of a shared check module: ``<name>.toml`` beside ``<name>.py`` (its ``__file__``)."""
+    return load(Path(module_file).with_suffix(".toml"))
