@@ -64,7 +64,7 @@ def _autograd(mod, call: str, args: dict):
             values = dict(x=1.0, w=2.0, b=1.0) | {k: v for k, v in args.items() if k != "target"}
             leaves = [v for t in losses if isinstance(t, torch.Tensor) and t.grad_fn is not None for v in _leaf_values(t)]
             unmatched, missing = list(leaves), []
-            for k, v in values.items():  # each leaf accounts for one argument of its value
+            for v in values.values():  # each leaf accounts for one argument of its value
                 found = next((i for i, leaf in enumerate(unmatched) if v == pytest.approx(leaf)), None)
                 if found is None:
                     missing.append(v)
