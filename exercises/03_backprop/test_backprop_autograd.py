@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 import torch
 
+from grader.checks.signatures import default_problems
+
 GRADES = "backprop"
 
 
 # ---------------------------------------------------------------- autograd_example
 
 AUTOGRAD_KEYS = ("y", "loss", "x_grad", "w_grad", "b_grad")
+CONTRACT_DEFAULTS = dict(x=1.0, w=2.0, b=1.0, target=5.0)
 
 
 def _expected_autograd(x, w, b, target):
@@ -24,23 +27,91 @@ def _expected_autograd(x, w, b, target):
     return {"y": y, "loss": (y - target) ** 2, "x_grad": d * w, "w_grad": d * x, "b_grad": d}
 
 
+FORMULAS = {"y": "w*x + b", "loss": "(y - target)**2", "x_grad": "2*(y - target)*w", "w_grad": "2*(y - target)*x",
+            "b_grad": "2*(y - target)"}
+
+
+def _leaf_values(loss: torch.Tensor) -> list[float]:
+    """The values of the one-element leaves that loss.backward() fills .grad of (those made with requires_grad)."""
+    found, todo, seen = [], [loss.grad_fn], set()
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable") and node.variable.numel() == 1:
+            found.append(node.variable.detach().item())
+        todo += [child for child, _ in node.next_functions]
+    return found
+
+
+def _autograd(mod, call: str, args: dict):
+    """autograd_example(**args); a None .grad (AttributeError on None) is explained from the graph backward() ran on."""
+    losses: list = []
+    original = torch.autograd.backward
+
+    def spy(tensors, *rest, **kwargs):
+        losses.append(tensors)
+        return original(tensors, *rest, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.autograd, "backward", spy)
+        try:
+            return mod.autograd_example(**args)
+        except AttributeError as exc:
+            if "NoneType" not in str(exc):
+                raise
+            values = dict(x=1.0, w=2.0, b=1.0) | {k: v for k, v in args.items() if k != "target"}
+            leaves = [v for t in losses if isinstance(t, torch.Tensor) and t.grad_fn is not None for v in _leaf_values(t)]
+            unmatched, missing = list(leaves), []
+            for v in values.values():  # each leaf accounts for one argument of its value
+                found = next((i for i, leaf in enumerate(unmatched) if v == pytest.approx(leaf)), None)
+                if found is None:
+                    missing.append(v)
+                else:
+                    unmatched.pop(found)
+            suspects = [k for k, v in values.items() if any(v == pytest.approx(m) for m in missing)]
+            if not losses:
+                cause = "loss.backward() was never called, so every .grad is still None: call it before reading .grad"
+            elif missing:
+                which = " and ".join(suspects) if len(suspects) == len(missing) else (
+                    f"{'one' if len(missing) == 1 else len(missing)} of {', '.join(suspects)} (equal values here)")
+                cause = (f"after loss.backward(), .grad is None because {which} "
+                         f"{'was' if len(missing) == 1 else 'were'} not created with requires_grad=True: autograd "
+                         f"fills .grad only for such tensors, e.g. torch.tensor({suspects[0]}, requires_grad=True)")
+            else:
+                cause = ("a .grad was None after loss.backward(): either its tensor was not created with "
+                         "requires_grad=True, or it is not the tensor you made but one computed from it (after .to(), "
+                         ".double() or arithmetic), whose .grad autograd does not keep")
+            pytest.fail(f"{call} raised AttributeError({exc}): {cause}")
+
+
 def _check_autograd(result, call: str, expected: dict):
     assert isinstance(result, dict), f"{call} should return a dict, got {type(result).__name__}"
     missing = [k for k in AUTOGRAD_KEYS if k not in result]
     assert not missing, f"{call} is missing the key(s) {missing}; expected the keys {list(AUTOGRAD_KEYS)}"
-    formulas = {"y": "w*x + b", "loss": "(y - target)**2", "x_grad": "2*(y - target)*w",
-                "w_grad": "2*(y - target)*x", "b_grad": "2*(y - target)"}
-    for k in AUTOGRAD_KEYS:
-        got = float(result[k])
-        assert got == pytest.approx(expected[k], rel=1e-5, abs=1e-6), (
-            f"{call}[{k!r}] is {got:g}, expected {expected[k]:g} (= {formulas[k]}). "
+    got = {k: float(result[k]) for k in AUTOGRAD_KEYS}
+    wrong = [k for k in AUTOGRAD_KEYS if got[k] != pytest.approx(expected[k], rel=1e-5, abs=1e-6)]
+    holds = {k: [o for o in wrong if o != k and got[k] == pytest.approx(expected[o], rel=1e-5, abs=1e-6)] for k in wrong}
+    if len(wrong) > 1 and all(holds.values()) and sorted(got[k] for k in wrong) == pytest.approx(
+            sorted(expected[k] for k in wrong), rel=1e-5, abs=1e-6):
+        raise AssertionError(f"{call} has the right values under the wrong keys: " + "; ".join(
+            f"[{k!r}] is {got[k]:g}, the value of {' or '.join(map(repr, holds[k]))} "
+            f"(= {FORMULAS[holds[k][0]]}), and should be {expected[k]:g} (= {FORMULAS[k]})" for k in wrong)
+            + ". Store each value under its own key: x_grad = x.grad, w_grad = w.grad, b_grad = b.grad")
+    for k in wrong:
+        raise AssertionError(
+            f"{call}[{k!r}] is {got[k]:g}, expected {expected[k]:g} (= {FORMULAS[k]}). "
             + ("Gradients come from loss.backward(): read x.grad, w.grad, b.grad afterwards."
                if k.endswith("_grad") else "Use the arguments, not fixed numbers."))
 
 
 @pytest.mark.points(1)
 def test_autograd_example_defaults(mod):
-    _check_autograd(mod.autograd_example(), "autograd_example()",
+    """The call without arguments; wrong defaults are named first (they decide what that call computes)."""
+    wrong = default_problems(mod.autograd_example, "autograd_example", CONTRACT_DEFAULTS)
+    assert not wrong, "autograd_example() runs with its own defaults: " + "; ".join(wrong)
+    _check_autograd(_autograd(mod, "autograd_example()", {}), "autograd_example()",
                     {"y": 3.0, "loss": 4.0, "x_grad": -8.0, "w_grad": -4.0, "b_grad": -4.0})
 
 
@@ -49,17 +120,33 @@ def test_autograd_example_other_inputs(mod):
     for args in [dict(x=2.0, w=-1.0, b=0.5, target=1.0), dict(x=-1.5, w=0.5, b=3.0, target=-2.0),
                  dict(x=1.0, w=2.0, b=1.0, target=3.0)]:
         call = "autograd_example(" + ", ".join(f"{k}={v:g}" for k, v in args.items()) + ")"
-        _check_autograd(mod.autograd_example(**args), call, _expected_autograd(**args))
+        _check_autograd(_autograd(mod, call, args), call, _expected_autograd(**args))
 
 
 @pytest.mark.points(1)
 def test_autograd_example_returns_floats(mod):
-    result = mod.autograd_example(x=0.5, w=-2.0, b=0.25, target=1.0)
+    result = _autograd(mod, "autograd_example(x=0.5, w=-2, b=0.25, target=1)", dict(x=0.5, w=-2.0, b=0.25, target=1.0))
     for k in AUTOGRAD_KEYS:
         value = result[k]
         assert isinstance(value, float), (
             f"autograd_example()[{k!r}] is a {type(value).__module__}.{type(value).__name__}, not a "
             "Python float: convert a one-element tensor with .item() (e.g. w.grad.item())")
+
+
+@pytest.mark.points(1)
+def test_defaults_are_the_contracts(mod):
+    """autograd_example(x=1.0, w=2.0, b=1.0, target=5.0), numerical_gradient(f, x, h=1e-5) and
+    init_params(..., seed=0): a caller who leaves an argument out gets the README's value."""
+    try:
+        mod.init_params(2, 3, 2)
+    except NotImplementedError:
+        raise  # still the stub: "not started"
+    except Exception:  # noqa: BLE001 - test_init_params reports it
+        pass
+    problems = (default_problems(mod.autograd_example, "autograd_example", CONTRACT_DEFAULTS)
+                + default_problems(mod.numerical_gradient, "numerical_gradient", {"h": 1e-5})
+                + default_problems(mod.init_params, "init_params", {"seed": 0}))
+    assert not problems, "; ".join(problems)
 
 
 # ---------------------------------------------------------------- sgd_update

@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 import pytest
 
+from grader.checks.signatures import default_problems
+
 GRADES = "backprop"
 
 
@@ -43,7 +45,9 @@ def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarra
     central = np.array([(f(x + step * e) - f(x - step * e)) / (2 * step)
                         for e in np.eye(x.size).reshape(-1, *x.shape)]).reshape(x.shape)
     moved = float(np.abs(arg - x).max())
-    if moved > 1e-12:  # more than rounding: a perturbation left in place
+    if h is None and (wrong := default_problems(mod.numerical_gradient, "numerical_gradient", {"h": 1e-5})):
+        hint = f" This call leaves h out, and {wrong[0]}."
+    elif moved > 1e-12:  # more than rounding: a perturbation left in place
         hint = (f" It also left x changed (by up to {moved:.1e}): a perturbation that is not undone moves the point "
                 "where every later element is evaluated. Save old = x[i] and set x[i] = old after the two evaluations.")
     elif x.ndim > 1 and np.allclose(got, got[:, :1]) and not np.allclose(want, want[:, :1]):
@@ -56,6 +60,10 @@ def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarra
     elif np.allclose(got, one_sided, rtol=0, atol=atol / 10):
         hint = (" That is the one-sided difference (f(x+h) - f(x)) / h, whose error shrinks only like h: "
                 "use central differences (f(x+h) - f(x-h)) / (2h), whose error shrinks like h².")
+    elif np.allclose(got, one_sided / 2, rtol=0, atol=atol / 10):
+        hint = (" That is (f(x+h) - f(x)) / (2h): f(x-h) was evaluated at x itself. Either x_plus = x and x_minus = x "
+                "name the same array (assignment does not copy; use x.copy()), so -= h only undid the += h, or the "
+                "formula uses f(x) in place of f(x-h).")
     elif np.allclose(got, 2 * central, rtol=1e-6, atol=atol):
         hint = " It is twice too large: central differences divide by 2h, (f(x+h) - f(x-h)) / (2h)."
     else:
@@ -120,9 +128,9 @@ def test_relative_error_of_zeros(mod):
         f"relative_error(zeros, zeros) gave {zero!r}{' with a warning' if caught else ''}: two zero arrays "
         "agree exactly, so the answer is 0.0. Divide by max(1e-8, |a| + |b|), the 1e-8 floor keeps you from "
         "dividing 0 by 0")
-    tiny = mod.relative_error(np.array([0.0, 0.0]), np.array([1e-10, 0.0]))
+    tiny = mod.relative_error(np.array([0.0]), np.array([1e-10]))  # one element: only the denominator matters
     assert tiny == pytest.approx(0.01), (
-        f"relative_error([0, 0], [1e-10, 0]) gave {tiny:.6g}, expected 0.01 = 1e-10 / 1e-8: the denominator is "
+        f"relative_error([0], [1e-10]) gave {tiny:.6g}, expected 0.01 = 1e-10 / 1e-8: the denominator is "
         "max(1e-8, |a| + |b|), so differences between numbers smaller than 1e-8 count as tiny")
 
 

@@ -194,9 +194,73 @@ def plot_activations(path):
     plt.close(fig)
     return path
 '''},
+    {"name": "plot over x in [-10, 10]", "fails": "test_plot_activations", "says": "is shown from x = -10 to 10", "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-10, 10, 201)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "plot saved to a fixed file name in the working folder", "fails": "test_plot_activations",
+     "says": "which is not the path it was given", "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-5, 5, 201)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig("activations.png")
+    plt.close(fig)
+    return path
+'''},
+    {"name": "plot saved next to the path under another name", "fails": "test_plot_activations",
+     "says": "so no file exists there", "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-5, 5, 201)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path.with_name("figure.png"))
+    plt.close(fig)
+    return path
+'''},
 ]
 
 CORRECT = [
+    {"name": "plot over [-10, 10] limited to [-5, 5] with set_xlim, saved through a file object", "tests": ["test_plot_activations"], "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-10, 10, 401)
+    fig, axes = plt.subplots(3, 1)
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+        ax.set_xlim(-5, 5)
+    with open(path, "wb") as handle:
+        fig.savefig(handle, format="png")
+    plt.close(fig)
+    return path
+'''},
     {"name": "sigmoid with np.clip (a range safe for float32 too)", "tests": ["test_sigmoid_values", "test_sigmoid_is_stable"], "code": '''
 def sigmoid(x):
     return 1 / (1 + np.exp(-np.clip(x, -60, 60)))

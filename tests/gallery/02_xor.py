@@ -188,7 +188,7 @@ def xor_accuracy(model):
     return ((model(XOR_X) > 0.5).float() == XOR_Y).float().mean().item()
 '''},
     {"name": "accuracy with sigmoid applied to a probability", "fails": "test_xor_accuracy",
-     "says": "predicting class 1 for every point", "code": '''
+     "says": "predicting the same class for every point", "code": '''
 @torch.no_grad()
 def xor_accuracy(model):
     probs = torch.sigmoid(model(XOR_X))
@@ -250,7 +250,7 @@ def make_xor_net(hidden=8, activation="tanh"):
     return nn.Sequential(nn.Linear(2, hidden), *middle, nn.Linear(hidden, 1))
 '''},
     {"name": "make_xor_net with relu as the default", "fails": "test_activation_makes_the_difference",
-     "says": "the default is tanh", "code": '''
+     "says": "the default is tanh", "also_fails": ["test_defaults_are_the_contracts"], "code": '''
 _reference_make = make_xor_net
 def make_xor_net(hidden=8, activation="relu"):
     return _reference_make(hidden, activation)
@@ -269,9 +269,64 @@ def collapse_linear(W1, b1, W2, b2):
 def collapse_linear(W1, b1, W2, b2):
     return W2 @ W1, W2 @ b1.reshape(-1, 1) + b2
 '''},
+    {"name": "make_xor_net always uses ReLU", "fails": "test_activation_makes_the_difference",
+     "says": "make_xor_net(activation='tanh') applies relu", "code": '''
+def make_xor_net(hidden=8, activation="tanh"):
+    if activation is None:
+        return nn.Sequential(nn.Linear(2, hidden), nn.Linear(hidden, 1))
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+'''},
+    {"name": "make_xor_net default hidden=4", "fails": "test_defaults_are_the_contracts",
+     "says": "make_xor_net's default is hidden=4; the contract's is hidden=8",
+     "also_fails": ["test_activation_makes_the_difference"], "also": ["the default is hidden=8"], "code": '''
+def make_xor_net(hidden=4, activation="tanh"):
+    middle = [_ACTIVATIONS[activation]()] if activation else []
+    return nn.Sequential(nn.Linear(2, hidden), *middle, nn.Linear(hidden, 1))
+'''},
+    {"name": "train_xor default lr=0.01 and epochs=500", "fails": "test_defaults_are_the_contracts",
+     "says": "train_xor's default is epochs=500", "code": '''
+_reference_train = train_xor
+def train_xor(model, epochs=500, lr=0.01):
+    return _reference_train(model, epochs, lr)
+'''},
+    {"name": "xor_accuracy with argmax over the single logit", "fails": "test_xor_accuracy",
+     "says": "every point is predicted class 0", "code": '''
+@torch.no_grad()
+def xor_accuracy(model):
+    predictions = model(XOR_X).argmax(dim=1)
+    return (predictions == XOR_Y.squeeze(1)).float().mean().item()
+'''},
+    {"name": "collapse bias b1 + b2", "fails": "test_collapse_linear", "says": "it equals b1 + b2",
+     "also": ["b = W2 @ b1 + b2"], "code": '''
+def collapse_linear(W1, b1, W2, b2):
+    return W2 @ W1, b1 + b2
+'''},
+    {"name": "collapse W1 @ W2 with b1 + b2 (both wrong, shapes clash)", "fails": "test_collapse_linear",
+     "says": "the product in the wrong order", "code": '''
+def collapse_linear(W1, b1, W2, b2):
+    return W1 @ W2, b1 + b2
+'''},
 ]
 
 CORRECT = [
+    {"name": "annotated defaults spelled 1_000 and 5e-2, keyword-only activation", "code": '''
+def make_xor_net(hidden: int = 8, *, activation: "str | None" = "tanh") -> nn.Module:
+    layers = [nn.Linear(2, hidden)]
+    if activation is not None:
+        layers.append({"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[activation]())
+    return nn.Sequential(*layers, nn.Linear(hidden, 1))
+
+_reference_train = train_xor
+def train_xor(model: nn.Module, epochs: int = 1_000, lr: float = 5e-2) -> list:
+    return _reference_train(model, epochs, lr)
+'''},
+    {"name": "accuracy as argmax over two columns [-logit, logit]", "tests": ["test_xor_accuracy"], "code": '''
+@torch.no_grad()
+def xor_accuracy(model):
+    logits = model(XOR_X)
+    predictions = torch.cat([-logits, logits], dim=1).argmax(dim=1)
+    return (predictions == XOR_Y.view(-1).long()).float().mean().item()
+'''},
     {"name": "custom Module with functional activations", "code": '''
 class _XorNet(nn.Module):
     def __init__(self, hidden, activation):

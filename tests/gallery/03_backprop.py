@@ -356,9 +356,101 @@ def numerical_gradient(f, x, h=1e-5):
         grad[i] = (fp - fm) / (2 * h)
     return grad
 '''},
+    {"name": "autograd_example: x without requires_grad", "fails": ["test_autograd_example_defaults",
+     "test_autograd_example_other_inputs", "test_autograd_example_returns_floats"],
+     "says": ".grad is None because x was not created with requires_grad=True", "code": '''
+def autograd_example(x=1.0, w=2.0, b=1.0, target=5.0):
+    xt = torch.tensor(x)
+    wt = torch.tensor(w, requires_grad=True)
+    bt = torch.tensor(b, requires_grad=True)
+    y = wt * xt + bt
+    loss = (y - target) ** 2
+    loss.backward()
+    return {"y": y.item(), "loss": loss.item(),
+            "x_grad": xt.grad.item(), "w_grad": wt.grad.item(), "b_grad": bt.grad.item()}
+'''},
+    {"name": "autograd_example reads .grad of a float64 copy (not a leaf)", "fails": [
+     "test_autograd_example_defaults", "test_autograd_example_other_inputs", "test_autograd_example_returns_floats"],
+     "says": "not the tensor you made but one computed from it", "code": '''
+def autograd_example(x=1.0, w=2.0, b=1.0, target=5.0):
+    xt, wt, bt = (torch.tensor(v, requires_grad=True).double() for v in (x, w, b))
+    y = wt * xt + bt
+    loss = (y - target) ** 2
+    loss.backward()
+    return {"y": y.item(), "loss": loss.item(),
+            "x_grad": xt.grad.item(), "w_grad": wt.grad.item(), "b_grad": bt.grad.item()}
+'''},
+    {"name": "autograd_example: x_grad and w_grad swapped", "fails": ["test_autograd_example_defaults",
+     "test_autograd_example_other_inputs"], "says": "the value of 'w_grad'",
+     "also": ["right values under the wrong keys"], "code": '''
+def autograd_example(x=1.0, w=2.0, b=1.0, target=5.0):
+    xt, wt, bt = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, w, b))
+    y = wt * xt + bt
+    loss = (y - target) ** 2
+    loss.backward()
+    return {"y": y.item(), "loss": loss.item(),
+            "x_grad": wt.grad.item(), "w_grad": xt.grad.item(), "b_grad": bt.grad.item()}
+'''},
+    {"name": "autograd_example: y and loss swapped", "fails": ["test_autograd_example_defaults",
+     "test_autograd_example_other_inputs"], "says": "is 4, the value of 'loss'", "code": '''
+_reference_autograd = autograd_example
+def autograd_example(x=1.0, w=2.0, b=1.0, target=5.0):
+    out = _reference_autograd(x, w, b, target)
+    return dict(out, y=out["loss"], loss=out["y"])
+'''},
+    {"name": "autograd_example default target=3", "fails": ["test_defaults_are_the_contracts"],
+     "also_fails": ["test_autograd_example_defaults"], "says": "autograd_example's default is target=3.0", "code": '''
+_reference_autograd = autograd_example
+def autograd_example(x=1.0, w=2.0, b=1.0, target=3.0):
+    return _reference_autograd(x, w, b, target)
+'''},
+    {"name": "numerical_gradient default h=1e-3", "fails": ["test_defaults_are_the_contracts"],
+     "also_fails": ["test_numerical_gradient_values"], "says": "numerical_gradient's default is h=0.001", "code": '''
+_reference_gradient = numerical_gradient
+def numerical_gradient(f, x, h=1e-3):
+    return _reference_gradient(f, x, h)
+'''},
+    {"name": "init_params default seed=42", "fails": ["test_defaults_are_the_contracts"],
+     "says": "init_params's default is seed=42", "code": '''
+_reference_init = init_params
+def init_params(n_in, n_hidden, n_out, seed=42):
+    return _reference_init(n_in, n_hidden, n_out, seed)
+'''},
+    {"name": "numerical_gradient: x_plus = x aliases instead of copying", "fails": "test_numerical_gradient_values",
+     "says": "name the same array", "code": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        x_plus = x
+        x_plus[i] += h
+        f_plus = f(x_plus)
+        x_minus = x
+        x_minus[i] -= h
+        f_minus = f(x_minus)
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+'''},
+    {"name": "relative_error takes the mean, not the max", "fails": "test_relative_error_values",
+     "says": "not a sum", "code": '''
+def relative_error(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.mean(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+'''},
 ]
 
 CORRECT = [
+    {"name": "defaults spelled as ints and 1e-5 with keyword-only seed, autograd via torch.autograd.grad", "code": '''
+_reference_init = init_params
+def init_params(n_in: int, n_hidden: int, n_out: int, *, seed: int = 0) -> dict:
+    return _reference_init(n_in, n_hidden, n_out, seed)
+
+def autograd_example(x: float = 1, w: float = 2, b: float = 1, target: float = 5) -> dict:
+    xt, wt, bt = (torch.tensor(float(v), requires_grad=True) for v in (x, w, b))
+    y = wt * xt + bt
+    loss = (y - target) ** 2
+    gx, gw, gb = torch.autograd.grad(loss, [xt, wt, bt])
+    return {"y": y.item(), "loss": loss.item(), "x_grad": gx.item(), "w_grad": gw.item(), "b_grad": gb.item()}
+'''},
     {"name": "softmax_cross_entropy via log-sum-exp",
      "tests": ["test_softmax_cross_entropy_loss", "test_softmax_cross_entropy_gradient",
                "test_softmax_cross_entropy_is_stable"], "code": '''
