@@ -41,6 +41,24 @@ def validate(model, loader, criterion, device):
 '''
 
 
+_FIT = '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    best_acc = float("-inf")
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)  # TRAIN
+        val_loss, val_acc = validate(model, val_loader, criterion, device)                  # VALIDATE
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if best_path is not None and val_acc > best_acc:                                    # IS_BEST
+            best_acc = val_acc                                                              # REMEMBER
+            torch.save(model.state_dict(), best_path)                                       # SAVE
+        if early_stopping is not None and early_stopping.step(val_loss):                    # STOP
+            break                                                                           # BREAK
+    return history
+'''
+
+
 def _change(code: str, marker: str, replacement: str) -> str:
     """Replace the line carrying ``# MARKER`` with ``replacement`` (same indentation)."""
     out = []
@@ -434,6 +452,42 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
             break
     return history
 '''},
+    {"name": "fit keeping the epoch with the lowest val_loss as the best", "fails": "test_fit_saves_only_new_best",
+     "says": "the best model is the one with the highest validation accuracy",
+     "code": _change(_change(_FIT, "IS_BEST", "if best_path is not None and val_loss < best_acc:"),
+                     "REMEMBER", "best_acc = val_loss").replace('best_acc = float("-inf")', 'best_acc = float("inf")')},
+    {"name": "fit saving on a tie of the best val_acc (>=)", "fails": "test_fit_saves_only_new_best",
+     "says": "a new best must be strictly higher",
+     "code": _change(_FIT, "IS_BEST", "if best_path is not None and val_acc >= best_acc:")},
+    {"name": "fit validating on the training loader", "fails": "test_fit_history",
+     "also_fails": ["test_fit_saves_only_new_best"], "says": "evaluated on train_loader",
+     "code": _change(_FIT, "VALIDATE", "val_loss, val_acc = validate(model, train_loader, criterion, device)")},
+    {"name": "fit with the loaders swapped", "fails": "test_fit_history",
+     "also_fails": ["test_fit_saves_only_new_best"], "says": "swapped the loaders",
+     "code": _change(_change(_FIT, "VALIDATE", "val_loss, val_acc = validate(model, train_loader, criterion, device)"),
+                     "TRAIN", "train_loss, train_acc = train_epoch(model, val_loader, criterion, optimizer, device)")},
+    {"name": "fit saving model.state_dict without the call parentheses", "fails": "test_fit_saves_only_new_best",
+     "says": "bound method", "code": _change(_FIT, "SAVE", "torch.save(model.state_dict, best_path)")},
+    {"name": "fit asking early stopping before saving the epoch's new best", "fails": "test_fit_saves_the_best_of_the_last_epoch",
+     "says": "before breaking out of the loop",
+     "code": _change(_change(_FIT, "STOP", ""), "BREAK", "").replace(
+         "        if best_path is not None and val_acc > best_acc:",
+         "        if early_stopping is not None and early_stopping.step(val_loss):\n            break\n"
+         "        if best_path is not None and val_acc > best_acc:")},
+    {"name": "EarlyStopping whose best starts at 0.0", "fails": "test_early_stopping_patience",
+     "says": "its best value starts too low", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.counter = 0.0, 0
+
+    def step(self, val_loss):
+        if val_loss < self.best - self.min_delta:
+            self.best, self.counter = val_loss, 0
+        else:
+            self.counter += 1
+        return self.counter >= self.patience
+'''},
 ]
 
 CORRECT = [
@@ -584,5 +638,40 @@ class EarlyStopping:
             self.wait += 1
             self.stop = self.stop or self.wait >= self.patience
         return self.stop
+'''},
+    {"name": "fit asking early stopping first, saving the new best, then breaking; best_acc starting at None",
+     "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {key: [] for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
+    best_acc = None
+    for _ in range(epochs):
+        results = train_epoch(model, train_loader, criterion, optimizer, device, progress=False)
+        results += validate(model, val_loader, criterion, device)
+        for key, value in zip(("train_loss", "train_acc", "val_loss", "val_acc"), results):
+            history[key].append(value)
+        stop = early_stopping.step(results[2]) if early_stopping else False
+        if best_path and (best_acc is None or results[3] > best_acc):
+            best_acc = results[3]
+            torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, Path(best_path))
+        if stop:
+            break
+    return history
+'''},
+    {"name": "EarlyStopping with best = math.inf and a wait counter compared with >= patience", "code": '''
+import math
+
+
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best = math.inf
+        self.wait = 0
+
+    def step(self, val_loss):
+        improved = self.best - val_loss > self.min_delta
+        self.best = val_loss if improved else self.best
+        self.wait = 0 if improved else self.wait + 1
+        return self.wait >= self.patience
 '''},
 ]
