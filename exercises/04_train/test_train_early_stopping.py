@@ -102,7 +102,7 @@ def test_early_stopping_min_delta(mod):
     for settings, losses, want in cases:
         got = stop_signals(mod.EarlyStopping(**settings), losses)
         if losses == [1.0, 0.75] and got == [False, False]:
-            pytest.fail(f"EarlyStopping(min_delta=0.25) counted a drop from 1.0 to 0.75, exactly min_delta, as an "
+            pytest.fail("EarlyStopping(min_delta=0.25) counted a drop from 1.0 to 0.75, exactly min_delta, as an "
                         "improvement: only a drop by more than min_delta counts (val_loss < best - min_delta, "
                         "strictly less).")
         if got != want and got == stop_signals(mod.EarlyStopping(patience=settings["patience"]), losses):

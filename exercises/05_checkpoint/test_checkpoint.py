@@ -104,6 +104,23 @@ class _Crashable(nn.Module):
         return self.fc(x)
 
 
+def record_moves(monkeypatch) -> list[tuple[Path, Path]]:
+    """Wrap os.replace and os.rename (which Path.replace, Path.rename and shutil.move call) for this
+    test: each move is appended as (source, destination), resolved."""
+    moves: list[tuple[Path, Path]] = []
+
+    def recording(real):
+        def move(src, dst, *args, **kwargs):
+            if isinstance(src, (str, bytes, os.PathLike)) and isinstance(dst, (str, bytes, os.PathLike)):
+                moves.append((Path(os.fsdecode(src)).resolve(), Path(os.fsdecode(dst)).resolve()))
+            return real(src, dst, *args, **kwargs)
+        return move
+
+    for name in ("replace", "rename"):
+        monkeypatch.setattr(os, name, recording(getattr(os, name)))
+    return moves
+
+
 @pytest.mark.points(3)
 def test_save_is_atomic(mod, tmp_path, monkeypatch):
     torch.manual_seed(0)
@@ -171,13 +188,7 @@ def test_save_is_atomic(mod, tmp_path, monkeypatch):
         assert exc is not None, swallowed.format(how=how)
 
     # 4. the temporary file is moved onto path from path's own folder: a rename is atomic only within one file system.
-    moves: list[tuple[Path, Path]] = []
-    for name in ("replace", "rename"):
-        def recording(src, dst, *args, _real=getattr(os, name), **kwargs):
-            if isinstance(src, (str, bytes, os.PathLike)) and isinstance(dst, (str, bytes, os.PathLike)):
-                moves.append((Path(os.fsdecode(src)).resolve(), Path(os.fsdecode(dst)).resolve()))
-            return _real(src, dst, *args, **kwargs)
-        monkeypatch.setattr(os, name, recording)
+    moves = record_moves(monkeypatch)
     mod.save_checkpoint(model, optimizer, 5, 0.5, 85.0, path)
     monkeypatch.undo()
     elsewhere = [src.parent for src, dst in moves if dst == path.resolve() and src.parent != path.parent.resolve()]

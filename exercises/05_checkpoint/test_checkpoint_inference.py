@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.checks.checkpoints import (call_expecting_error, foreign_load_failed, record_map_locations, refused_objects,
-                                       same, save_as_if_on, small_model, trained)
+from grader.checks import checkpoints as ckpt
+from grader.checks.checkpoints import same, small_model, trained
 from grader.checks.devices import OnDevice, unmoved
 
 GRADES = "checkpoint"
@@ -51,12 +51,12 @@ def test_load_model_for_inference(mod, tmp_path, device, monkeypatch):
         "load_model_for_inference left the model in training mode (dropout would stay active): call model.eval()")
 
     foreign = tmp_path / "best-saved-on-a-gpu.pth"  # as written on a GPU machine, read where that GPU is missing
-    save_as_if_on(source.state_dict(), foreign)
+    ckpt.save_as_if_on(source.state_dict(), foreign)
     model = small_model(2).to(device)
-    map_locations = record_map_locations(monkeypatch)
-    exc = call_expecting_error(mod.load_model_for_inference, model, foreign)
+    map_locations = ckpt.record_map_locations(monkeypatch)
+    exc = ckpt.call_expecting_error(mod.load_model_for_inference, model, foreign)
     monkeypatch.undo()
-    assert exc is None, foreign_load_failed("load_model_for_inference", exc, map_locations)
+    assert exc is None, ckpt.foreign_load_failed("load_model_for_inference", exc, map_locations)
     assert same(model.state_dict(), source.state_dict()), (
         "load_model_for_inference did not load the weights of a file saved on another device")
 
@@ -224,7 +224,7 @@ def test_resume_is_bit_exact(mod, tmp_path):
         f"resumed training differs from {RESUME_N + RESUME_M} epochs straight through: the checkpoint holds no "
         "optimizer state, so Adam restarts with empty moment estimates and takes different steps. Save "
         "optimizer.state_dict() as 'optimizer_state_dict' and restore it in load_checkpoint")
-    held = refused_objects(path) if raw is None else None
+    held = ckpt.refused_objects(path) if raw is None else None
     assert raw is not None, (
         "the file written by save_checkpoint cannot be read with torch.load(path, weights_only=True), so training "
         "cannot resume from it" + (f": it holds {held}" if held else "") + ". Save a dict of state_dicts, numbers and "

@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.checkpoints import (call_expecting_error, foreign_load_failed, fresh, record_map_locations, same,
-                                       save_as_if_on, trained)
+from grader.checks import checkpoints as ckpt
+from grader.checks.checkpoints import call_expecting_error, fresh, same, trained
 
 GRADES = "checkpoint"
 
@@ -51,12 +51,12 @@ def test_load_restores_model_and_returns_info(mod, tmp_path, device, monkeypatch
     assert got == expected, f"load_checkpoint should return {expected} from the file, got {got}"
 
     foreign = tmp_path / "saved-on-a-gpu.pth"  # as written on a GPU machine, read where that GPU is missing
-    write_contract_checkpoint(foreign, source, optimizer, save=save_as_if_on)
+    write_contract_checkpoint(foreign, source, optimizer, save=ckpt.save_as_if_on)
     model, _ = fresh(2, device)
-    map_locations = record_map_locations(monkeypatch)
+    map_locations = ckpt.record_map_locations(monkeypatch)
     exc = call_expecting_error(mod.load_checkpoint, foreign, model, map_location=device)
     monkeypatch.undo()
-    assert exc is None, foreign_load_failed("load_checkpoint", exc, map_locations)
+    assert exc is None, ckpt.foreign_load_failed("load_checkpoint", exc, map_locations)
     assert same(model.state_dict(), source.state_dict()), (
         "load_checkpoint did not restore the model from a checkpoint saved on another device")
 
