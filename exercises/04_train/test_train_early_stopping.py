@@ -23,6 +23,14 @@ def first_stop(signals: list[bool]) -> int | None:
     return signals.index(True) if True in signals else None
 
 
+def bad_in_a_row(losses, upto: int, min_delta: float = 0.0) -> int:
+    """The contract's count of epochs without improvement after the call losses[upto]."""
+    best, count = float("inf"), 0
+    for v in losses[:upto + 1]:
+        best, count = (v, 0) if v < best - min_delta else (best, count + 1)
+    return count
+
+
 def explain(losses, want, got, **settings) -> str:
     args = ", ".join(f"{k}={v}" for k, v in settings.items())
     return (f"EarlyStopping({args}) on val losses {losses}: step() should return {want}, got {got}. "
@@ -32,6 +40,12 @@ def explain(losses, want, got, **settings) -> str:
 
 @pytest.mark.points(1)
 def test_early_stopping_patience(mod):
+    if mod.EarlyStopping(patience=1).step(0.5):
+        below = "did" if not mod.EarlyStopping(patience=1).step(-1.0) else "did not"
+        pytest.fail("a fresh EarlyStopping(patience=1) said stop at its first call, step(0.5): it did not count the first "
+                    f"validation loss as an improvement (it {below} count step(-1.0) as one), so its best value starts "
+                    "too low (0.0?). There is no best before the first epoch: start it at float('inf') (or None, and "
+                    "take the first loss as the best).")
     cases = [
         ({}, [1.0, 1.1, 1.2, 1.3], [False, False, False, True]),
         ({}, [1.0, 1.0, 1.0, 1.0], [False, False, False, True]),  # equal is not better
@@ -56,10 +70,12 @@ def test_early_stopping_patience(mod):
                         f"(patience {settings.get('patience', 3)}). Return True as soon as the count of bad epochs "
                         "reaches patience: count >= patience, not count > patience.")
         if want_stop is not None and stop is not None and stop != want_stop:
-            when = "late" if stop > want_stop else "early"
+            when, wrong = ("late", "> patience") if stop > want_stop else ("early", "patience - 1")
+            patience = settings.get("patience", 3)
             pytest.fail(f"EarlyStopping stops {abs(stop - want_stop)} epoch(s) {when}: on val losses {losses} step() "
-                        f"gave {got}, expected {want}. Count one more bad epoch, then say stop as soon as the "
-                        "count reaches patience (count >= patience).")
+                        f"gave {got}, expected {want}; it said stop after {bad_in_a_row(losses, stop)} epoch(s) without "
+                        f"improvement in a row, with patience {patience}. Say stop as soon as that count reaches "
+                        f"patience: count >= patience (not {wrong}).")
         assert got == want, explain(losses, want, got, **settings)
 
 
@@ -81,9 +97,14 @@ def test_early_stopping_min_delta(mod):
     cases = [  # improvements smaller than min_delta do not count
         ({"patience": 2, "min_delta": 0.1}, [1.0, 0.95, 0.92], [False, False, True]),
         ({"patience": 2, "min_delta": 0.1}, [1.0, 0.95, 0.8, 0.79, 0.78], [False, False, False, False, True]),
+        ({"patience": 1, "min_delta": 0.25}, [1.0, 0.75], [False, True]),  # by exactly min_delta is not more
     ]
     for settings, losses, want in cases:
         got = stop_signals(mod.EarlyStopping(**settings), losses)
+        if losses == [1.0, 0.75] and got == [False, False]:
+            pytest.fail("EarlyStopping(min_delta=0.25) counted a drop from 1.0 to 0.75, exactly min_delta, as an "
+                        "improvement: only a drop by more than min_delta counts (val_loss < best - min_delta, "
+                        "strictly less).")
         if got != want and got == stop_signals(mod.EarlyStopping(patience=settings["patience"]), losses):
             pytest.fail(f"EarlyStopping ignores min_delta: with min_delta=0.1 a drop from 1.0 to 0.95 is not an "
                         f"improvement (step() gave {got} on {losses}, expected {want}). "

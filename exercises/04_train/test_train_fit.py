@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader.checks.checkpoints import refused_objects
 from grader.checks.probes import BATCH, N_CLASSES, N_FEATURES, is_number, loader_of, random_data
 
 GRADES = "train"
@@ -21,15 +22,18 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # torch on one thread: these
 
 # --------------------------------------------------------------------------- fit
 
-VAL_SCRIPT = [50.0, 80.0, 60.0, 70.0, 65.0]  # val accuracy per epoch; epoch 2 is the best
+VAL_SCRIPT = [50.0, 80.0, 60.0, 80.0, 65.0]  # val accuracy per epoch
+VAL_SCALE = [6.0, 6.0, 1.0, 6.0, 6.0]  # logit scale per epoch: a less confident epoch 3 has the lowest val loss
+BEST, TIE, LOWEST_LOSS = 2, 4, 3  # the best val_acc, an epoch that only equals it, the lowest val_loss
 N_VAL = 20
 
 
 class ScriptedNet(nn.Module):
     """Trains like a linear model; on validation inputs it scores the accuracy VAL_SCRIPT gives that epoch.
 
-    Inputs carry two extra columns: the sample's index and a flag (1 = validation set).
-    Each epoch's parameters are snapshotted when its validation starts.
+    Inputs carry two extra columns: the sample's index and a flag (1 = validation set). Every pass
+    (a run of calls on one loader in one mode) is written down as (loader, training) in ``passes``;
+    each epoch's parameters are snapshotted when a pass over the validation loader starts.
     """
 
     def __init__(self, val_labels: torch.Tensor) -> None:
@@ -37,25 +41,39 @@ class ScriptedNet(nn.Module):
         torch.manual_seed(0)
         self.linear = nn.Linear(N_FEATURES, N_CLASSES)
         self.val_labels = val_labels
-        self.epochs_validated = 0
-        self.validating = False
+        self.passes: list[tuple[str, bool]] = []
         self.snapshots: list[dict] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.linear(x[:, :N_FEATURES])
-        if x[0, N_FEATURES + 1].item() < 0.5:
-            self.validating = False
+        loader = "val" if x[0, N_FEATURES + 1].item() >= 0.5 else "train"
+        if not self.passes or self.passes[-1] != (loader, self.training):
+            if loader == "val" and (not self.passes or self.passes[-1][0] != "val"):
+                self.snapshots.append({k: v.detach().cpu().clone() for k, v in self.state_dict().items()})
+            self.passes.append((loader, self.training))
+        if loader == "train":
             return logits
-        if not self.validating:
-            self.validating = True
-            self.epochs_validated += 1
-            self.snapshots.append({k: v.detach().cpu().clone() for k, v in self.state_dict().items()})
-        epoch = min(self.epochs_validated, len(VAL_SCRIPT))
+        epoch = min(len(self.snapshots), len(VAL_SCRIPT))
         n_right = round(VAL_SCRIPT[epoch - 1] / 100 * N_VAL)
         index = x[:, N_FEATURES].long()
         labels = self.val_labels.to(x.device)[index]
         target = torch.where(index < n_right, labels, (labels + 1) % N_CLASSES)
-        return 6.0 * F.one_hot(target, N_CLASSES).to(logits.dtype) + 0.0 * logits.detach()
+        return VAL_SCALE[epoch - 1] * F.one_hot(target, N_CLASSES).to(logits.dtype) + 0.0 * logits
+
+
+def check_validation_passes(model: ScriptedNet, epochs: int) -> None:
+    """fit went over val_loader once per epoch; otherwise say which loader it evaluated on."""
+    count = {key: model.passes.count(key) for key in [("train", True), ("train", False), ("val", True), ("val", False)]}
+    if count["train", False] and not count["val", False]:
+        if count["val", True]:
+            pytest.fail(f"fit swapped the loaders: it trained on val_loader and validated on train_loader "
+                        f"({count['train', False]} evaluation passes over train_loader in {epochs} epochs). Call "
+                        "train_epoch(model, train_loader, ...) then validate(model, val_loader, ...)")
+        pytest.fail(f"fit evaluated on train_loader ({count['train', False]} evaluation passes in {epochs} epochs) and "
+                    "never on val_loader: call validate(model, val_loader, criterion, device)")
+    assert len(model.snapshots) == epochs, (
+        f"fit went over val_loader {len(model.snapshots)} times in {epochs} epochs: validate on it once per epoch, "
+        "after that epoch's train_epoch")
 
 
 def scripted_setup(device: torch.device):
@@ -76,7 +94,7 @@ def scripted_val_loss(epoch: int, y_val: torch.Tensor) -> float:
     n_right = round(VAL_SCRIPT[epoch - 1] / 100 * N_VAL)
     index = torch.arange(N_VAL)
     target = torch.where(index < n_right, y_val, (y_val + 1) % N_CLASSES)
-    return F.cross_entropy(6.0 * F.one_hot(target, N_CLASSES).float(), y_val).item()
+    return F.cross_entropy(VAL_SCALE[epoch - 1] * F.one_hot(target, N_CLASSES).float(), y_val).item()
 
 
 def check_history(history, epochs: int) -> None:
@@ -91,13 +109,13 @@ def check_history(history, epochs: int) -> None:
 
 
 @pytest.mark.points(1)
-@pytest.mark.needs("test_validate_units")
+@pytest.mark.needs("test_train_epoch_units", "test_validate_units")
 def test_fit_history(mod, device, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model, train_loader, val_loader, optimizer, y_val = scripted_setup(device)
     history = mod.fit(model, train_loader, val_loader, nn.CrossEntropyLoss(), optimizer, device, epochs=5)
     check_history(history, 5)
-    assert model.epochs_validated == 5, f"fit ran validation {model.epochs_validated} times in 5 epochs: once per epoch"
+    check_validation_passes(model, 5)
     assert np.allclose(history["val_acc"], VAL_SCRIPT), (
         f"history['val_acc'] is {history['val_acc']}, but validate() scored {VAL_SCRIPT}: record validate's accuracy "
         "of each epoch")
@@ -110,36 +128,53 @@ def test_fit_history(mod, device, tmp_path, monkeypatch):
     assert not written, f"fit wrote {written} although best_path is None: save the model only when best_path is given"
 
 
-@pytest.mark.points(2)
-@pytest.mark.needs("test_validate_units")
-def test_fit_saves_only_new_best(mod, device, tmp_path):
-    model, train_loader, val_loader, optimizer, _ = scripted_setup(device)
-    best_path = tmp_path / "best.pth"
-    mod.fit(model, train_loader, val_loader, nn.CrossEntropyLoss(), optimizer, device, epochs=5, best_path=best_path)
+def saved_epochs(model: ScriptedNet, best_path) -> list[int]:
+    """The epochs (1-based) whose model ``best_path`` holds; fails with the cause when it is not a state_dict."""
     assert best_path.is_file(), f"fit(best_path=...) did not write {best_path.name}: torch.save(model.state_dict(), best_path)"
     try:
         saved = torch.load(best_path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure is the learner's to fix
-        pytest.fail(f"{best_path.name} is not a loadable state_dict ({type(exc).__name__}): save model.state_dict(), "
-                    "not the model object")
-    assert isinstance(saved, dict), "fit must save model.state_dict() (a dict of tensors), not the model object"
+        held = refused_objects(best_path)
+        pytest.fail(f"{best_path.name} is not a loadable state_dict ({type(exc).__name__})"
+                    + (f": it holds {held}" if held else "") + ". Save torch.save(model.state_dict(), best_path)"
+                    + ("" if held and "bound method" in held else ", not the model object"))
+    assert isinstance(saved, dict), (
+        f"{best_path.name} holds a {type(saved).__name__}, not a state_dict: torch.save(model.state_dict(), best_path)")
     try:
         ScriptedNet(torch.zeros(N_VAL, dtype=torch.long)).load_state_dict(saved)
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"the saved file does not load into a fresh model ({type(exc).__name__}: {exc}): save model.state_dict()")
-    snapshots = model.snapshots
-    assert len(snapshots) == 5, f"fit ran validation {len(snapshots)} times in 5 epochs: once per epoch"
-    matches = [e + 1 for e, snap in enumerate(snapshots) if all(torch.equal(saved[k], v) for k, v in snap.items())]
-    best = int(np.argmax(VAL_SCRIPT)) + 1
-    if best in matches:
-        return
-    if matches:
-        epoch = matches[-1]
-        pytest.fail(f"{best_path.name} holds the model of epoch {epoch} (val_acc {VAL_SCRIPT[epoch - 1]:.0f}%), not the best "
-                    f"epoch {best} ({VAL_SCRIPT[best - 1]:.0f}%); val_acc per epoch was {VAL_SCRIPT}. Save only when "
-                    "val_acc beats the best so far, and remember the new best.")
-    pytest.fail(f"{best_path.name} holds none of the models fit trained: save model.state_dict() right after "
-                f"the epoch whose val_acc is a new best")
+    return [e + 1 for e, snap in enumerate(model.snapshots) if all(torch.equal(saved[k], v) for k, v in snap.items())]
+
+
+def wrong_best(epoch: int | None, best: int, name: str) -> str:
+    """Why ``name`` holds the model of ``epoch`` rather than of ``best``, by what sets that epoch apart."""
+    acc = [f"{a:.0f}%" for a in VAL_SCRIPT]
+    if epoch is None:
+        return (f"{name} holds none of the models fit validated: save model.state_dict() right after the epoch "
+                "whose val_acc is a new best")
+    held = f"{name} holds the model of epoch {epoch} (val_acc {acc[epoch - 1]}), not the best epoch {best} ({acc[best - 1]})"
+    if epoch == LOWEST_LOSS:
+        return (f"{held}. Epoch {epoch} had the lowest val_loss but not the highest val_acc (val_acc per epoch: {acc}): "
+                "the best model is the one with the highest validation accuracy. Save when val_acc beats the best "
+                "val_acc so far.")
+    if epoch == TIE:
+        return (f"{held}. Epoch {epoch} only equalled the best val_acc {acc[best - 1]} of epoch {best}: a new best must "
+                "be strictly higher (val_acc > best_acc), so a tie keeps the earlier model.")
+    return (f"{held}; val_acc per epoch was {acc}. Save only when val_acc beats the best so far, and remember the "
+            "new best.")
+
+
+@pytest.mark.points(2)
+@pytest.mark.needs("test_train_epoch_units", "test_validate_units")
+def test_fit_saves_only_new_best(mod, device, tmp_path):
+    model, train_loader, val_loader, optimizer, _ = scripted_setup(device)
+    best_path = tmp_path / "best.pth"
+    mod.fit(model, train_loader, val_loader, nn.CrossEntropyLoss(), optimizer, device, epochs=5, best_path=best_path)
+    check_validation_passes(model, 5)
+    matches = saved_epochs(model, best_path)
+    if BEST not in matches:
+        pytest.fail(wrong_best(matches[-1] if matches else None, BEST, best_path.name))
 
 
 class StopAfter:
@@ -154,7 +189,7 @@ class StopAfter:
 
 
 @pytest.mark.points(1)
-@pytest.mark.needs("test_validate_units")
+@pytest.mark.needs("test_train_epoch_units", "test_validate_units")
 def test_fit_stops_early(mod, device, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model, train_loader, val_loader, optimizer, _ = scripted_setup(device)
@@ -167,3 +202,21 @@ def test_fit_stops_early(mod, device, tmp_path, monkeypatch):
         "break out of the epoch loop when it says stop")
     assert np.allclose(stopper.seen, history["val_loss"]), (
         f"fit gave early_stopping.step() {stopper.seen}, not the epochs' validation losses {history['val_loss']}")
+
+
+@pytest.mark.points(1)
+@pytest.mark.needs("test_fit_stops_early", "test_fit_saves_only_new_best")
+def test_fit_saves_the_best_of_the_last_epoch(mod, device, tmp_path):
+    model, train_loader, val_loader, optimizer, _ = scripted_setup(device)
+    best_path = tmp_path / "best.pth"
+    mod.fit(model, train_loader, val_loader, nn.CrossEntropyLoss(), optimizer, device, epochs=5,
+            early_stopping=StopAfter(BEST), best_path=best_path)
+    check_validation_passes(model, BEST)
+    matches = saved_epochs(model, best_path)
+    if BEST in matches:
+        return
+    if matches and matches[-1] < BEST:
+        pytest.fail(f"early_stopping said stop after epoch {BEST}, whose val_acc {VAL_SCRIPT[BEST - 1]:.0f}% was a new "
+                    f"best, and {best_path.name} still holds epoch {matches[-1]}: finish the epoch (save the new best) "
+                    "before breaking out of the loop")
+    pytest.fail(wrong_best(matches[-1] if matches else None, BEST, best_path.name))

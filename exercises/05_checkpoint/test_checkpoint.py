@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.checkpoints import call_expecting_error, same, trained
+from grader.checks.checkpoints import call_expecting_error, refused_objects, same, trained
 
 KEYS = ("epoch", "model_state_dict", "optimizer_state_dict", "loss", "accuracy", "model_architecture")
 
@@ -26,9 +26,11 @@ def read_checkpoint(path: Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
+        held = refused_objects(path)
         raise AssertionError(f"the file written by save_checkpoint cannot be read with torch.load(path, weights_only=True) "
-                             f"(it raised {type(exc).__name__}): save a dict of state_dicts, numbers and a string, "
-                             "not the model or optimizer objects themselves") from exc
+                             f"(it raised {type(exc).__name__})" + (f": it holds {held}" if held else "")
+                             + ". Save a dict of state_dicts (model.state_dict(), optimizer.state_dict()), numbers and "
+                             "a string, not the model or optimizer objects themselves") from exc
     assert isinstance(checkpoint, dict), (
         f"the checkpoint file should hold one dict with the keys {KEYS}, got a {type(checkpoint).__name__}")
     return checkpoint
@@ -102,6 +104,23 @@ class _Crashable(nn.Module):
         return self.fc(x)
 
 
+def record_moves(monkeypatch) -> list[tuple[Path, Path]]:
+    """Wrap os.replace and os.rename (which Path.replace, Path.rename and shutil.move call) for this
+    test: each move is appended as (source, destination), resolved."""
+    moves: list[tuple[Path, Path]] = []
+
+    def recording(real):
+        def move(src, dst, *args, **kwargs):
+            if isinstance(src, (str, bytes, os.PathLike)) and isinstance(dst, (str, bytes, os.PathLike)):
+                moves.append((Path(os.fsdecode(src)).resolve(), Path(os.fsdecode(dst)).resolve()))
+            return real(src, dst, *args, **kwargs)
+        return move
+
+    for name in ("replace", "rename"):
+        monkeypatch.setattr(os, name, recording(getattr(os, name)))
+    return moves
+
+
 @pytest.mark.points(3)
 def test_save_is_atomic(mod, tmp_path, monkeypatch):
     torch.manual_seed(0)
@@ -168,6 +187,17 @@ def test_save_is_atomic(mod, tmp_path, monkeypatch):
         assert path.read_bytes() == before, not_atomic.format(how=how)
         assert exc is not None, swallowed.format(how=how)
 
+    # 4. the temporary file is moved onto path from path's own folder: a rename is atomic only within one file system.
+    moves = record_moves(monkeypatch)
+    mod.save_checkpoint(model, optimizer, 5, 0.5, 85.0, path)
+    monkeypatch.undo()
+    elsewhere = [src.parent for src, dst in moves if dst == path.resolve() and src.parent != path.parent.resolve()]
+    assert not elsewhere, (
+        f"save_checkpoint made its temporary file in {elsewhere[0]}, not in the checkpoint's folder, and moved it onto "
+        "path from there: a rename is atomic only within one file system, and another folder may be on another one "
+        "(then the move fails, or becomes a copy that a crash can cut short). Create the temporary file beside path, "
+        "e.g. tempfile.mkstemp(dir=path.parent)")
+
 
 @pytest.mark.points(1)
 def test_save_leaves_no_temporary_files(mod, tmp_path, device):
@@ -181,5 +211,10 @@ def test_save_leaves_no_temporary_files(mod, tmp_path, device):
     assert not extra, (
         f"after saving, the folder holds more than the checkpoint: {extra}. Move the temporary file onto path "
         "(os.replace) instead of copying it, and never leave it behind")
-    assert read_checkpoint(path).get("epoch") == 2, (
-        "saving again to the same path must replace the old checkpoint: the file still holds the first one")
+    checkpoint = read_checkpoint(path)
+    assert (checkpoint.get("epoch"), checkpoint.get("loss")) != (1, 0.5), (
+        "saving again to the same path must replace the old checkpoint: the file still holds the first one "
+        "(epoch 1, loss 0.5)")
+    assert checkpoint.get("epoch", 2) == 2, (
+        f"after saving epoch 2 over epoch 1, the file holds epoch {checkpoint['epoch']!r}: store the epoch that was "
+        "passed in")

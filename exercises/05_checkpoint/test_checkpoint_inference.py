@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader.checks import checkpoints as ckpt
 from grader.checks.checkpoints import same, small_model, trained
 from grader.checks.devices import OnDevice, unmoved
 
@@ -37,7 +38,7 @@ def _to_cpu(x):
 # ----------------------------------------------------------------------------- inference
 
 @pytest.mark.points(2)
-def test_load_model_for_inference(mod, tmp_path, device):
+def test_load_model_for_inference(mod, tmp_path, device, monkeypatch):
     source, _ = trained(0, device)
     path = tmp_path / "best_model.pth"
     torch.save(source.state_dict(), path)  # the format fit() writes for the best model: a bare state_dict
@@ -48,6 +49,16 @@ def test_load_model_for_inference(mod, tmp_path, device):
         "load_model_for_inference did not load the weights: model.load_state_dict(torch.load(path, ...))")
     assert not any(m.training for m in model.modules()), (
         "load_model_for_inference left the model in training mode (dropout would stay active): call model.eval()")
+
+    foreign = tmp_path / "best-saved-on-a-gpu.pth"  # as written on a GPU machine, read where that GPU is missing
+    ckpt.save_as_if_on(source.state_dict(), foreign)
+    model = small_model(2).to(device)
+    map_locations = ckpt.record_map_locations(monkeypatch)
+    exc = ckpt.call_expecting_error(mod.load_model_for_inference, model, foreign)
+    monkeypatch.undo()
+    assert exc is None, ckpt.foreign_load_failed("load_model_for_inference", exc, map_locations)
+    assert same(model.state_dict(), source.state_dict()), (
+        "load_model_for_inference did not load the weights of a file saved on another device")
 
 
 class _ProbeNet(nn.Module):
@@ -90,6 +101,34 @@ def predict(mod, model, image, device):
         raise
 
 
+def check_prediction(i: int, result, probs: torch.Tensor, logits: torch.Tensor) -> None:
+    """One image's (class, confidence) against its softmax ``probs`` (C,) and raw ``logits`` (C,)."""
+    assert isinstance(result, tuple) and len(result) == 2, (
+        f"predict_single_image should return a tuple (class, confidence), got {result!r}")
+    cls, confidence = result
+    expected_cls = int(probs.argmax())
+    expected_conf = float(probs[expected_cls]) * 100
+    assert isinstance(cls, int) and not isinstance(cls, bool), (
+        f"the predicted class should be a Python int, got {type(cls).__name__}: use .item()")
+    assert isinstance(confidence, float), (
+        f"the confidence should be a Python float, got {type(confidence).__name__}: use .item()")
+    assert not (confidence == 100.0 and expected_conf < 99.99), (
+        f"image {i}: confidence is exactly 100% (predicted class {cls}), but softmax over the classes gives "
+        f"{expected_conf:.2f}% to class {expected_cls}: the softmax was taken over the batch dimension (dim=0), where a "
+        "batch of one image has one entry, so every probability is 1. Take it over the classes: softmax(logits, dim=1)")
+    assert cls == expected_cls, f"image {i}: predicted class {cls}, but the largest logit is class {expected_cls}"
+    assert not (confidence <= 1.0 and abs(confidence * 100 - expected_conf) < 1e-3), (
+        f"image {i}: confidence {confidence:.4f} is a fraction between 0 and 1: return it as a percent "
+        "(multiply the softmax probability by 100)")
+    raw = float(logits[expected_cls])
+    assert not (abs(confidence - raw) < 1e-3 or abs(confidence - 100 * raw) < 1e-3), (
+        f"image {i}: confidence {confidence:.4f} is the raw logit of the predicted class, not a probability: "
+        "turn the logits into probabilities with softmax first, then report 100 * p[class]")
+    assert 0.0 <= confidence <= 100.0 and abs(confidence - expected_conf) < 1e-3, (
+        f"image {i}: confidence should be 100 * softmax(logits)[predicted class] = {expected_conf:.4f} "
+        f"percent, got {confidence!r}")
+
+
 @pytest.mark.points(2)
 def test_predict_single_image_values(mod, device):
     model, images, probs = probe_setup(device)
@@ -98,34 +137,17 @@ def test_predict_single_image_values(mod, device):
     model.calls.clear()
     for i, image in enumerate(images):
         model.eval()
-        result = predict(mod, model, image, device)
-        assert isinstance(result, tuple) and len(result) == 2, (
-            f"predict_single_image should return a tuple (class, confidence), got {result!r}")
-        cls, confidence = result
-        expected_cls = int(probs[i].argmax())
-        expected_conf = float(probs[i, expected_cls]) * 100
-        assert isinstance(cls, int) and not isinstance(cls, bool), (
-            f"the predicted class should be a Python int, got {type(cls).__name__}: use .item()")
-        assert isinstance(confidence, float), (
-            f"the confidence should be a Python float, got {type(confidence).__name__}: use .item()")
-        assert cls == expected_cls, f"image {i}: predicted class {cls}, but the largest logit is class {expected_cls}"
-        assert not (confidence <= 1.0 and abs(confidence * 100 - expected_conf) < 1e-3), (
-            f"image {i}: confidence {confidence:.4f} is a fraction between 0 and 1: return it as a percent "
-            "(multiply the softmax probability by 100)")
-        raw = float(logits[i, expected_cls])
-        assert not (abs(confidence - raw) < 1e-3 or abs(confidence - 100 * raw) < 1e-3), (
-            f"image {i}: confidence {confidence:.4f} is the raw logit of the predicted class, not a probability: "
-            "turn the logits into probabilities with softmax first, then report 100 * p[class]")
-        assert 0.0 <= confidence <= 100.0 and abs(confidence - expected_conf) < 1e-3, (
-            f"image {i}: confidence should be 100 * softmax(logits)[predicted class] = {expected_conf:.4f} "
-            f"percent, got {confidence!r}")
+        check_prediction(i, predict(mod, model, image, device), probs[i], logits[i])
 
 
 @pytest.mark.points(2)
 def test_predict_single_image_mode(mod, device):
     model, images, probs = probe_setup(device)
+    with torch.no_grad():
+        logits = model(images[:1].to(device)).cpu()
+    model.calls.clear()
     model.train()  # as it would be straight after training
-    cls, confidence = predict(mod, model, images[0], device)
+    result = predict(mod, model, images[0], device)
     assert model.calls, "predict_single_image never called the model"
     for call in model.calls:
         assert not call["training"], (
@@ -138,9 +160,7 @@ def test_predict_single_image_mode(mod, device):
             f"the model received shape {call['shape']}: add the batch dimension, image.unsqueeze(0) -> (1, 1, 28, 28)")
         assert call["device"].type == torch.device(device).type, (
             f"the image reached the model on {call['device']}, not on {device}: move it with .to(device)")
-    expected = int(probs[0].argmax())
-    assert cls == expected and abs(confidence - float(probs[0, expected]) * 100) < 1e-3, (
-        "in evaluation mode the prediction should equal the argmax of the logits with its softmax confidence in percent")
+    check_prediction(0, result, probs[0], logits[0])
 
 
 # ----------------------------------------------------------------------------- resuming
@@ -204,9 +224,11 @@ def test_resume_is_bit_exact(mod, tmp_path):
         f"resumed training differs from {RESUME_N + RESUME_M} epochs straight through: the checkpoint holds no "
         "optimizer state, so Adam restarts with empty moment estimates and takes different steps. Save "
         "optimizer.state_dict() as 'optimizer_state_dict' and restore it in load_checkpoint")
+    held = ckpt.refused_objects(path) if raw is None else None
     assert raw is not None, (
         "the file written by save_checkpoint cannot be read with torch.load(path, weights_only=True), so training "
-        "cannot resume from it: save a dict of state_dicts, numbers and a string")
+        "cannot resume from it" + (f": it holds {held}" if held else "") + ". Save a dict of state_dicts, numbers and "
+        "a string")
     if load_error is not None:
         assert optimizer_saved, no_optimizer
         raise AssertionError(f"load_checkpoint failed on a file written by save_checkpoint: "

@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 
+from grader.checks import checkpoints as ckpt
 from grader.checks.checkpoints import call_expecting_error, fresh, same, trained
 
 GRADES = "checkpoint"
@@ -21,10 +22,11 @@ GRADES = "checkpoint"
 pytestmark = pytest.mark.usefixtures("one_thread")  # torch on one thread: these tensors are tiny
 
 
-def write_contract_checkpoint(path: Path, model: nn.Module, optimizer, epoch=5, loss=0.25, accuracy=91.5) -> None:
+def write_contract_checkpoint(path: Path, model: nn.Module, optimizer, epoch=5, loss=0.25, accuracy=91.5,
+                              save=torch.save) -> None:
     """A checkpoint in the contract's format, written by the test itself (so load tests do not depend on save)."""
-    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
-                "loss": loss, "accuracy": accuracy, "model_architecture": str(model)}, path)
+    save({"epoch": epoch, "model_state_dict": model.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
+          "loss": loss, "accuracy": accuracy, "model_architecture": str(model)}, path)
 
 
 def names_path(exc: Exception, path: Path) -> bool:
@@ -35,7 +37,7 @@ def names_path(exc: Exception, path: Path) -> bool:
 # ----------------------------------------------------------------------------- load_checkpoint
 
 @pytest.mark.points(2)
-def test_load_restores_model_and_returns_info(mod, tmp_path, device):
+def test_load_restores_model_and_returns_info(mod, tmp_path, device, monkeypatch):
     source, optimizer = trained(0, device)
     path = tmp_path / "checkpoint.pth"
     write_contract_checkpoint(path, source, optimizer, epoch=5, loss=0.25, accuracy=91.5)
@@ -47,6 +49,16 @@ def test_load_restores_model_and_returns_info(mod, tmp_path, device):
     expected = {"epoch": 5, "loss": 0.25, "accuracy": 91.5}
     got = {k: info.get(k) for k in expected}
     assert got == expected, f"load_checkpoint should return {expected} from the file, got {got}"
+
+    foreign = tmp_path / "saved-on-a-gpu.pth"  # as written on a GPU machine, read where that GPU is missing
+    write_contract_checkpoint(foreign, source, optimizer, save=ckpt.save_as_if_on)
+    model, _ = fresh(2, device)
+    map_locations = ckpt.record_map_locations(monkeypatch)
+    exc = call_expecting_error(mod.load_checkpoint, foreign, model, map_location=device)
+    monkeypatch.undo()
+    assert exc is None, ckpt.foreign_load_failed("load_checkpoint", exc, map_locations)
+    assert same(model.state_dict(), source.state_dict()), (
+        "load_checkpoint did not restore the model from a checkpoint saved on another device")
 
 
 @pytest.mark.points(3)

@@ -5,6 +5,8 @@ mode differ; after two Adam steps the optimizer has state worth saving.
 """
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -56,3 +58,56 @@ def same(a, b) -> bool:
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same, a, b))
     return a == b
+
+
+def refused_objects(path: str | os.PathLike) -> str | None:
+    """What a file that torch.load(weights_only=True) refuses holds instead of plain data, in the
+    learner's terms (None when the file names no object, cannot be read, or torch < 2.5 cannot list them)."""
+    list_globals = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
+    try:
+        names = list_globals(path) if list_globals else []
+    except Exception:  # noqa: BLE001 - not a readable torch.save file: nothing to name
+        return None
+    if "builtins.getattr" in names:
+        return ("a bound method: `.state_dict` written without the call parentheses stores the method itself (and "
+                "the whole object it belongs to); call it, `.state_dict()`")
+    return f"pickled objects ({', '.join(names)}), not a dict of tensors" if names else None
+
+
+#: A device no grading machine has: tensors tagged with it load only through map_location.
+FOREIGN_DEVICE = "cuda:63"
+
+
+def save_as_if_on(obj, path: str | os.PathLike, location: str = FOREIGN_DEVICE) -> None:
+    """torch.save(obj, path), with every tensor recorded as saved on ``location``, as a checkpoint
+    written on a GPU is: torch.load restores it only when map_location names a device here."""
+    real = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: location
+    try:
+        torch.save(obj, path)
+    finally:
+        torch.serialization.location_tag = real
+
+
+def record_map_locations(monkeypatch) -> list:
+    """Wrap torch.load (for this test) so each call's map_location is appended to the returned list."""
+    calls, real = [], torch.load
+
+    def load(f, map_location=None, *args, **kwargs):
+        calls.append(map_location)
+        return real(f, map_location, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    return calls
+
+
+def foreign_load_failed(who: str, exc: Exception, map_locations: list) -> str:
+    """Why ``who`` could not read a file saved on FOREIGN_DEVICE, by the map_location it gave torch.load."""
+    error = f"{type(exc).__name__}: {str(exc)[:160]}"
+    if map_locations and all(m is None for m in map_locations):
+        return (f"{who} called torch.load without map_location, so a file saved on a GPU (its tensors are tagged "
+                f"{FOREIGN_DEVICE}, a device this machine does not have) cannot be read here ({error}). Pass it on: "
+                "torch.load(path, map_location=map_location, weights_only=True)")
+    return (f"{who} could not read a file saved on another device (its tensors are tagged {FOREIGN_DEVICE}) "
+            f"({error}): torch.load(path, map_location=map_location, weights_only=True) puts every tensor on the "
+            "requested device")

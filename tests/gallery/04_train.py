@@ -41,6 +41,24 @@ def validate(model, loader, criterion, device):
 '''
 
 
+_FIT = '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    best_acc = float("-inf")
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer, device)  # TRAIN
+        val_loss, val_acc = validate(model, val_loader, criterion, device)                  # VALIDATE
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if best_path is not None and val_acc > best_acc:                                    # IS_BEST
+            best_acc = val_acc                                                              # REMEMBER
+            torch.save(model.state_dict(), best_path)                                       # SAVE
+        if early_stopping is not None and early_stopping.step(val_loss):                    # STOP
+            break                                                                           # BREAK
+    return history
+'''
+
+
 def _change(code: str, marker: str, replacement: str) -> str:
     """Replace the line carrying ``# MARKER`` with ``replacement`` (same indentation)."""
     out = []
@@ -85,22 +103,27 @@ MUTANTS = [
     {"name": "batch-mean losses divided by the number of samples", "fails": "test_validate_units",
      "says": "already means",
      "code": _change(_SEED_VALIDATE, "RETURN", "return total_loss / total, 100. * correct / total")},
-    {"name": "batches never moved to the device", "fails": "test_train_epoch_moves_batches_to_device",
+    {"name": "batches never moved to the device",
+     "also_fails": ["test_train_epoch_steps_once_per_batch_after_backward", "test_train_epoch_uses_training_mode", "test_train_epoch_units", "test_train_epoch_progress_bar", "test_fit_history", "test_fit_saves_only_new_best", "test_fit_stops_early"], "fails": "test_train_epoch_moves_batches_to_device",
      "says": "images = images.to(device)",
      "code": _SEED_TRAIN_EPOCH.replace("images, labels = images.to(device), labels.to(device)", "pass")},
-    {"name": "labels never moved to the device", "fails": "test_validate_moves_batches_to_device",
+    {"name": "labels never moved to the device",
+     "also_fails": ["test_validate_uses_eval_mode", "test_validate_tracks_no_gradients", "test_validate_units"], "fails": "test_validate_moves_batches_to_device",
      "says": "labels = labels.to(device)",
      "code": _SEED_VALIDATE.replace("images, labels = images.to(device), labels.to(device)",
                                     "images = images.to(device)")},
     # a GPU stops every loop test of these; so does the CPU, with Unmoved batches and OnDevice outputs
-    {"name": "train_epoch moves only the images", "fails": "test_train_epoch_units",
+    {"name": "train_epoch moves only the images",
+     "also_fails": ["test_train_epoch_steps_once_per_batch_after_backward", "test_train_epoch_uses_training_mode", "test_train_epoch_moves_batches_to_device", "test_train_epoch_progress_bar", "test_fit_history", "test_fit_saves_only_new_best", "test_fit_stops_early"], "fails": "test_train_epoch_units",
      "says": "labels = labels.to(device)",
      "code": _SEED_TRAIN_EPOCH.replace("images, labels = images.to(device), labels.to(device)",
                                        "images = images.to(device)")},
-    {"name": "validate never moves the batches", "fails": "test_validate_units",
+    {"name": "validate never moves the batches",
+     "also_fails": ["test_validate_uses_eval_mode", "test_validate_tracks_no_gradients", "test_validate_moves_batches_to_device"], "fails": "test_validate_units",
      "says": "images = images.to(device)",
      "code": _SEED_VALIDATE.replace("images, labels = images.to(device), labels.to(device)", "pass")},
     {"name": "accuracy compares predictions brought back with .cpu() to labels on the device",
+     "also_fails": ["test_train_epoch_steps_once_per_batch_after_backward", "test_train_epoch_uses_training_mode", "test_train_epoch_moves_batches_to_device", "test_train_epoch_progress_bar", "test_fit_history", "test_fit_saves_only_new_best", "test_fit_stops_early"],
      "fails": "test_train_epoch_units", "says": "preds.cpu() == labels.cpu()",
      "code": _SEED_TRAIN_EPOCH.replace("correct += (predicted == labels).sum().item()",
                                        "correct += (predicted.cpu() == labels).sum().item()")},
@@ -108,7 +131,8 @@ MUTANTS = [
      "code": _SEED_TRAIN_EPOCH.replace('disable=not progress', 'disable=False')},
     {"name": "progress bar never shown", "fails": "test_train_epoch_progress_bar", "says": "progress=True",
      "code": _SEED_TRAIN_EPOCH.replace('disable=not progress', 'disable=True')},
-    {"name": "train_step that never steps", "fails": "test_train_step_updates_with_fresh_gradients",
+    {"name": "train_step that never steps",
+     "also_fails": ["test_train_epoch_steps_once_per_batch_after_backward"], "fails": "test_train_step_updates_with_fresh_gradients",
      "says": "never called optimizer.step()", "code": '''
 def train_step(model, images, labels, criterion, optimizer):
     optimizer.zero_grad()
@@ -127,7 +151,8 @@ def train_step(model, images, labels, criterion, optimizer):
     optimizer.zero_grad()
     return loss.item(), (outputs.argmax(dim=1) == labels).sum().item()
 '''},
-    {"name": "train_step returning tensors", "fails": "test_train_step_returns_loss_and_correct",
+    {"name": "train_step returning tensors",
+     "also_fails": ["test_train_epoch_units"], "fails": "test_train_step_returns_loss_and_correct",
      "says": "returned the loss as Tensor", "also": ["returned avg_loss as Tensor"], "code": '''
 def train_step(model, images, labels, criterion, optimizer):
     optimizer.zero_grad()
@@ -148,7 +173,8 @@ def mnist_transform():
     to_float = lambda image: torch.as_tensor(np.array(image), dtype=torch.float32).unsqueeze(0)
     return transforms.Compose([to_float, transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
 '''},
-    {"name": "overlapping splits", "fails": ["test_split_indices_disjoint_and_covering",
+    {"name": "overlapping splits",
+     "also_fails": ["test_split_indices_other_sizes"], "fails": ["test_split_indices_disjoint_and_covering",
                                              "test_split_indices_mnist_sizes"],
      "says": "scored on images it trained on", "code": '''
 def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
@@ -230,7 +256,8 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
             break
     return history
 '''},
-    {"name": "fit that saves the whole model object", "fails": "test_fit_saves_only_new_best",
+    {"name": "fit that saves the whole model object",
+     "also_fails": ["test_fit_stops_early"], "fails": "test_fit_saves_only_new_best",
      "says": "not the model object", "code": '''
 def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
@@ -245,7 +272,8 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
             torch.save(model, best_path)
     return history
 '''},
-    {"name": "fit that ignores early stopping", "fails": "test_fit_stops_early", "says": "break out of the epoch loop", "code": '''
+    {"name": "fit that ignores early stopping",
+     "also_fails": ["test_fit_saves_only_new_best"], "fails": "test_fit_stops_early", "says": "break out of the epoch loop", "code": '''
 def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     for epoch in range(epochs):
@@ -274,7 +302,8 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
             break
     return history
 '''},
-    {"name": "zero_grad between backward and step in train_step", "fails": "test_train_step_updates_with_fresh_gradients",
+    {"name": "zero_grad between backward and step in train_step",
+     "also_fails": ["test_train_epoch_steps_once_per_batch_after_backward"], "fails": "test_train_step_updates_with_fresh_gradients",
      "says": "wiped before the step", "code": '''
 def train_step(model, images, labels, criterion, optimizer):
     outputs = model(images)
@@ -293,7 +322,8 @@ def train_step(model, images, labels, criterion, optimizer):
     {"name": "correct counted as a tensor in validate", "fails": "test_validate_units",
      "says": "returned accuracy as Tensor",
      "code": _SEED_VALIDATE.replace("correct += (predicted == labels).sum().item()", "correct += (predicted == labels).sum()")},
-    {"name": "train_step returning correct as a tensor", "fails": "test_train_step_returns_loss_and_correct",
+    {"name": "train_step returning correct as a tensor",
+     "also_fails": ["test_train_epoch_units"], "fails": "test_train_step_returns_loss_and_correct",
      "says": "returned correct as Tensor", "also": ["returned accuracy as Tensor"], "code": '''
 def train_step(model, images, labels, criterion, optimizer):
     optimizer.zero_grad()
@@ -303,7 +333,8 @@ def train_step(model, images, labels, criterion, optimizer):
     optimizer.step()
     return loss.item(), (outputs.argmax(dim=1) == labels).sum()
 '''},
-    {"name": "train_step reporting the loss after the update", "fails": "test_train_step_returns_loss_and_correct",
+    {"name": "train_step reporting the loss after the update",
+     "also_fails": ["test_train_epoch_uses_training_mode"], "fails": "test_train_step_returns_loss_and_correct",
      "says": "before the update", "code": '''
 def train_step(model, images, labels, criterion, optimizer):
     optimizer.zero_grad()
@@ -408,7 +439,8 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
         torch.save(model.state_dict(), best_path)
     return history
 '''},
-    {"name": "fit recording the training accuracy as val_acc", "fails": "test_fit_history",
+    {"name": "fit recording the training accuracy as val_acc",
+     "also_fails": ["test_fit_saves_only_new_best"], "fails": "test_fit_history",
      "says": "record validate's accuracy", "code": '''
 def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
@@ -421,7 +453,8 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
             break
     return history
 '''},
-    {"name": "fit giving early stopping the validation accuracy", "fails": "test_fit_stops_early",
+    {"name": "fit giving early stopping the validation accuracy",
+     "also_fails": ["test_fit_saves_only_new_best"], "fails": "test_fit_stops_early",
      "says": "not the epochs' validation losses", "code": '''
 def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
@@ -433,6 +466,42 @@ def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, e
         if early_stopping is not None and early_stopping.step(val_acc):
             break
     return history
+'''},
+    {"name": "fit keeping the epoch with the lowest val_loss as the best", "fails": "test_fit_saves_only_new_best",
+     "says": "the best model is the one with the highest validation accuracy", "also": ["not the best epoch"],
+     "code": _change(_change(_FIT, "IS_BEST", "if best_path is not None and val_loss < best_acc:"),
+                     "REMEMBER", "best_acc = val_loss").replace('best_acc = float("-inf")', 'best_acc = float("inf")')},
+    {"name": "fit saving on a tie of the best val_acc (>=)", "fails": "test_fit_saves_only_new_best",
+     "says": "a new best must be strictly higher", "also": ["not the best epoch"],
+     "code": _change(_FIT, "IS_BEST", "if best_path is not None and val_acc >= best_acc:")},
+    {"name": "fit validating on the training loader", "fails": "test_fit_history",
+     "also_fails": ["test_fit_saves_only_new_best"], "says": "evaluated on train_loader",
+     "code": _change(_FIT, "VALIDATE", "val_loss, val_acc = validate(model, train_loader, criterion, device)")},
+    {"name": "fit with the loaders swapped", "fails": "test_fit_history",
+     "also_fails": ["test_fit_saves_only_new_best"], "says": "swapped the loaders",
+     "code": _change(_change(_FIT, "VALIDATE", "val_loss, val_acc = validate(model, train_loader, criterion, device)"),
+                     "TRAIN", "train_loss, train_acc = train_epoch(model, val_loader, criterion, optimizer, device)")},
+    {"name": "fit saving model.state_dict without the call parentheses", "fails": "test_fit_saves_only_new_best",
+     "says": "bound method", "code": _change(_FIT, "SAVE", "torch.save(model.state_dict, best_path)")},
+    {"name": "fit asking early stopping before saving the epoch's new best", "fails": "test_fit_saves_the_best_of_the_last_epoch",
+     "says": "before breaking out of the loop",
+     "code": _change(_change(_FIT, "STOP", ""), "BREAK", "").replace(
+         "        if best_path is not None and val_acc > best_acc:",
+         "        if early_stopping is not None and early_stopping.step(val_loss):\n            break\n"
+         "        if best_path is not None and val_acc > best_acc:")},
+    {"name": "EarlyStopping whose best starts at 0.0", "fails": "test_early_stopping_patience",
+     "says": "its best value starts too low", "code": '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.counter = 0.0, 0
+
+    def step(self, val_loss):
+        if val_loss < self.best - self.min_delta:
+            self.best, self.counter = val_loss, 0
+        else:
+            self.counter += 1
+        return self.counter >= self.patience
 '''},
 ]
 
@@ -584,5 +653,40 @@ class EarlyStopping:
             self.wait += 1
             self.stop = self.stop or self.wait >= self.patience
         return self.stop
+'''},
+    {"name": "fit asking early stopping first, saving the new best, then breaking; best_acc starting at None",
+     "code": '''
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs, early_stopping=None, best_path=None):
+    history = {key: [] for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
+    best_acc = None
+    for _ in range(epochs):
+        results = train_epoch(model, train_loader, criterion, optimizer, device, progress=False)
+        results += validate(model, val_loader, criterion, device)
+        for key, value in zip(("train_loss", "train_acc", "val_loss", "val_acc"), results):
+            history[key].append(value)
+        stop = early_stopping.step(results[2]) if early_stopping else False
+        if best_path and (best_acc is None or results[3] > best_acc):
+            best_acc = results[3]
+            torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, Path(best_path))
+        if stop:
+            break
+    return history
+'''},
+    {"name": "EarlyStopping with best = math.inf and a wait counter compared with >= patience", "code": '''
+import math
+
+
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best = math.inf
+        self.wait = 0
+
+    def step(self, val_loss):
+        improved = self.best - val_loss > self.min_delta
+        self.best = val_loss if improved else self.best
+        self.wait = 0 if improved else self.wait + 1
+        return self.wait >= self.patience
 '''},
 ]

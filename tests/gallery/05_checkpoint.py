@@ -7,6 +7,7 @@ SLOW = []  # tests a mutant runs only when its `fails` names them
 
 MUTANTS = [
     {"name": "checkpoint without optimizer state",
+     "also_fails": ["test_load_restores_optimizer"],
      "fails": ["test_save_checkpoint_contents", "test_resume_is_bit_exact"],
      "says": "holds no optimizer state", "also": ["restore the optimizer"], "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
@@ -62,6 +63,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
         return Path(path)
 '''},
     {"name": "temporary file copied, not moved",
+     "also_fails": ["test_save_is_atomic"],
      "fails": "test_save_leaves_no_temporary_files", "says": "folder holds more than the checkpoint", "also": ["the write is not atomic"], "code": '''
 import shutil
 
@@ -77,6 +79,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     return path
 '''},
     {"name": "missing parent folder creation",
+     "also_fails": ["test_resume_is_bit_exact"],
      "fails": "test_save_creates_parent_folders", "says": "parent folder", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
@@ -97,6 +100,7 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     return path
 '''},
     {"name": "saves the whole model object (not loadable with weights_only)",
+     "also_fails": ["test_save_leaves_no_temporary_files", "test_resume_is_bit_exact"],
      "fails": "test_save_checkpoint_contents", "says": "cannot be read with torch.load(path, weights_only=True)", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
@@ -146,7 +150,8 @@ def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     model.load_state_dict(state["model_state_dict"])
     return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
 '''},
-    {"name": "load forgets the model", "fails": "test_load_restores_model_and_returns_info",
+    {"name": "load forgets the model",
+     "also_fails": ["test_resume_is_bit_exact"], "fails": "test_load_restores_model_and_returns_info",
      "says": "did not restore the model", "code": '''
 def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     path = Path(path)
@@ -186,7 +191,8 @@ def load_model_for_inference(model, path, map_location="cpu"):
     model.load_state_dict(torch.load(path, map_location=map_location, weights_only=True))
     return model
 '''},
-    {"name": "prediction on an image never moved to the device", "fails": "test_predict_single_image_values",
+    {"name": "prediction on an image never moved to the device",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "went into the model", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -195,7 +201,8 @@ def predict_single_image(model, image, device="cpu"):
         predicted = int(probs.argmax().item())
         return predicted, float(probs[predicted].item() * 100.0)
 '''},
-    {"name": "probabilities turned into NumPy without .cpu()", "fails": "test_predict_single_image_values",
+    {"name": "probabilities turned into NumPy without .cpu()",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "without .cpu()", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -220,7 +227,8 @@ def predict_single_image(model, image, device="cpu"):
     cls = int(probs.argmax())
     return cls, float(probs[cls]) * 100
 '''},
-    {"name": "confidence as a fraction", "fails": "test_predict_single_image_values",
+    {"name": "confidence as a fraction",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "is a fraction between 0 and 1", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -229,7 +237,8 @@ def predict_single_image(model, image, device="cpu"):
     cls = int(probs.argmax())
     return cls, float(probs[cls])
 '''},
-    {"name": "no batch dimension", "fails": "test_predict_single_image_values",
+    {"name": "no batch dimension",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "unsqueeze(0)", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -238,7 +247,8 @@ def predict_single_image(model, image, device="cpu"):
     cls = int(probs.argmax())
     return cls, float(probs[cls]) * 100
 '''},
-    {"name": "tensors returned instead of Python numbers", "fails": "test_predict_single_image_values",
+    {"name": "tensors returned instead of Python numbers",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": ".item()", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -270,7 +280,8 @@ def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
         optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
     return {"epoch": checkpoint["epoch"], "loss": checkpoint["loss"], "accuracy": checkpoint["accuracy"]}
 '''},
-    {"name": "checkpoint without the epoch", "fails": "test_save_checkpoint_contents",
+    {"name": "checkpoint without the epoch",
+     "also_fails": ["test_resume_is_bit_exact"], "fails": "test_save_checkpoint_contents",
      "says": "missing the key(s) ['epoch']", "code": '''
 def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     path = Path(path)
@@ -282,7 +293,8 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     os.replace(tmp, path)
     return path
 '''},
-    {"name": "prediction confidence from the logits (no softmax)", "fails": "test_predict_single_image_values",
+    {"name": "prediction confidence from the logits (no softmax)",
+     "also_fails": ["test_predict_single_image_mode"], "fails": "test_predict_single_image_values",
      "says": "raw logit of the predicted class", "code": '''
 def predict_single_image(model, image, device="cpu"):
     model.eval()
@@ -290,6 +302,81 @@ def predict_single_image(model, image, device="cpu"):
         logits = model(image.unsqueeze(0).to(device))[0]
         predicted = int(logits.argmax().item())
         return predicted, float(logits[predicted].item())
+'''},
+    {"name": "temporary file made in the system's temp folder (mkstemp without dir)", "fails": "test_save_is_atomic",
+     "says": "not in the checkpoint's folder", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".pth")
+    with os.fdopen(fd, "wb") as f:
+        torch.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                    "optimizer_state_dict": optimizer.state_dict(), "loss": loss,
+                    "accuracy": accuracy, "model_architecture": str(model)}, f)
+    os.replace(tmp, path)
+    return path
+'''},
+    {"name": "load_checkpoint calling torch.load without map_location",
+     "fails": "test_load_restores_model_and_returns_info", "says": "called torch.load without map_location", "code": '''
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as exc:
+        raise RuntimeError(f"cannot read checkpoint {path}") from exc
+    model.load_state_dict(state["model_state_dict"])
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer_state_dict"])
+    return {"epoch": state["epoch"], "loss": state["loss"], "accuracy": state["accuracy"]}
+'''},
+    {"name": "load_model_for_inference calling torch.load without map_location",
+     "fails": "test_load_model_for_inference", "says": "called torch.load without map_location", "code": '''
+def load_model_for_inference(model, path, map_location="cpu"):
+    model.load_state_dict(torch.load(path, weights_only=True))
+    model.eval()
+    return model
+'''},
+    {"name": "softmax over the batch dimension (dim=0)", "fails": "test_predict_single_image_values",
+     "also_fails": ["test_predict_single_image_mode"], "says": "batch dimension (dim=0)", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        logits = model(image.unsqueeze(0).to(device))
+        probs = torch.softmax(logits, dim=0)
+        confidence, predicted = probs.max(dim=1)
+    return int(predicted.item()), float(confidence.item()) * 100
+'''},
+    {"name": "softmax over dim 0 with the class taken from the logits", "fails": "test_predict_single_image_values",
+     "also_fails": ["test_predict_single_image_mode"], "says": "batch dimension (dim=0)", "code": '''
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        logits = model(image.unsqueeze(0).to(device))
+        predicted = int(logits.argmax(dim=1).item())
+        return predicted, float(torch.softmax(logits, dim=0)[0, predicted].item()) * 100
+'''},
+    {"name": "checkpoint storing the next epoch's number (epoch + 1)", "fails": "test_save_checkpoint_contents",
+     "also_fails": ["test_save_leaves_no_temporary_files"], "says": "should be the int 7", "code": '''
+_save_epoch = save_checkpoint
+
+
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    return _save_epoch(model, optimizer, epoch + 1, loss, accuracy, path)
+'''},
+    {"name": "checkpoint storing model.state_dict without the call parentheses", "fails": "test_save_checkpoint_contents",
+     "also_fails": ["test_save_leaves_no_temporary_files", "test_resume_is_bit_exact"], "says": "bound method",
+     "also": ["cannot be read with torch.load(path, weights_only=True)"],
+     "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict, "optimizer_state_dict": optimizer.state_dict(),
+                "loss": loss, "accuracy": accuracy, "model_architecture": str(model)}, tmp)
+    os.replace(tmp, path)
+    return path
 '''},
 ]
 
@@ -394,5 +481,29 @@ def load_model_for_inference(model, path, map_location="cpu"):
     model.load_state_dict(torch.load(path, map_location, weights_only=True))
     model.eval()
     return model
+'''},
+    {"name": "predict on the squeezed logits with softmax(dim=0); save moved with shutil.move from beside path",
+     "tests": ["test_predict_single_image_values", "test_predict_single_image_mode", "test_save_is_atomic",
+               "test_save_leaves_no_temporary_files", "test_save_checkpoint_contents"],
+     "code": '''
+import shutil
+
+
+def predict_single_image(model, image, device="cpu"):
+    model.eval()
+    with torch.no_grad():
+        logits = model(image[None].to(device)).squeeze(0)
+        probs = logits.softmax(0)
+    return int(probs.argmax()), 100.0 * float(probs.max())
+
+
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{path.stem}.saving"
+    torch.save({"epoch": epoch, "model_state_dict": model.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
+                "loss": loss, "accuracy": accuracy, "model_architecture": str(model)}, str(tmp))
+    shutil.move(str(tmp), str(path))
+    return path
 '''},
 ]
