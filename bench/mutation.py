@@ -52,7 +52,7 @@ class Mutant:
     line: int  # of the first changed line in the reference
     mutation: str  # its identity: the changed lines, '-' then '+', whitespace collapsed
     diff: str
-    status: str = "not run"  # killed | timeout | survived | no tests | equivalent | error
+    status: str = "not run"  # killed | timeout | survived | no tests | equivalent | error | not sampled
     reason: str = ""  # for an equivalent mutant
     tests: list[str] = field(default_factory=list)
 
@@ -97,7 +97,7 @@ def function_of(mutant_name: str) -> str:
 def describe(diff: str, start: int) -> tuple[int, str]:
     """(line in the reference, identity) of a function-relative unified diff."""
     offset, removed, added, first = 0, [], [], None
-    for line in diff.splitlines()[3:]:
+    for line in diff.splitlines()[2:]:  # after the ---/+++ header
         if line.startswith("@@"):
             offset = int(line.split()[1].split(",")[0].lstrip("-")) - 1
             continue
@@ -301,7 +301,7 @@ def start(exercise: str, stage: Path, active: str, tests: list[str], passed: set
         os._exit(code)
 
 
-def measure(exercise: str, workers: int, equivalent: dict[tuple[str, str, str], str]) -> dict[str, Any]:
+def measure(exercise: str, workers: int, equivalent: dict[tuple[str, str, str], str], every: int) -> dict[str, Any]:
     """Mutate ``exercise`` and test its mutants, in a forked process that collects the tests once
     first (its test processes, forked from it, find the test modules imported); its figures."""
     started = time.perf_counter()
@@ -311,7 +311,7 @@ def measure(exercise: str, workers: int, equivalent: dict[tuple[str, str, str], 
         if pid == 0:
             code = 1
             try:
-                out.write_text(json.dumps(serve(exercise, Path(scratch), workers, equivalent)))
+                out.write_text(json.dumps(serve(exercise, Path(scratch), workers, equivalent, every)))
                 code = 0
             finally:
                 os._exit(code)
@@ -319,20 +319,23 @@ def measure(exercise: str, workers: int, equivalent: dict[tuple[str, str, str], 
         if code != 0 or not out.is_file():
             raise SystemExit(f"{exercise}: the measurement failed (exit code {code})")
         mutants = [Mutant(**m) for m in json.loads(out.read_text())]
+    made = len(mutants)
+    mutants = [m for m in mutants if m.status != "not sampled"]
     count = {s: sum(m.status == s for m in mutants) for s in ("killed", "timeout", "survived", "no tests",
                                                                 "equivalent", "error")}
     killed = count["killed"] + count["timeout"]
     scored = len(mutants) - count["equivalent"]
-    return {"exercise": exercise, "mutants": len(mutants), "killed": killed, "timeouts": count["timeout"],
+    return {"exercise": exercise, "mutants": len(mutants), "made": made, "killed": killed, "timeouts": count["timeout"],
             "equivalent": count["equivalent"], "survived": count["survived"] + count["no tests"],
             "no_tests": count["no tests"], "errors": count["error"],
             "score": round(killed / scored, 4) if scored else 1.0,
             "seconds": round(time.perf_counter() - started, 1), "mutant_list": [asdict(m) for m in mutants]}
 
 
-def serve(exercise: str, scratch: Path, workers: int, equivalent: dict[tuple[str, str, str], str]) -> list[dict]:
-    """The exercise's mutants, tested: stage the reference, collect the tests, run the baseline and
-    each mutant (in test processes forked from here)."""
+def serve(exercise: str, scratch: Path, workers: int, equivalent: dict[tuple[str, str, str], str],
+          every: int) -> list[dict]:
+    """The exercise's mutants, tested (every ``every``-th one): stage the reference, collect the
+    tests, run the baseline and each mutant (in test processes forked from here)."""
     import pytest
 
     stage = scratch / "target"
@@ -340,9 +343,11 @@ def serve(exercise: str, scratch: Path, workers: int, equivalent: dict[tuple[str
         (stage / reference.parent.name).mkdir(parents=True, exist_ok=True)
         shutil.copy(reference, stage / reference.parent.name / reference.name)
     mutants, module = mutate(exercise, stage)
-    for m in mutants:
+    for index, m in enumerate(mutants):
         reason = equivalent.get((exercise, m.function, m.mutation))
-        if reason:
+        if index % every:
+            m.status = "not sampled"
+        elif reason:
             m.status, m.reason = "equivalent", reason
     null = os.open(os.devnull, os.O_WRONLY)
     saved = os.dup(1), os.dup(2)
@@ -378,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help="e.g. 01 or 01_activations (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="test processes at a time (default 2)")
+    parser.add_argument("--every", type=int, default=1, metavar="K",
+                        help="test only every K-th mutant of each exercise: a sample, for an estimate (default 1: all)")
     parser.add_argument("--survivors", type=Path, metavar="FILE", help="write the surviving mutants here (JSON)")
     parser.add_argument("--table", type=Path, metavar="FILE", help="write the per-exercise figures here (JSON)")
     args = parser.parse_args(argv)
@@ -387,15 +394,16 @@ def main(argv: list[str] | None = None) -> int:
         __import__(name)
     equivalent, rows, started = load_equivalent(), [], time.perf_counter()
     for exercise in exercise_names(args.exercises):
-        rows.append(measure(exercise, args.workers, equivalent))
+        rows.append(measure(exercise, args.workers, equivalent, max(1, args.every)))
         errors = f", {rows[-1]['errors']} errors" if rows[-1]["errors"] else ""
         print(f"{exercise}: {rows[-1]['mutants']} mutants, score {rows[-1]['score']:.1%}{errors}, "
               f"{rows[-1]['seconds']:.0f} s", file=sys.stderr, flush=True)
     total = time.perf_counter() - started
     print(table(rows))
-    print(f"run time: {total:.0f} s, {args.workers} workers")
+    sample = f", a sample: every {args.every}th mutant" if args.every > 1 else ""
+    print(f"run time: {total:.0f} s, {args.workers} workers{sample}")
     if args.table:
-        args.table.write_text(json.dumps({"seconds": round(total, 1), "workers": args.workers,
+        args.table.write_text(json.dumps({"seconds": round(total, 1), "workers": args.workers, "every": args.every,
                                           "exercises": [{k: v for k, v in r.items() if k != "mutant_list"}
                                                         for r in rows]}, indent=2) + "\n")
     if args.survivors:
