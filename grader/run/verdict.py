@@ -108,6 +108,9 @@ def summarise(name: str, events: list[dict], returncode: int | None, timeout: fl
     elif returncode is None:
         result.status = Status.TIMEOUT
         result.message = f"exceeded the time limit of {timeout:g} s" + (f" in {short}" if short else "")
+        if short.split("[")[0] in {t.test for t in kit.thresholds(name)}:
+            result.message += (" while the model trained: a correct model trains more slowly on a slow or busy "
+                               f"machine; grade it again with more time (--timeout {2 * timeout:g})")
     elif problem is not None:
         result.status, result.message = Status.ERROR, clip(problem)
     elif collected is None:
