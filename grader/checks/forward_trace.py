@@ -21,7 +21,7 @@ layer, a gap's steps, how parts combine), so it is said in each language in its 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
@@ -73,17 +73,17 @@ def describe_weight(shape: tuple[int, ...]) -> Failure:
     return FAIL("other_layer", shape=shape)
 
 
-def _listed(parts: list[Text]) -> Text:
+def _listed(parts: Sequence[Text]) -> Text:
     """'a, b, c' in each language (one part: itself)."""
     return reduce(lambda first, second: FAIL("listed", first=first, second=second), parts)
 
 
-def _either(parts: list[Text]) -> Text:
+def _either(parts: Sequence[Text]) -> Text:
     """'a or b or c' in each language."""
     return reduce(lambda first, second: FAIL("either", first=first, second=second), parts)
 
 
-def _then(parts: list[Text]) -> Text:
+def _then(parts: Sequence[Text]) -> Text:
     """'a then b' in each language."""
     return reduce(lambda first, second: FAIL("then", first=first, second=second), parts)
 
@@ -196,8 +196,8 @@ class Gap:
     dropout: bool = False
 
     def describe(self) -> Text:
-        parts: list[Text] = ([FAIL("step_relu")] * self.relu + [FAIL("step_max_pool")] * self.max_pool
-                             + [FAIL("step_dropout")] * self.dropout)
+        parts = ([FAIL("step_relu")] * self.relu + [FAIL("step_max_pool")] * self.max_pool
+                 + [FAIL("step_dropout")] * self.dropout)
         return _then(parts) if parts else FAIL("no_step")
 
 
