@@ -25,11 +25,13 @@ from grader.checks.model_checks import (
     trainable,
 )
 from grader.checks.reference import seed_everything
-from grader.checks.signatures import default_problems
-from grader.core import kit
+from grader.checks.signatures import default_failure
+from grader.core import failures, kit
+from grader.core.failures import Failure
 
 BATCH = 32
 DEFAULT_PARAMETERS = 109_386
+FAIL = failures.table(__file__)
 # The MNIST threshold and its training settings are in exercises/kit.toml (an MLP without
 # hidden ReLUs reaches about 92.4%); `grader calibrate` measures the reference against it.
 
@@ -48,15 +50,15 @@ def formula(widths: list[int]) -> str:
     return " + ".join(f"{a}*{b}+{b}" for a, b in zip(widths, widths[1:]))
 
 
-def no_parameters_hint(count: int) -> str:
-    return ("; layers kept in a plain Python list (or dict) are invisible to PyTorch: use nn.Sequential, "
-            "nn.ModuleList or one attribute per layer") if count == 0 else ""
+def no_parameters_hint(count: int) -> Failure | str:
+    return FAIL("plain_list_hint") if count == 0 else ""
 
 
 def build(mod, device, **kwargs) -> nn.Module:
     model = build_model(mod.MLP, "MLP", device, (kwargs.get("input_size", 784),), **kwargs)
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-    assert trainable(model) > 0, f"MLP({args}) has no trainable parameters" + no_parameters_hint(0)
+    if trainable(model) == 0:
+        raise FAIL("no_parameters", args=args, hint=no_parameters_hint(0))
     return model
 
 
@@ -75,28 +77,21 @@ def test_output_shape_for_images_and_vectors(mod, device):
             works_flat = True
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         if works_flat:
-            raise AssertionError(
-                f"MLP() works on flat (N, 784) input but fails on images of shape (N, 1, 28, 28) ({error}): "
-                "flatten each image in forward, e.g. x.view(x.size(0), -1) or nn.Flatten()") from exc
-        raise AssertionError(
-            f"MLP() with images of shape ({BATCH}, 1, 28, 28) raised {error}; flatten each image and keep "
-            "the batch dimension: x.view(x.size(0), -1) gives (N, 784), while x.flatten() or x.view(-1) "
-            "merge the whole batch into one vector") from exc
+            raise FAIL("flat_only", error=error) from exc
+        raise FAIL("images_crash", batch=BATCH, error=error) from exc
     with torch.no_grad():
         out_images = call_model(model, x, "MLP()")
         out_flat = call_model(model, x.reshape(BATCH, 784), "MLP()")
-    assert tuple(out_images.shape) == (BATCH, 10), (
-        f"MLP() turned images of shape ({BATCH}, 1, 28, 28) into shape {tuple(out_images.shape)}; "
-        f"expected ({BATCH}, 10): one row of 10 logits per image (flatten with the batch dimension kept: "
-        "x.view(x.size(0), -1), not x.view(-1) or x.flatten())")
-    assert tuple(out_flat.shape) == (BATCH, 10), (
-        f"MLP() turned flat input of shape ({BATCH}, 784) into shape {tuple(out_flat.shape)}; expected ({BATCH}, 10)")
-    assert out_images.dtype == torch.float32, f"MLP() returned {out_images.dtype}; logits should be float32"
+    if tuple(out_images.shape) != (BATCH, 10):
+        raise FAIL("images_output_shape", batch=BATCH, shape=tuple(out_images.shape))
+    if tuple(out_flat.shape) != (BATCH, 10):
+        raise FAIL("flat_output_shape", batch=BATCH, shape=tuple(out_flat.shape))
+    if out_images.dtype != torch.float32:
+        raise FAIL("logits_dtype", dtype=out_images.dtype)
     if not deterministic(call_model, model, x, "MLP()"):
         return  # random in eval mode: the eval-mode dropout test says why; the layouts cannot be compared
-    assert torch.allclose(out_images, out_flat, atol=1e-5), (
-        "MLP() gave different logits for the same images as (N, 1, 28, 28) and as (N, 784): "
-        "flatten each image row by row (x.view(x.size(0), -1)) so both layouts mean the same thing")
+    if not torch.allclose(out_images, out_flat, atol=1e-5):
+        raise FAIL("layouts_differ")
 
 
 @pytest.mark.points(2)
@@ -106,18 +101,16 @@ def test_default_parameter_count(mod, device):
     if got == DEFAULT_PARAMETERS:
         return
     found = layers_and_extras(model, images(device, 4), call_model, "MLP()", linear_weights([784, 128, 64, 10]))
-    raise AssertionError(
-        f"MLP() has {got:,} trainable parameters, expected {DEFAULT_PARAMETERS:,} = "
-        f"{formula([784, 128, 64, 10])}: Linear(784, 128), Linear(128, 64), Linear(64, 10), "
-        "each with a bias; ReLU and Dropout have no parameters" + no_parameters_hint(got)
-        + (f"; {found}" if found else ""))
+    raise FAIL("default_parameters_wrong", got=got, want=DEFAULT_PARAMETERS, formula=formula([784, 128, 64, 10]),
+               hint=no_parameters_hint(got), found=FAIL("trace_found", finding=found) if found else "")
 
 
 @pytest.mark.points(1)
 def test_default_arguments(mod):
-    problems = default_problems(mod.MLP, "MLP", dict(input_size=784, hidden_sizes=(128, 64), num_classes=10,
-                                                     dropout=0.2))
-    assert not problems, "; ".join(problems)
+    failure = default_failure(mod.MLP, "MLP", dict(input_size=784, hidden_sizes=(128, 64), num_classes=10,
+                                                   dropout=0.2))
+    if failure is not None:
+        raise failure
 
 
 @pytest.mark.points(2)
@@ -132,48 +125,42 @@ def test_hidden_sizes_and_input_size_shape_the_network(mod, device):
         args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         model = build(mod, device, **kwargs).eval()
         got, want = trainable(model), expected_parameters(widths)
-        assert got == want, (
-            f"MLP({args}) has {got:,} trainable parameters, expected {want:,} = {formula(widths)}: "
-            "build one Linear (+ReLU, +Dropout) per entry of hidden_sizes, starting from input_size, "
-            "then a Linear to num_classes (do not hard-code 784, 128 or 64)" + no_parameters_hint(got))
+        if got != want:
+            raise FAIL("hidden_sizes_ignored", args=args, got=got, want=want, formula=formula(widths),
+                       hint=no_parameters_hint(got))
         x = torch.randn(5, widths[0], device=device)
         with torch.no_grad():
             out = call_model(model, x, f"MLP({args})")
-        assert tuple(out.shape) == (5, 10), (
-            f"MLP({args}) turned input of shape (5, {widths[0]}) into {tuple(out.shape)}, expected (5, 10)")
+        if tuple(out.shape) != (5, 10):
+            raise FAIL("hidden_sizes_output_shape", args=args, width=widths[0], shape=tuple(out.shape))
 
 
 @pytest.mark.points(1)
 @pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_num_classes(mod, device):
     check_num_classes(lambda **kw: build(mod, device, **kw), call_model, images(device, 5), "MLP",
-                      output_layer="the output Linear", parameters=expected_parameters([784, 128, 64, 7]),
+                      output_layer=FAIL("output_linear"), parameters=expected_parameters([784, 128, 64, 7]),
                       default=DEFAULT_PARAMETERS,
                       how=f" = {formula([784, 128, 64, 7])}")
 
 
-def _check_count(mod, model: nn.Module, description: str) -> None:
+def _check_count(mod, model: nn.Module, description: Failure | str) -> None:
     want = trainable(model)
     got = mod.count_parameters(model)
-    assert isinstance(got, numbers.Integral) and not isinstance(got, bool), (
-        f"count_parameters returned {type(got).__name__} ({got!r}); return a Python int "
-        "(sum of p.numel(), or .item() if you summed a tensor)")
+    if not isinstance(got, numbers.Integral) or isinstance(got, bool):
+        raise FAIL("count_not_int", type=type(got).__name__, got=got)
     if got == want:
         return
     params = list(model.parameters())
-    hints = [
-        (sum(p.numel() for p in params if p.requires_grad and p.dim() > 1),
-         "you seem to count only the weights: biases are parameters too"),
-        (sum(p.numel() for p in params),
-         "you seem to count frozen parameters too: count only those with requires_grad=True"),
-        (sum(t.numel() for t in model.state_dict().values()),
-         "you seem to count the state_dict, which also holds buffers (e.g. BatchNorm running "
-         "statistics) that are not trainable parameters: use model.parameters()"),
-        (len(params), "you seem to count parameter tensors, not the numbers inside them: sum p.numel()"),
+    said = dict(model=description, got=got, want=want)
+    mistakes = [  # (what the mistake counts, the failure naming it)
+        (sum(p.numel() for p in params if p.requires_grad and p.dim() > 1), FAIL("counted_only_weights", **said)),
+        (sum(p.numel() for p in params), FAIL("counted_frozen", **said)),
+        (sum(t.numel() for t in model.state_dict().values()), FAIL("counted_buffers", **said)),
+        (len(params), FAIL("counted_tensors", **said)),
     ]
-    why = next((text for value, text in hints if value == got and value != want),
-               "count every trainable number: sum(p.numel() for p in model.parameters() if p.requires_grad)")
-    raise AssertionError(f"count_parameters({description}) returned {got:,}, expected {want:,}: {why}")
+    raise next((failure for value, failure in mistakes if value == got and value != want),
+               FAIL("count_wrong", **said))
 
 
 @pytest.mark.points(2)
@@ -187,19 +174,18 @@ def test_count_parameters(mod, device):
     frozen = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     for p in frozen[1].parameters():
         p.requires_grad_(False)
-    _check_count(mod, frozen, "a model whose first Linear(784, 128) is frozen")
+    _check_count(mod, frozen, FAIL("first_linear_frozen"))
     half_frozen = nn.Sequential(nn.Linear(10, 5), nn.Linear(5, 2))
     half_frozen[0].bias.requires_grad_(False)
-    _check_count(mod, half_frozen, "a model whose first bias is frozen")
+    _check_count(mod, half_frozen, FAIL("first_bias_frozen"))
 
 
 @pytest.mark.points(2)
 @pytest.mark.needs("test_output_shape_for_images_and_vectors")
 def test_dropout_in_training_mode(mod, device):
     check_dropout_in_training(lambda **kw: build(mod, device, **kw), call_model, images(device, BATCH), "MLP",
-                              where="after each hidden ReLU",
-                              everything_dropped="every hidden unit (only the output bias is left)",
-                              dropout_layer="the dropout after the hidden layers")
+                              where=FAIL("after_each_hidden_relu"), everything_dropped=FAIL("every_hidden_unit"),
+                              dropout_layer=FAIL("dropout_after_hidden_layers"))
 
 
 @pytest.mark.points(1)
@@ -227,18 +213,15 @@ def test_hidden_layers_use_relu(mod, device):
         out, doubled, negated = (call_model(model, v, "MLP()") for v in (x, 2 * x, -x))
     scale = out.abs().max().item() + 1e-12
     homogeneous = torch.allclose(doubled, 2 * out, atol=1e-4 * scale)
-    assert not (homogeneous and torch.allclose(negated, -out, atol=1e-5 * scale)), (
-        "MLP() behaves like a linear function of its input (with the biases set to zero, "
-        "f(2x) = 2 f(x) and f(-x) = -f(x)): put a ReLU after every hidden Linear; without it the stacked "
-        "layers collapse into one linear layer")
-    assert homogeneous, (
-        "with the biases set to zero a ReLU network satisfies f(2x) = 2 f(x), but MLP() does not: either the "
-        "hidden activation is not ReLU (use nn.ReLU or F.relu, not sigmoid or tanh) or forward adds other "
-        "arithmetic, such as shifting its input by a constant (the forward trace test names which)")
+    if homogeneous and torch.allclose(negated, -out, atol=1e-5 * scale):
+        raise FAIL("linear_network")
+    if not homogeneous:
+        raise FAIL("not_positively_homogeneous")
 
 
-def ordinal(n: int) -> str:
-    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+def after_hidden_linear(n: int) -> Failure:
+    """'after the 1st hidden Linear' (English ordinals: 1st, 2nd, 3rd, 4th, ...)."""
+    return FAIL("after_hidden_linear", n=n, suffix={1: "st", 2: "nd", 3: "rd"}.get(n, "th"))
 
 
 @pytest.mark.points(2)
@@ -251,8 +234,8 @@ def test_forward_runs_linear_relu_dropout_per_hidden_layer(mod, device):
         widths = [784, *kwargs.get("hidden_sizes", (128, 64)), 10]
         if kwargs and trainable(build(mod, device, **kwargs)) != expected_parameters(widths):
             continue  # hidden_sizes ignored: test_hidden_sizes_and_input_size_shape_the_network says so
-        gaps = [Gap("on the input, before the first Linear")] + [
-            Gap(f"after the {ordinal(i)} hidden Linear", relu=True, dropout=True) for i in range(1, len(widths) - 1)]
+        gaps = [Gap(FAIL("on_the_input"))] + [
+            Gap(after_hidden_linear(i), relu=True, dropout=True) for i in range(1, len(widths) - 1)]
         check_forward_contract(lambda **kw: build(mod, device, **kw), call_model, images(device, 16), "MLP",
                                kwargs=kwargs, weights=linear_weights(widths), gaps=gaps,
                                p=0.2)
@@ -272,7 +255,5 @@ def test_mnist_accuracy(mod, device, metrics, progress):
 
     verdict = judge_threshold(mod.MLP, kit.threshold("06_mlp", "test_mnist_accuracy"), device=device,
                               progress=progress, metrics=metrics)
-    assert verdict.passed, (
-        f"MLP() on the 10,000 MNIST test images: {verdict.describe()}; the reference clears the "
-        "threshold with these settings: compare your layers with the README (Linear+ReLU+Dropout per "
-        "hidden layer, a plain Linear output) and check nothing else changes the data in forward")
+    if not verdict.passed:
+        raise FAIL("accuracy_below_threshold", verdict=verdict.describe())

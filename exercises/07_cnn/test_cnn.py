@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from functools import reduce
 
 import pytest
 import torch
@@ -24,9 +25,11 @@ from grader.checks.model_checks import (
     images,
     trainable,
 )
-from grader.checks.signatures import default_problems
-from grader.core import kit
+from grader.checks.signatures import default_failure
+from grader.core import failures, kit
+from grader.core.failures import Failure
 
+FAIL = failures.table(__file__)
 DEFAULT_PARAMETERS = 421_642
 LAYERS = "conv 1->32 (3x3, padding 1): 320, conv 32->64 (3x3, padding 1): 18,496, " \
          "Linear 3136->128: 401,536, Linear 128->10: 1,290"
@@ -34,55 +37,63 @@ LAYERS = "conv 1->32 (3x3, padding 1): 320, conv 32->64 (3x3, padding 1): 18,496
 # measures the reference against it.
 
 
-CONTRACT_SIZES = "two 3x3 convs with padding=1, each followed by a 2x2 max-pool: 28 -> 14 -> 7"
-CONVS = {"": (3, 1), "without padding": (3, 0), "5x5 without padding": (5, 0)}  # (kernel, padding)
-POOLS = {"": (2, 2), "with stride 1 (MaxPool2d(2, stride=1))": (2, 1), "left out": None}  # (kernel, stride)
+CONTRACT_SIZES = FAIL("contract_sizes")
+CONVS = {"": (3, 1), "conv_without_padding": (3, 0), "conv_5x5_without_padding": (5, 0)}  # (kernel, padding)
+POOLS = {"": (2, 2), "pool_stride_1": (2, 1), "pool_left_out": None}  # (kernel, stride)
 
 
-def features_per_image() -> dict[int, list[list[str]]]:
+def deviation(change: str, n: int) -> Failure:
+    """The phrase for one deviation of ``CONVS``/``POOLS`` in the n-th block: 'the 1st conv without padding'."""
+    nth = {"n": n, "suffix": "st" if n == 1 else "nd"}
+    phrases = {"conv_without_padding": lambda: FAIL("conv_without_padding", **nth),
+               "conv_5x5_without_padding": lambda: FAIL("conv_5x5_without_padding", **nth),
+               "pool_stride_1": lambda: FAIL("pool_stride_1", **nth),
+               "pool_left_out": lambda: FAIL("pool_left_out", **nth)}
+    return phrases[change]()
+
+
+def features_per_image() -> dict[int, list[list[tuple[str, int]]]]:
     """Values per image entering the first Linear (64 channels) -> the ways of getting it, each a list of
-    the deviations from the contract (kernel, padding, pooling) it takes."""
-    found: dict[int, list[list[str]]] = {}
+    the deviations from the contract (kernel, padding, pooling) it takes, as (change, block number)."""
+    found: dict[int, list[list[tuple[str, int]]]] = {}
     for conv1, pool1, conv2, pool2 in itertools.product(CONVS, POOLS, CONVS, POOLS):
         side, wrong = 28, []
-        for which, conv, pool in (("1st", conv1, pool1), ("2nd", conv2, pool2)):
+        for which, conv, pool in ((1, conv1, pool1), (2, conv2, pool2)):
             kernel, padding = CONVS[conv]
             side = side + 2 * padding - kernel + 1
             if POOLS[pool]:
                 side = (side - POOLS[pool][0]) // POOLS[pool][1] + 1
-            wrong += [f"the {which} conv {conv}"] * bool(conv) + [f"the {which} max-pool {pool}"] * bool(pool)
+            wrong += [(conv, which)] * bool(conv) + [(pool, which)] * bool(pool)
         found.setdefault(64 * side * side, []).append(wrong)
     return found
 
 
-def flattening_hint(text: str, x: torch.Tensor) -> str:
+def flattening_hint(text: str, x: torch.Tensor) -> Failure | None:
     """Why a forward pass that crashed on ``text`` probably did: the flattening, or a feature map whose
     size (read from the error) is named with the deviations (one or two) that would give it."""
     product = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and", text)
     if product and int(product.group(1)) != len(x):
-        return (f"; the first Linear got {product.group(1)} row(s) for {len(x)} images, so flattening merged the "
-                "batch: keep the batch dimension, x.view(x.size(0), -1) or torch.flatten(x, 1)")
+        return FAIL("batch_merged", rows=product.group(1), n=len(x))
     view = re.search(r"is invalid for input of size (\d+)", text)
     total = int(product.group(2)) * len(x) if product else int(view.group(1)) if view else None
     if total is None:
-        return f"; the flattened feature map must hold 64*7*7 = 3136 values per image ({CONTRACT_SIZES})" \
-            if "shape" in text or "size" in text else ""
+        return FAIL("feature_map_size", sizes=CONTRACT_SIZES) if "shape" in text or "size" in text else None
     got = total // len(x)
     ways = sorted((w for w in features_per_image().get(got, []) if 0 < len(w) <= 2), key=len)[:4]
-    why = ", as with: " + "; or ".join(" and ".join(w) for w in ways) if ways else ""
-    return (f"; the first Linear gets {got:,} values per image, not 64*7*7 = 3,136{why} "
-            f"(the contract: {CONTRACT_SIZES})")
+    said = [reduce(lambda a, b: FAIL("and", first=a, second=b), [deviation(*d) for d in way]) for way in ways]
+    why = FAIL("as_with", ways=reduce(lambda a, b: FAIL("or_else", first=a, second=b), said)) if said else ""
+    return FAIL("features_wrong", got=got, why=why, sizes=CONTRACT_SIZES)
 
 
 def build(mod, device, **kwargs) -> nn.Module:
     return build_model(mod.SimpleCNN, "SimpleCNN", device, **kwargs)
 
 
-def call(model: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
+def call(model: nn.Module, x: torch.Tensor, what: Failure | str) -> torch.Tensor:
     return call_model(model, x, what, flattening_hint)
 
 
-def describe_layers(model: nn.Module) -> str:
+def describe_layers(model: nn.Module) -> Failure | str:
     """The learner's conv and linear layers with their parameter counts (for messages only)."""
     parts = []
     for m in model.modules():
@@ -94,7 +105,7 @@ def describe_layers(model: nn.Module) -> str:
             parts.append(f"conv {m.in_channels}->{m.out_channels} ({k}, padding {pad}): {own:,}")
         elif isinstance(m, nn.Linear):
             parts.append(f"Linear {m.in_features}->{m.out_features}: {own:,}")
-    return ", ".join(parts) if parts else "no nn.Conv2d / nn.Linear layers found"
+    return ", ".join(parts) if parts else FAIL("no_conv_or_linear")
 
 
 @pytest.mark.points(2)
@@ -103,11 +114,10 @@ def test_output_shape(mod, device):
     for n in (4, 1):
         with torch.no_grad():
             out = call(model, images(device, n), "SimpleCNN()")
-        assert tuple(out.shape) == (n, 10), (
-            f"SimpleCNN() turned images of shape ({n}, 1, 28, 28) into shape {tuple(out.shape)}; "
-            f"expected ({n}, 10): one row of 10 logits per image (flatten the 64x7x7 feature map "
-            "with the batch dimension kept: x.view(x.size(0), -1) or nn.Flatten())")
-        assert out.dtype == torch.float32, f"SimpleCNN() returned {out.dtype}; logits should be float32"
+        if tuple(out.shape) != (n, 10):
+            raise FAIL("images_output_shape", n=n, shape=tuple(out.shape))
+        if out.dtype != torch.float32:
+            raise FAIL("logits_dtype", dtype=out.dtype)
 
 
 @pytest.mark.points(3)
@@ -119,38 +129,38 @@ def test_parameter_count(mod, device):
     hints = []
     for m in model.modules():
         if isinstance(m, nn.Conv2d) and m.padding in ((0, 0), "valid"):
-            hints.append("a conv without padding shrinks the image (28 -> 26): use padding=1")
+            hints.append(FAIL("conv_without_padding_shrinks"))
         if isinstance(m, nn.Linear) and m.out_features == 128 and m.in_features != 3136:
-            hints.append(f"the first Linear takes {m.in_features:,} features, but two 3x3 convs with "
-                         "padding=1 and two 2x2 max-pools turn a 28x28 image into 64x7x7 = 3,136")
+            hints.append(FAIL("first_linear_features", features=m.in_features))
+    once = list({hint.texts["en"]: hint for hint in hints}.values())
     found = layers_and_extras(model, images(device, 2), call, "SimpleCNN()", None)
-    raise AssertionError(
-        f"SimpleCNN() has {got:,} trainable parameters, expected {DEFAULT_PARAMETERS:,} "
-        f"({LAYERS}); yours: {describe_layers(model)}" + "".join(f"; {h}" for h in dict.fromkeys(hints))
-        + (f"; {found}" if found else ""))
+    raise FAIL("parameter_count_wrong", got=got, want=DEFAULT_PARAMETERS, layers=LAYERS, yours=describe_layers(model),
+               hints=failures.joined("07_cnn.hints", once, "") if once else "",
+               found=FAIL("trace_found", finding=found) if found else "")
 
 
 @pytest.mark.points(1)
 def test_default_arguments(mod):
-    problems = default_problems(mod.SimpleCNN, "SimpleCNN", dict(num_classes=10, dropout=0.25))
-    assert not problems, "; ".join(problems)
+    failure = default_failure(mod.SimpleCNN, "SimpleCNN", dict(num_classes=10, dropout=0.25))
+    if failure is not None:
+        raise failure
 
 
 @pytest.mark.points(1)
 @pytest.mark.needs("test_output_shape")
 def test_num_classes(mod, device):
     check_num_classes(lambda **kw: build(mod, device, **kw), call, images(device, 5), "SimpleCNN",
-                      output_layer="the last Linear", parameters=DEFAULT_PARAMETERS - 3 * 129, default=DEFAULT_PARAMETERS,
-                      how=" (the last Linear 128->7 has 128*7+7 = 903)")
+                      output_layer=FAIL("last_linear"), parameters=DEFAULT_PARAMETERS - 3 * 129,
+                      default=DEFAULT_PARAMETERS, how=FAIL("last_linear_count"))
 
 
 @pytest.mark.points(2)
 @pytest.mark.needs("test_output_shape")
 def test_dropout_in_training_mode(mod, device):
     check_dropout_in_training(lambda **kw: build(mod, device, **kw), call, images(device, 16), "SimpleCNN",
-                              where="after the ReLU of the first Linear",
-                              everything_dropped="every unit before the last Linear",
-                              dropout_layer="the dropout between the two Linear layers")
+                              where=FAIL("after_first_linear_relu"),
+                              everything_dropped=FAIL("every_unit_before_last_linear"),
+                              dropout_layer=FAIL("dropout_between_linears"))
 
 
 @pytest.mark.points(1)
@@ -175,10 +185,10 @@ def test_forward_runs_conv_relu_maxpool_blocks_then_the_classifier(mod, device):
     check_forward_contract(
         lambda **kw: build(mod, device, **kw), call, images(device, 8), "SimpleCNN", kwargs={},
         weights=[(32, 1, 3, 3), (64, 32, 3, 3), (128, 3136), (10, 128)], p=0.25,
-        gaps=[Gap("on the input, before the first convolution"),
-              Gap("between the 1st and 2nd convolution", relu=True, max_pool=True),
-              Gap("between the 2nd convolution and the first Linear", relu=True, max_pool=True),
-              Gap("between the two Linear layers", relu=True, dropout=True)])
+        gaps=[Gap(FAIL("on_the_input")),
+              Gap(FAIL("between_convolutions"), relu=True, max_pool=True),
+              Gap(FAIL("between_conv_and_linear"), relu=True, max_pool=True),
+              Gap(FAIL("between_linears"), relu=True, dropout=True)])
 
 
 ARCHITECTURE = ("test_output_shape", "test_parameter_count", "test_default_arguments", "test_num_classes",
@@ -193,7 +203,5 @@ def test_mnist_accuracy(mod, device, metrics, progress):
 
     verdict = judge_threshold(mod.SimpleCNN, kit.threshold("07_cnn", "test_mnist_accuracy"), device=device,
                               progress=progress, metrics=metrics)
-    assert verdict.passed, (
-        f"SimpleCNN() on the 10,000 MNIST test images: {verdict.describe()}; the reference clears the "
-        "threshold with these settings: compare your layers with the README (conv, ReLU, max-pool twice; "
-        "Linear, ReLU, Dropout; a plain Linear output) and check nothing else changes the data in forward")
+    if not verdict.passed:
+        raise FAIL("accuracy_below_threshold", verdict=verdict.describe())

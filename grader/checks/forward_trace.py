@@ -15,11 +15,15 @@ so ``clamp(min=0)``, ``where(x > 0, x, 0)`` or ``x * (x > 0)`` count as the ReLU
 max pooling before or after the ReLU is the same (max and ReLU commute: both are monotonic).
 Flattening is a reshape: values are compared image by image, in any order. Parameters read by
 other ops (a BatchNorm's weight and bias, say) are listed with the op, for the parameter counts.
+
+Each finding is a keyed Failure (forward_trace.toml), built from phrases of the same table (a
+layer, a gap's steps, how parts combine), so it is said in each language in its own words.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 import torch
 import torch.nn.functional as F
@@ -27,8 +31,13 @@ from torch import nn
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from grader.core import failures
+from grader.core.failures import Failure
+
 Make = Callable[..., nn.Module]
 Forward = Callable[[nn.Module, torch.Tensor, str], torch.Tensor]
+Text = str | Failure  # code or numbers, or a phrase said in each language
+FAIL = failures.module_table(__file__)
 
 SHAPE_ONLY = {"view", "_unsafe_view", "reshape", "flatten", "detach", "alias", "clone", "contiguous", "expand",
               "t", "transpose", "permute", "squeeze", "unsqueeze", "_to_copy", "lift_fresh", "empty_like",
@@ -51,15 +60,37 @@ class Layer:
     outputs: torch.Tensor  # its result, bias included (copied)
     ops_before: list[str]  # the other ops run since the previous layer (or the model's input)
 
-    def describe(self) -> str:
+    def describe(self) -> Failure:
         return describe_weight(self.weight)
 
 
-def describe_weight(shape: tuple[int, ...]) -> str:
+def describe_weight(shape: tuple[int, ...]) -> Failure:
     """'Linear 784->128' (weight (out, in)) or 'conv 1->32 (3x3)' (weight (out, in, kh, kw))."""
     if len(shape) == 4:
-        return f"conv {shape[1]}->{shape[0]} ({shape[2]}x{shape[3]})"
-    return f"Linear {shape[1]}->{shape[0]}" if len(shape) == 2 else f"a layer with a weight of shape {shape}"
+        return FAIL("conv_layer", n_in=shape[1], n_out=shape[0], kh=shape[2], kw=shape[3])
+    if len(shape) == 2:
+        return FAIL("linear_layer", n_in=shape[1], n_out=shape[0])
+    return FAIL("other_layer", shape=shape)
+
+
+def _listed(parts: Sequence[Text]) -> Text:
+    """'a, b, c' in each language (one part: itself)."""
+    return reduce(lambda first, second: FAIL("listed", first=first, second=second), parts)
+
+
+def _either(parts: Sequence[Text]) -> Text:
+    """'a or b or c' in each language."""
+    return reduce(lambda first, second: FAIL("either", first=first, second=second), parts)
+
+
+def _then(parts: Sequence[Text]) -> Text:
+    """'a then b' in each language."""
+    return reduce(lambda first, second: FAIL("then", first=first, second=second), parts)
+
+
+def _ran(ops: list[str]) -> Failure:
+    """' (ops that ran there: ...)', the ops run in a gap, each once."""
+    return FAIL("ops_ran", ops=", ".join(dict.fromkeys(ops))) if ops else FAIL("only_reshapes_ran")
 
 
 def _label(name: str, args: tuple) -> str:
@@ -126,48 +157,48 @@ def trace(model: nn.Module, x: torch.Tensor, forward: Forward, what: str) -> Tra
 
 
 def layers_and_extras(model: nn.Module, x: torch.Tensor, forward: Forward, what: str,
-                      weights: list[tuple[int, ...]] | None) -> str:
+                      weights: list[tuple[int, ...]] | None) -> Failure | None:
     """For a parameter-count message: the layers the eval-mode pass runs when they differ from the
     contract's ``weights`` (with the output widths missing or extra; not compared if None), and the parameters that ops
-    other than layers read, with the op; "" when neither applies or the pass crashes (the shape
+    other than layers read, with the op; None when neither applies or the pass crashes (the shape
     tests report crashes)."""
     training = model.training
     try:
         found = trace(model.eval(), x, forward, what)
     except AssertionError:
-        return ""
+        return None
     finally:
         model.train(training)
-    parts = []
+    parts: list[Failure] = []
     ran = [layer.weight for layer in found.layers]
     if weights is not None and ran != weights:
         outs, wanted = [w[0] for w in ran], [w[0] for w in weights]
-        missing = [str(n) for n in wanted if n not in outs]
-        extra = [str(n) for n in outs if n not in wanted]
-        parts.append(f"{what}'s forward pass runs {', '.join(map(describe_weight, ran)) or 'no layer that reads a weight'}"
-                     f"; the contract runs {', '.join(map(describe_weight, weights))}"
-                     + (f": no layer with {' or '.join(missing)} outputs runs" if missing else "")
-                     + (f"; a layer with {' or '.join(extra)} outputs is not in the contract" if extra else ""))
+        missing: list[Text] = [str(n) for n in wanted if n not in outs]
+        extra: list[Text] = [str(n) for n in outs if n not in wanted]
+        parts.append(FAIL("layers_differ", what=what,
+                          ran=_listed([describe_weight(w) for w in ran]) if ran else FAIL("no_weight_layer"),
+                          contract=_listed([describe_weight(w) for w in weights]),
+                          missing=FAIL("outputs_missing", outputs=_either(missing)) if missing else "",
+                          extra=FAIL("outputs_extra", outputs=_either(extra)) if extra else ""))
     by_op: dict[str, list[str]] = {}
     for op, shape in found.foreign:
         by_op.setdefault(op, []).append(str(shape))
-    parts += [f"besides its layers' weights and biases, {what}'s forward pass runs {op} with parameters of shape {', '.join(shapes)}, "
-              "which the contract does not have: remove that layer (the contract has only Linear/conv layers with "
-              "parameters; ReLU, max pooling and dropout have none)" for op, shapes in by_op.items()]
-    return "; ".join(parts)
+    parts += [FAIL("foreign_parameters", what=what, op=op, shapes=", ".join(shapes)) for op, shapes in by_op.items()]
+    return reduce(lambda first, second: FAIL("also", first=first, second=second), parts) if parts else None
 
 
 @dataclass(frozen=True)
 class Gap:
     """What the contract runs between two layers (or between the input and the first layer)."""
-    where: str  # e.g. "after the 1st hidden Linear"
+    where: Text  # e.g. "after the 1st hidden Linear", a phrase of the exercise's table
     relu: bool = False
     max_pool: bool = False  # 2x2, stride 2
     dropout: bool = False
 
-    def describe(self) -> str:
-        parts = ["a ReLU"] * self.relu + ["2x2 max pooling"] * self.max_pool + ["dropout"] * self.dropout
-        return " then ".join(parts) or "nothing (a reshape at most)"
+    def describe(self) -> Text:
+        parts = ([FAIL("step_relu")] * self.relu + [FAIL("step_max_pool")] * self.max_pool
+                 + [FAIL("step_dropout")] * self.dropout)
+        return _then(parts) if parts else FAIL("no_step")
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -192,44 +223,42 @@ def _apply(gap: Gap, values: torch.Tensor, activation: str | None = None, pool: 
     return act(pooled(values)) if pool_first else pooled(act(values))
 
 
-def _eval_problem(gap: Gap, before: torch.Tensor, after: torch.Tensor, ops: list[str], reads: str) -> str | None:
+def _eval_problem(gap: Gap, before: torch.Tensor, after: torch.Tensor, ops: list[str], layer: Failure,
+                  what: str) -> Failure | None:
     """What differs between the contract's steps on ``before`` and ``after`` (eval mode), or None."""
     if _same(_apply(gap, before), after):
         return None
-    ran = f" (ops that ran there: {', '.join(dict.fromkeys(ops)) or 'none but reshapes'})"
+    ran, where, steps = _ran(ops), gap.where, gap.describe()
     for activation in ACTIVATIONS:
         for pool in POOLS if gap.max_pool else ["2x2 max pooling"]:
             if not any(_same(_apply(gap, before, activation, pool, first), after) for first in (False, True)):
                 continue
             parts = []
             if activation == "nothing" and gap.relu:
-                parts.append("no rectifier runs: put a ReLU there (nn.ReLU() or F.relu)")
+                parts.append(FAIL("no_relu"))
             elif activation != _activation(gap):
-                parts.append(f"a {activation} runs where the contract has "
-                             + ("a ReLU" if gap.relu else "no activation"))
+                parts.append(FAIL("wrong_activation", activation=activation) if gap.relu
+                             else FAIL("activation_not_in_contract", activation=activation))
             if pool != "2x2 max pooling":
-                parts.append(f"{pool} runs where the contract has max pooling: use nn.MaxPool2d(2) or "
-                             "F.max_pool2d(x, 2)")
-            return f"{gap.where} " + "; and ".join(parts) + ran
+                parts.append(FAIL("average_pooling"))
+            findings = parts[0] if len(parts) == 1 else FAIL("two_findings", first=parts[0], second=parts[1])
+            return FAIL("gap_steps_differ", what=what, where=where, findings=findings, ran=ran)
     want = tuple(_apply(gap, before).shape[1:])
     if tuple(after.shape[1:]) != want and after[0].numel() != _apply(gap, before)[0].numel():
-        return (f"{reads} data of shape {tuple(after.shape[1:])} per image, but {gap.describe()} {gap.where} "
-                f"turns the previous layer's {tuple(before.shape[1:])} into {want}{ran}")
+        return FAIL("shape_differs", what=what, layer=layer, got=tuple(after.shape[1:]), steps=steps, where=where,
+                    before=tuple(before.shape[1:]), want=want, ran=ran)
     pools = [op for op in dict.fromkeys(ops) if op.startswith(POOLING) and "(kernel [2], stride [2], padding [0])" not in op
              and "(kernel [2, 2], stride [2, 2], padding [0])" not in op]
     if gap.max_pool and pools:
-        return (f"{gap.where} the pooling is {', '.join(pools)}, where the contract has 2x2 max pooling with stride 2 "
-                f"and no padding: use nn.MaxPool2d(2) or F.max_pool2d(x, 2){ran}")
+        return FAIL("pooling_window", what=what, where=where, pools=", ".join(pools), ran=ran)
     affine = _affine(_apply(gap, before), after)
     if affine is not None:
         scale, shift = affine
-        steps = gap.relu or gap.max_pool or gap.dropout
-        return (f"{gap.where} the values are multiplied by {scale:.4g} and shifted by {shift:+.4g}"
-                + (f" after {gap.describe()}" if steps else "")
-                + f", as (x - {-shift / scale:.4g}) / {1 / scale:.4g} does; the contract runs {gap.describe()} there: "
-                "remove that arithmetic from forward" + ("" if steps else " (the data loader already normalises the "
-                                                         "images)") + ran)
-    return f"{gap.where} something other than {gap.describe()} changes the values{ran}"
+        has_steps = gap.relu or gap.max_pool or gap.dropout
+        return FAIL("affine_arithmetic", what=what, where=where, scale=scale, shift=shift,
+                    after=FAIL("after_steps", steps=steps) if has_steps else "", center=-shift / scale,
+                    spread=1 / scale, steps=steps, loader="" if has_steps else FAIL("loader_normalises"), ran=ran)
+    return FAIL("values_changed", what=what, where=where, steps=steps, ran=ran)
 
 
 def _affine(expected: torch.Tensor, got: torch.Tensor) -> tuple[float, float] | None:
@@ -243,14 +272,14 @@ def _affine(expected: torch.Tensor, got: torch.Tensor) -> tuple[float, float] | 
     return (scale, shift) if fits and scale != 0 else None
 
 
-def _train_problem(gap: Gap, before: torch.Tensor, after: torch.Tensor, p: float, reads: str) -> str | None:
+def _train_problem(gap: Gap, before: torch.Tensor, after: torch.Tensor, p: float, what: str) -> Failure | None:
     """Whether dropout runs in ``gap`` (training mode) as the contract says, with the scale 1/(1-p)."""
     expected = _apply(gap, before).reshape(len(before), -1)
     got = after.reshape(len(after), -1)
     if got.shape != expected.shape:
         return None  # the eval-mode comparison reports shapes
     if _same(got, expected):
-        return f"in training mode no dropout runs {gap.where}: add nn.Dropout(dropout) there" if gap.dropout else None
+        return FAIL("train_no_dropout", what=what, where=gap.where) if gap.dropout else None
     live = expected != 0
     kept = got[live] / expected[live]
     nonzero = kept[kept != 0]
@@ -258,14 +287,12 @@ def _train_problem(gap: Gap, before: torch.Tensor, after: torch.Tensor, p: float
     masked = (bool((got[~live] == 0).all()) and len(nonzero) < len(kept)
               and torch.allclose(nonzero, torch.full_like(nonzero, scale), rtol=1e-4))
     if not masked:
-        return (f"in training mode something random other than dropout changes the values {gap.where} "
-                f"(the contract has {gap.describe()} there)")
+        return FAIL("random_not_dropout", what=what, where=gap.where, steps=gap.describe())
     if not gap.dropout:
-        return f"in training mode dropout runs {gap.where}, where the contract has no dropout"
+        return FAIL("dropout_not_in_contract", what=what, where=gap.where)
     if abs(scale * (1 - p) - 1) > 1e-3:
-        as_p = f", as Dropout(p={1 - 1 / scale:.2g}) does" if scale > 1 else ""
-        return (f"in training mode the dropout {gap.where} multiplies the activations it keeps by {scale:.4g}{as_p}; "
-                f"Dropout(p={p:g}) (the dropout argument) multiplies them by 1/(1-{p:g}) = {1 / (1 - p):.4g}")
+        return FAIL("dropout_scale_wrong", what=what, where=gap.where, scale=scale, p=p, inverse=1 / (1 - p),
+                    as_p=FAIL("as_dropout_p", q=1 - 1 / scale) if scale > 1 else "")
     return None
 
 
@@ -286,20 +313,20 @@ def check_forward_contract(make: Make, forward: Forward, x: torch.Tensor, name: 
     if not all(torch.equal(a.outputs, b.outputs) for a, b in zip(first, trace(model, x, forward, what).layers)):
         return
     ran = [tuple(layer.weight) for layer in first]
-    contract = ", ".join(map(describe_weight, weights))
-    assert ran == weights, (
-        f"{what}'s forward pass runs these layers, in this order: "
-        f"{', '.join(layer.describe() for layer in first) or 'none that read a weight'}; the contract runs "
-        f"{contract}: each layer once, in that order")
-    reads = [f"the {layer.describe()} reads" for layer in first]
+    if ran != weights:
+        raise FAIL("layers_out_of_order", what=what,
+                   ran=_listed([layer.describe() for layer in first]) if first else FAIL("none_that_read_a_weight"),
+                   contract=_listed([describe_weight(w) for w in weights]))
     trained = trace(model.train(), x, forward, what)
     for stage, check in (("eval", first), ("train", trained.layers)):
         for i, (gap, layer) in enumerate(zip(gaps, check)):
             before = x if i == 0 else check[i - 1].outputs
-            problem = (_eval_problem(gap, before, layer.inputs, layer.ops_before, reads[i]) if stage == "eval"
-                       else _train_problem(gap, before, layer.inputs, p, reads[i]))
-            assert problem is None, f"{what}: {problem}"
-    last = Gap(f"after the last layer ({first[-1].describe()}, whose outputs are the logits)")
+            problem = (_eval_problem(gap, before, layer.inputs, layer.ops_before, first[i].describe(), what)
+                       if stage == "eval" else _train_problem(gap, before, layer.inputs, p, what))
+            if problem is not None:
+                raise problem
+    last = Gap(FAIL("after_last_layer", layer=first[-1].describe()))
     if evaluated.output is not None and _same(evaluated.output, first[-1].outputs) and trained.output is not None:
-        problem = _train_problem(last, trained.layers[-1].outputs, trained.output, p, "the output")
-        assert problem is None, f"{what}: {problem}"
+        problem = _train_problem(last, trained.layers[-1].outputs, trained.output, p, what)
+        if problem is not None:
+            raise problem

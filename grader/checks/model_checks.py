@@ -4,7 +4,9 @@ learner's model, the num_classes argument, dropout and raw logits.
 Each check takes ``make(**kwargs)``, which builds the learner's model on the test's device
 (:func:`build_model`), ``forward(model, x, what)``, which runs it and turns a crash into a
 learner-facing failure (:func:`call_model`), and a batch ``x`` of images (N, 1, 28, 28).
-Failures raise AssertionError with a message.
+Failures raise a keyed :class:`~grader.core.failures.Failure` (model_checks.toml); the phrases a
+check fills in for an exercise (``where``, ``output_layer``, ...) are Failures of the exercise's table
+or code spellings, so each language says them in its own words.
 """
 from __future__ import annotations
 
@@ -15,9 +17,13 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from grader.checks.reference import seed_everything
+from grader.core import failures
+from grader.core.failures import Failure
 
 Make = Callable[..., nn.Module]
-Forward = Callable[[nn.Module, torch.Tensor, str], torch.Tensor]
+Text = str | Failure  # code ("MLP()") or a phrase said in each language
+Forward = Callable[[nn.Module, torch.Tensor, Text], torch.Tensor]
+FAIL = failures.module_table(__file__)
 
 
 def trainable(model: nn.Module) -> int:
@@ -40,38 +46,40 @@ def build_model(cls: Callable[..., object], name: str, device: torch.device, sam
     seed_everything(0)
     model = cls(**kwargs)
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-    assert isinstance(model, nn.Module), (
-        f"{name}({args}) returned {type(model).__name__}; {name} must subclass nn.Module")
+    if not isinstance(model, nn.Module):
+        raise FAIL("not_a_module", call=f"{name}({args})", type=type(model).__name__, name=name)
     model = model.to(device)
     if any(is_lazy(p) for p in model.parameters()):
         training = model.training
         with torch.no_grad():
             call_model(model.eval(), torch.randn(2, *sample, generator=torch.Generator().manual_seed(0)).to(device),
-                       f"{name}({args}), run once to size its lazy layers,")
+                       FAIL("lazy_sizing_call", call=f"{name}({args})"))
         model.train(training)
     return model
 
 
-def call_model(model: nn.Module, x: torch.Tensor, what: str,
-               explain: Callable[[str, torch.Tensor], str] | None = None) -> torch.Tensor:
-    """model(x), turning a crash into a learner-facing failure; ``explain(error line, x)`` may add a hint."""
+def call_model(model: nn.Module, x: torch.Tensor, what: Text,
+               explain: Callable[[str, torch.Tensor], Failure | None] | None = None) -> torch.Tensor:
+    """model(x), turning a crash into a learner-facing failure; ``explain(error line, x)`` may add a
+    hint (a Failure whose texts start with their separator, "; ...")."""
     try:
         out = model(x)
     except Exception as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        hint = explain(text, x) if explain else ""
-        raise AssertionError(f"{what} with input of shape {tuple(x.shape)} raised "
-                             f"{type(exc).__name__}: {text}{hint}") from exc
-    assert isinstance(out, torch.Tensor), f"{what} returned {type(out).__name__}, expected a tensor of logits"
+        hint = explain(text, x) if explain else None
+        raise FAIL("call_crashed", what=what, shape=tuple(x.shape), error=type(exc).__name__, text=text,
+                   hint=hint or "") from exc
+    if not isinstance(out, torch.Tensor):
+        raise FAIL("not_a_tensor", what=what, type=type(out).__name__)
     return out
 
 
-def _twice(forward: Forward, model: nn.Module, x: torch.Tensor, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _twice(forward: Forward, model: nn.Module, x: torch.Tensor, what: Text) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.no_grad():
         return forward(model, x, what), forward(model, x, what)
 
 
-def deterministic(forward: Forward, model: nn.Module, x: torch.Tensor, what: str) -> bool:
+def deterministic(forward: Forward, model: nn.Module, x: torch.Tensor, what: Text) -> bool:
     """Two passes on the same input agree: the premise of every check that compares outputs.
 
     A model that is random in eval mode (dropout left on) fails the eval-mode dropout test;
@@ -81,8 +89,8 @@ def deterministic(forward: Forward, model: nn.Module, x: torch.Tensor, what: str
     return torch.equal(first, second)
 
 
-def check_num_classes(make: Make, forward: Forward, x: torch.Tensor, name: str, *, output_layer: str,
-                      parameters: int, default: int, how: str) -> None:
+def check_num_classes(make: Make, forward: Forward, x: torch.Tensor, name: str, *, output_layer: Text,
+                      parameters: int, default: int, how: Text) -> None:
     """``name(num_classes=7)`` gives 7 logits per image and has ``parameters`` trainable parameters
     (judged only when ``name()`` has the right ``default`` count: else the parameter-count test
     names the layers that differ).
@@ -93,31 +101,28 @@ def check_num_classes(make: Make, forward: Forward, x: torch.Tensor, name: str, 
     model = make(num_classes=7).eval()
     with torch.no_grad():
         out = forward(model, x, f"{name}(num_classes=7)")
-    assert tuple(out.shape) == (len(x), 7), (
-        f"{name}(num_classes=7) returned shape {tuple(out.shape)} for {len(x)} images, expected ({len(x)}, 7): "
-        f"{output_layer} must have num_classes outputs")
+    if tuple(out.shape) != (len(x), 7):
+        raise FAIL("num_classes_ignored", name=name, shape=tuple(out.shape), n=len(x), output_layer=output_layer)
     if trainable(make()) != default:
         return
-    assert trainable(model) == parameters, (
-        f"{name}(num_classes=7) has {trainable(model):,} trainable parameters, expected {parameters:,}{how}")
+    if trainable(model) != parameters:
+        raise FAIL("num_classes_parameters", name=name, got=trainable(model), want=parameters, how=how)
 
 
 def check_dropout_in_training(make: Make, forward: Forward, x: torch.Tensor, name: str, *,
-                              where: str, everything_dropped: str, dropout_layer: str) -> None:
+                              where: Text, everything_dropped: Text, dropout_layer: Text) -> None:
     """Dropout is active in training mode, follows the ``dropout`` argument, and p=1 drops all."""
     first, second = _twice(forward, make().train(), x, f"{name}()")
-    assert not torch.equal(first, second), (
-        f"in training mode (model.train()) two forward passes of {name}() on the same images gave identical "
-        f"logits, so no dropout is active: add nn.Dropout(dropout) {where}")
+    if torch.equal(first, second):
+        raise FAIL("dropout_missing", name=name, where=where)
     first, second = _twice(forward, make(dropout=0.0).train(), x, f"{name}(dropout=0.0)")
-    assert torch.equal(first, second), (
-        f"{name}(dropout=0.0) in training mode gave different logits for the same images on two calls: "
-        "the dropout argument must set the dropout probability (nn.Dropout(dropout)), not a fixed value")
+    if not torch.equal(first, second):
+        raise FAIL("dropout_argument_ignored", name=name)
     with torch.no_grad():
         out = forward(make(dropout=1.0).train(), x, f"{name}(dropout=1.0)")
-    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-6), (
-        f"{name}(dropout=1.0) in training mode should drop {everything_dropped}, so every image gets the same "
-        f"logits; yours still depend on the image: pass the dropout argument to {dropout_layer}")
+    if not torch.allclose(out, out[:1].expand_as(out), atol=1e-6):
+        raise FAIL("dropout_one_keeps_images", name=name, everything_dropped=everything_dropped,
+                   dropout_layer=dropout_layer)
 
 
 def check_no_dropout_in_eval(make: Make, forward: Forward, x: torch.Tensor, name: str) -> None:
@@ -126,17 +131,14 @@ def check_no_dropout_in_eval(make: Make, forward: Forward, x: torch.Tensor, name
     training-mode check judges)."""
     model = make(dropout=0.5).eval()
     first, second = _twice(forward, model, x, f"{name}(dropout=0.5)")
-    assert torch.equal(first, second), (
-        f"in eval mode (model.eval()) two forward passes of {name}(dropout=0.5) on the same images differ: "
-        "dropout is still active; use nn.Dropout, or F.dropout(x, p, training=self.training)")
+    if not torch.equal(first, second):
+        raise FAIL("dropout_active_in_eval", name=name)
     twin = make(dropout=0.0)
     twin.load_state_dict(model.state_dict())
     with torch.no_grad():
         reference = forward(twin.eval(), x, f"{name}(dropout=0.0)")
-    assert torch.allclose(first, reference, atol=1e-5), (
-        f"in eval mode {name}(dropout=0.5) and {name}(dropout=0.0) with the same weights give different logits: "
-        "in eval mode dropout must pass activations through unchanged, whatever p (nn.Dropout does; "
-        "do not scale by 1-p yourself)")
+    if not torch.allclose(first, reference, atol=1e-5):
+        raise FAIL("eval_dropout_changes_values", name=name)
 
 
 def check_raw_logits(make: Make, forward: Forward, x: torch.Tensor, name: str, *, last_layer: str) -> None:
@@ -150,9 +152,8 @@ def check_raw_logits(make: Make, forward: Forward, x: torch.Tensor, name: str, *
         if forward(model, x, f"{name}(num_classes=7)").shape[-1] != 7:
             return
     biases = [p for p in model.parameters() if tuple(p.shape) == (7,)]
-    assert len(biases) == 1, (
-        "could not find the output layer's bias (one parameter of shape (num_classes,)) in "
-        f"{name}(num_classes=7): the last layer should be {last_layer} with a bias")
+    if len(biases) != 1:
+        raise FAIL("output_bias_not_found", name=name, last_layer=last_layer)
     shift = torch.tensor([-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0], device=x.device)
     if not deterministic(forward, model, x, f"{name}(num_classes=7)"):
         return
@@ -163,10 +164,7 @@ def check_raw_logits(make: Make, forward: Forward, x: torch.Tensor, name: str, *
     if torch.allclose(after - before, shift.expand_as(before), atol=1e-3):
         return
     if torch.allclose(before.sum(dim=1), torch.ones(len(before), device=x.device), atol=1e-4):
-        why = "every row sums to 1, so there is a softmax at the output"
-    elif bool((before >= 0).all()):
-        why = "every output is >= 0, so an activation (ReLU, sigmoid, ...) follows the last Linear"
-    else:
-        why = "something after the last Linear changes its values"
-    raise AssertionError(f"{name} must return raw logits from its last Linear, but {why}: remove it "
-                         "(nn.CrossEntropyLoss applies log-softmax itself; logits can be any real number)")
+        raise FAIL("softmax_at_output", name=name)
+    if bool((before >= 0).all()):
+        raise FAIL("activation_at_output", name=name)
+    raise FAIL("output_changed", name=name)

@@ -10,7 +10,11 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from grader.core import failures
+from grader.core.failures import Failure
+
 MISSING = inspect.Parameter.empty
+FAIL = failures.module_table(__file__)
 
 
 def _same(default: Any, expected: Any) -> bool:
@@ -22,22 +26,35 @@ def _same(default: Any, expected: Any) -> bool:
         and float(default) == expected)
 
 
-def default_problems(graded: Callable, name: str, expected: dict[str, Any]) -> list[str]:
+def default_failures(graded: Callable, name: str, expected: dict[str, Any]) -> list[Failure]:
     """What differs from the contract's ``expected`` defaults (parameter -> value) in ``graded``'s
-    signature (a class: its ``__init__``), one line each naming the parameter; [] when none."""
+    signature (a class: its ``__init__``), one finding each naming the parameter; [] when none."""
     try:
         parameters = inspect.signature(graded).parameters
     except (TypeError, ValueError):
-        return [f"{name} has no signature Python can read: define it with def, as its stub does"]
-    problems = []
+        return [FAIL("no_signature", name=name)]
+    found = []
     for parameter, value in expected.items():
-        found = parameters.get(parameter)
-        if found is None:
-            problems.append(f"{name} has no parameter {parameter!r}: keep the stub's signature "
-                            f"({parameter}={value!r})")
-        elif found.default is MISSING:
-            problems.append(f"{name}'s {parameter} has no default: the contract's default is {parameter}={value!r}")
-        elif not _same(found.default, value):
-            problems.append(f"{name}'s default is {parameter}={found.default!r}; the contract's is "
-                            f"{parameter}={value!r} (a caller who leaves {parameter} out must get {value!r})")
-    return problems
+        given = parameters.get(parameter)
+        if given is None:
+            found.append(FAIL("parameter_missing", name=name, parameter=parameter, value=value))
+        elif given.default is MISSING:
+            found.append(FAIL("no_default", name=name, parameter=parameter, value=value))
+        elif not _same(given.default, value):
+            found.append(FAIL("default_differs", name=name, parameter=parameter, value=value, default=given.default))
+    return found
+
+
+def default_failure(graded: Callable, name: str, expected: dict[str, Any]) -> Failure | None:
+    """The findings of :func:`default_failures` as one failure to raise (under their cause when they
+    share one), or None when the defaults are the contract's."""
+    found = default_failures(graded, name, expected)
+    if not found:
+        return None
+    causes = {failure.key for failure in found}
+    return failures.joined(causes.pop() if len(causes) == 1 else "signatures.defaults_differ", found)
+
+
+def default_problems(graded: Callable, name: str, expected: dict[str, Any]) -> list[str]:
+    """The English texts of :func:`default_failures`, one line each; [] when none."""
+    return [failure.texts["en"] for failure in default_failures(graded, name, expected)]

@@ -76,8 +76,12 @@ class Table:
         return self.path.parent.name if self.path.name == FILE_NAME else self.path.stem
 
     def __call__(self, key: str, **values: Any) -> Failure:
+        """The failure ``key`` with its fields filled; a value that is itself a Failure (a finding or a
+        phrase said in both languages) fills each language's text with its own."""
         entry = self.entries[key]
-        return Failure(f"{self.scope}.{key}", {lang: entry[lang].format(**values) for lang in LANGUAGES})
+        return Failure(f"{self.scope}.{key}", {lang: entry[lang].format(**{
+            name: value.texts[lang] if isinstance(value, Failure) else value for name, value in values.items()})
+            for lang in LANGUAGES})
 
 
 def load(path: Path) -> Table:
