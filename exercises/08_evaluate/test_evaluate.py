@@ -23,6 +23,7 @@ from torch.utils.data.dataloader import default_collate
 
 from grader.checks.devices import OnDevice, unmoved
 from grader.checks.reference import brute_force_cm
+from grader.checks.signatures import default_problems
 
 # ---------------------------------------------------------------- collect_predictions
 
@@ -40,7 +41,8 @@ class Probe(nn.Module):
 
 
 def probe_setup(device: torch.device, dropout: float = 0.0):
-    """A probe model left in training mode (as after fit), a 30-image loader and the true softmax."""
+    """A probe model left in training mode (as after fit), a 30-image loader, the true softmax and the
+    evaluation-mode logits it is taken of."""
     torch.manual_seed(0)
     model = Probe(dropout).to(device)
     g = torch.Generator().manual_seed(0)
@@ -50,10 +52,10 @@ def probe_setup(device: torch.device, dropout: float = 0.0):
     loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=False, collate_fn=lambda b: unmoved(*default_collate(b)))
     model.eval()
     with torch.no_grad():
-        expected = torch.softmax(model(x.to(device)), dim=1).cpu().numpy()
+        logits = model(x.to(device)).cpu().double()
     model.train()
     model.calls.clear()
-    return model, loader, y.numpy(), expected
+    return model, loader, y.numpy(), torch.softmax(logits, dim=1).numpy(), logits.numpy()
 
 
 def collect(mod, model, loader, device):
@@ -84,9 +86,29 @@ def shape_cause(preds: np.ndarray, labels: np.ndarray) -> str:
     return ": one entry per image of the loader, every batch concatenated in loader order"
 
 
+def probs_cause(probs: np.ndarray, logits: np.ndarray) -> str:
+    """What ``probs`` (N, C) were computed as, from the evaluation-mode ``logits``: '' when none of the
+    recognised mistakes fits."""
+    log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    over_batch = np.concatenate([np.exp(b) / np.exp(b).sum(axis=0) for b in np.split(logits, np.cumsum(BATCHES)[:-1])])
+    known = [
+        (logits, "probs are the raw logits: turn them into probabilities with torch.softmax(logits, dim=1)"),
+        (log_softmax, "probs are log-probabilities (log_softmax): use torch.softmax(logits, dim=1)"),
+        (1 / (1 + np.exp(-logits)), "probs are the sigmoid of each logit, so the rows do not sum to 1: sigmoid "
+         "scores each class on its own; use torch.softmax(logits, dim=1) over the classes"),
+        (over_batch, "each column of probs sums to 1 within a batch: that is the softmax over the batch (dim=0); "
+         "take it over the classes, torch.softmax(logits, dim=1)"),
+    ]
+    if probs.shape == logits.shape:
+        for value, cause in known:
+            if np.allclose(probs, value, atol=1e-5):
+                return cause
+    return ""
+
+
 @pytest.mark.points(2)
 def test_collect_predictions_shapes_and_values(mod, device):
-    model, loader, y, expected = probe_setup(device)
+    model, loader, y, expected, logits = probe_setup(device)
     preds, labels, probs = collect(mod, model, loader, device)
     assert preds.shape == (30,) and labels.shape == (30,), (
         f"preds and labels must have shape (N,) = (30,) for 30 images in 4 batches, got "
@@ -97,12 +119,13 @@ def test_collect_predictions_shapes_and_values(mod, device):
     assert not (np.array_equal(preds, y) and not np.array_equal(labels, y)), (
         "collect_predictions returned the labels first: the order is (preds, labels, probs)")
     assert np.array_equal(labels, y), "labels must be the loader's labels, all of them, in loader order"
+    cause = probs_cause(probs, logits)
+    assert not cause, cause
     assert ((probs >= 0) & (probs <= 1)).all(), (
-        "probs holds values outside [0, 1], so they are not probabilities (raw logits?): turn the logits into "
+        "probs holds values outside [0, 1], so they are not probabilities: turn the logits into "
         "probabilities with torch.softmax(logits, dim=1)")
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5), (
-        "each row of probs must sum to 1, and yours do not: take the softmax over the classes (dim=1), "
-        "not over the batch (dim=0)")
+        "each row of probs must sum to 1, and yours do not: take torch.softmax(logits, dim=1), over the classes")
     assert np.allclose(probs, expected, atol=1e-5), (
         "probs are not softmax(model(images)) for the loader's images in loader order")
     picked = probs[np.arange(30), preds]
@@ -112,20 +135,21 @@ def test_collect_predictions_shapes_and_values(mod, device):
 
 @pytest.mark.points(2)
 def test_collect_predictions_uses_eval_mode(mod, device):
-    model, loader, _, expected = probe_setup(device, dropout=0.5)
+    model, loader, _, expected, logits = probe_setup(device, dropout=0.5)
     preds, labels, probs = collect(mod, model, loader, device)
     assert not any(training for training, _ in model.calls), (
         "collect_predictions ran the model in training mode, so dropout was still switching "
         "neurons off at random: call model.eval() before predicting")
     assert probs.shape == expected.shape, (
         f"probs must have shape (N, C) = {expected.shape}, got {probs.shape}{shape_cause(preds, labels)}")
+    cause = probs_cause(probs, logits)
     assert np.allclose(probs, expected, atol=1e-5), (
-        "probs differ from the evaluation-mode softmax of the model's outputs")
+        f"probs differ from the evaluation-mode softmax of the model's outputs{': ' + cause if cause else ''}")
 
 
 @pytest.mark.points(1)
 def test_collect_predictions_without_gradients(mod, device):
-    model, loader, _, _ = probe_setup(device)
+    model, loader, _, _, _ = probe_setup(device)
     collect(mod, model, loader, device)
     assert not any(grad for _, grad in model.calls), (
         "collect_predictions tracked gradients while predicting (wasted memory and time): "
@@ -292,6 +316,11 @@ def test_find_errors_order_and_keys(mod):
     assert indices != list(range(len(wrong))) or indices == wrong.tolist(), (
         f"'index' numbers the errors 0, 1, 2, ...: it must be the sample's own position n in preds and labels, "
         f"here {wrong.tolist()}")
+    offsets = set(np.subtract(indices, wrong).tolist())
+    assert offsets not in ({1}, {-1}), (
+        f"every 'index' is one {'more' if offsets == {1} else 'less'} than the sample's position: expected "
+        f"{wrong.tolist()}, got {indices}. "
+        "'index' is n itself, counted from 0 as in preds[n] (not n + 1 or n - 1)")
     assert indices == wrong.tolist(), (
         f"'index' must be each wrong sample's position, in increasing order: expected {wrong.tolist()}, got {indices}")
     for e in errors:
@@ -321,3 +350,20 @@ def test_find_errors_confidence_of_predicted_class(mod):
         f"'confidence' must be 100 * probs[n, preds[n]] (percent, probability of the predicted class): "
         f"for index {wrong[0]} expected {expected[0]:.2f}, got {got[0]:.2f}"
         f"{truncated(got, expected, probs[wrong, preds[wrong]], 'keep the float, 100 * probs[n, preds[n]]')}")
+
+
+# ---------------------------------------------------------------- defaults
+
+@pytest.mark.points(1)
+def test_defaults_match_the_contract(mod):
+    """confusion_matrix(..., num_classes=10) and plot_error_cases(..., num_cases=6): a caller who leaves the
+    argument out gets the README's value."""
+    try:
+        mod.confusion_matrix(np.array([0]), np.array([0]), 1)
+    except NotImplementedError:
+        raise  # still the stub: "not started"
+    except Exception:  # noqa: BLE001 - the confusion-matrix tests report it
+        pass
+    problems = (default_problems(mod.confusion_matrix, "confusion_matrix", {"num_classes": 10})
+                + default_problems(mod.plot_error_cases, "plot_error_cases", {"num_cases": 6}))
+    assert not problems, "; ".join(problems)

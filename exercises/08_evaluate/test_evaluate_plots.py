@@ -170,19 +170,31 @@ def test_plot_training_history_panels(mod, tmp_path, saved_figures):
     assert found["train_loss"][0] is not found["train_acc"][0], (
         "loss and accuracy need two separate panels (e.g. plt.subplots(1, 2)): their scales differ (~0-1 vs 0-100)")
     epochs = np.asarray(found["val_acc"][1].get_xdata(), dtype=float)
-    best, lowest_loss = int(np.argmax(HISTORY["val_acc"])), int(np.argmin(HISTORY["val_loss"]))
+    best = int(np.argmax(HISTORY["val_acc"]))
     data_lines = [line for _, line in found.values()]
     if not marks_x(fig, epochs[best], data_lines, best):
-        hint = ""
-        if any(marks_x(fig, epochs[best] + step, data_lines, best + step) for step in (-1, 1)):
-            hint = (" Your marker is one epoch off: np.argmax gives a 0-based position; use the x value "
-                    "of that position on your axes (epochs[best]).")
-        elif marks_x(fig, epochs[lowest_loss], data_lines, lowest_loss):
-            hint = f" You marked x = {epochs[lowest_loss]:g}, the epoch of the lowest val_loss; that is fine as an extra."
+        marked = [i for i in range(len(epochs)) if marks_x(fig, epochs[i], data_lines, i)]
+        found_at = "".join(f" A marker was found at x = {epochs[i]:g}, {marker_cause(i, best)}." for i in marked)
         pytest.fail(
             f"the training plot does not mark the best epoch: the epoch with the highest val_acc "
             f"(x = {epochs[best]:g} on your axes), the one fit() keeps. Draw e.g. ax.axvline(best_epoch) "
-            f"or a point ax.plot(best_epoch, best_val_acc, 'o').{hint}")
+            f"or a point ax.plot(best_epoch, best_val_acc, 'o').{found_at}")
+
+
+def marker_cause(index: int, best: int) -> str:
+    """What is true of HISTORY at epoch position ``index`` (a marker drawn there instead of at ``best``)."""
+    facts = []
+    if abs(index - best) == 1:
+        facts.append(f"one epoch {'after' if index > best else 'before'} the best: np.argmax gives a 0-based "
+                     "position; mark the x value of that position on your axes (epochs[best])")
+    for key, extreme, pick in (("val_acc", "lowest", np.argmin), ("val_loss", "lowest", np.argmin)):
+        if index == int(pick(HISTORY[key])):
+            facts.append(f"where {key} is {extreme}" + (
+                " (np.argmin): the best epoch is the one with the HIGHEST val_acc, np.argmax" if key == "val_acc"
+                else " (fine as an extra marker)"))
+    if index == len(HISTORY["val_acc"]) - 1:
+        facts.append("the last epoch")
+    return "; ".join(facts) or "an epoch that is not the best"
 
 
 def heat_map(fig, cm: np.ndarray):

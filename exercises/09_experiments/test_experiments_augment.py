@@ -117,6 +117,13 @@ def noise_cause(std: float, want: float) -> str:
     return "add noise of standard deviation noise_std as the last step, after Normalize"
 
 
+def ignores_image(tf) -> bool:
+    """Whether ``tf`` gives the same output for the test digit and for a blank image."""
+    outs = [apply(tf, pil(array), "augment_transform(max_rotation=0, noise_std=0)")
+            for array in (digit_array(), np.zeros((28, 28), dtype=np.uint8))]
+    return torch.equal(*outs)
+
+
 @pytest.mark.points(2)
 def test_augment_without_rotation_or_noise_is_plain_normalisation(mod):
     array = digit_array()
@@ -132,6 +139,10 @@ def test_augment_without_rotation_or_noise_is_plain_normalisation(mod):
         pytest.fail("augment_transform(max_rotation=0, noise_std=0) rotated the image: the output differs from call "
                     "to call around the strokes. With max_rotation=0 it must not rotate: pass max_rotation on to "
                     "the rotation")
+    assert not ignores_image(tf), (
+        "augment_transform(max_rotation=0, noise_std=0) gave the same output for two different images: its "
+        "result ignores the image. Each step must transform what the step before returned; e.g. a noise step "
+        "returns image + noise (add_gaussian_noise's x + std * z), not the noise alone")
     want = plain(array)
     if not torch.allclose(out, want, atol=1e-5) and fitted_normalisation(out, array) is None:
         angle, residual = AngleFinder(array, MNIST_FIT)(out)
@@ -217,8 +228,8 @@ def test_augment_rotation_is_random_and_bounded(mod, max_rotation):
     what = f"augment_transform(max_rotation={max_rotation:g}, noise_std=0)"
     still, image = transform(mod, 0, 0.0), pil(digit_array())
     first, second = (apply(still, image, "augment_transform(max_rotation=0, noise_std=0)") for _ in range(2))
-    if (first != second).float().mean().item() > 0.5:
-        return  # noise although noise_std=0: the plain-normalisation test says so, and angles cannot be measured
+    if (first != second).float().mean().item() > 0.5 or ignores_image(still):
+        return  # noise although noise_std=0, or an output without the image: the plain-normalisation test says so
     fitted = own_normalisation(mod)
     normalisation = fitted or MNIST_FIT
     outs, angles, residuals = rotation_angles(transform(mod, max_rotation, 0.0), what, normalisation)
@@ -240,19 +251,39 @@ def test_augment_rotation_is_random_and_bounded(mod, max_rotation):
         "with 0, which is grey")
 
 
+def blank_noise_std(tf, what: str) -> float:
+    """Standard deviation of what ``tf`` adds to a black image over 40 calls, outside the corners (which also
+    show how the rotation fills them)."""
+    from PIL import Image
+
+    blank = np.zeros((28, 28), dtype=np.uint8)
+    seed_everything(0)
+    outs = torch.stack([apply(tf, Image.fromarray(blank, mode="L"), what) for _ in range(40)])
+    return (outs - plain(blank))[:, 0][:, ~CORNERS].std().item()
+
+
 @pytest.mark.points(1)
 @pytest.mark.needs(*NOISE_TESTS)
 def test_augment_defaults(mod):
-    from PIL import Image
-
     tf = mod.augment_transform()
     assert callable(tf), f"augment_transform() returned {type(tf).__name__}: return a transform"
-    blank = np.zeros((28, 28), dtype=np.uint8)
-    seed_everything(0)
-    outs = torch.stack([apply(tf, Image.fromarray(blank, mode="L"), "augment_transform()") for _ in range(40)])
-    std = (outs - plain(blank))[:, 0][:, ~CORNERS].std().item()  # the corners also show how the rotation fills
+    explicit = transform(mod, 15.0, 0.1)
+    std, explicit_std = blank_noise_std(tf, "augment_transform()"), blank_noise_std(explicit, "augment_transform(15, 0.1)")
+    cause = noise_cause(std, 0.1)
+    if math.isclose(explicit_std, 0.1, rel_tol=0.06):
+        cause = "augment_transform(noise_std=0.1) does add noise of 0.1, so the default noise_std is not 0.1"
     assert math.isclose(std, 0.1, rel_tol=0.06), (
         f"augment_transform() added noise of standard deviation {std:.3f} to a black image, but the default "
-        f"noise_std is 0.1 (in normalised units): {noise_cause(std, 0.1)}")
-    _, angles, _ = rotation_angles(tf, "augment_transform()", own_normalisation(mod) or MNIST_FIT)
-    check_angles("augment_transform()", 15.0, angles)
+        f"noise_std is 0.1 (in normalised units): {cause}")
+    if ignores_image(transform(mod, 0, 0)):
+        return  # no angle can be measured: the plain-normalisation test says the output ignores the image
+    normalisation = own_normalisation(mod) or MNIST_FIT
+    _, angles, _ = rotation_angles(tf, "augment_transform()", normalisation)
+    _, explicit_angles, _ = rotation_angles(explicit, "augment_transform(max_rotation=15)", normalisation)
+    check_angles("augment_transform(max_rotation=15)", 15.0, explicit_angles)  # the rotation itself is off
+    try:
+        check_angles("augment_transform()", 15.0, angles)
+    except AssertionError:
+        pytest.fail(f"augment_transform() rotated by up to about {max(abs(a) for a in angles):g} degrees in "
+                    f"{len(angles)} calls, while augment_transform(max_rotation=15) rotates as it should: the default "
+                    "max_rotation is not 15.0. Give it the contract's default, max_rotation=15.0")

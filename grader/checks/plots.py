@@ -1,13 +1,24 @@
 """Checks on the figures 01, 08 and 09 save: which matplotlib figures were saved, whether the one saved
-has anything drawn on it, and whether a file is a PNG of sensible size, not blank, that the function
+had anything drawn on it when it was saved, and whether a file is a PNG of sensible size, not blank, that the function
 returned the path of."""
 from __future__ import annotations
 
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import pytest
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+_DATA_WHEN_SAVED: WeakKeyDictionary = WeakKeyDictionary()  # figure -> had data drawn at its last savefig
+
+
+def has_data(figure) -> bool:
+    """Whether any axes of ``figure`` holds a drawn artist: a line, points, an image, a patch (bars) or a text
+    (titles and axis labels do not count)."""
+    return any(ax.lines or ax.collections or ax.images or ax.patches or ax.texts or ax.artists or ax.tables
+               for ax in figure.axes)
 
 
 def figures_saved(monkeypatch: pytest.MonkeyPatch) -> list:
@@ -19,6 +30,7 @@ def figures_saved(monkeypatch: pytest.MonkeyPatch) -> list:
 
     def spy(self, *args, **kwargs):
         captured.append(self)
+        _DATA_WHEN_SAVED[self] = has_data(self)
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
@@ -30,8 +42,12 @@ EMPTY_CAUSES = ("plt.savefig saves the current figure, which is a new, blank one
 
 
 def check_drawn(figure, name: str) -> None:
-    """The figure ``name`` saved has axes: an empty one means the drawing went to another figure."""
+    """The figure ``name`` saved has axes (an empty one means the drawing went to another figure), and when it
+    was saved some of them held data (empty axes then mean savefig ran before the drawing)."""
     assert figure.axes, f"{name} saved an empty figure (no axes, nothing drawn): {EMPTY_CAUSES}"
+    assert _DATA_WHEN_SAVED.get(figure, True) or not has_data(figure), (
+        f"{name} saved its figure while its axes were still empty: the data was drawn after savefig, so the PNG "
+        "shows empty axes. Draw everything first, then call fig.savefig(path)")
 
 
 def check_png(name: str, path, result) -> None:

@@ -118,7 +118,7 @@ def collect_predictions(model, loader, device):
 '''},
     {"name": "logits returned as probs (no softmax)", "fails": "test_collect_predictions_shapes_and_values",
      "also_fails": ["test_collect_predictions_uses_eval_mode"],
-     "says": "values outside [0, 1]", "code": '''
+     "says": "probs are the raw logits", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
     preds, labels, probs = [], [], []
@@ -220,7 +220,7 @@ def plot_training_history(history, path):
     return _save(fig, path)
 '''},
     {"name": "training plot marks the lowest val_loss only", "fails": "test_plot_training_history_panels",
-     "says": "the epoch of the lowest val_loss", "also": ["does not mark the best epoch"], "code": '''
+     "says": "where val_loss is lowest (fine as an extra marker)", "also": ["does not mark the best epoch"], "code": '''
 def plot_training_history(history, path):
     epochs = np.arange(1, len(history["val_acc"]) + 1)
     low = int(np.argmin(history["val_loss"]))
@@ -233,7 +233,7 @@ def plot_training_history(history, path):
     return _save(fig, path)
 '''},
     {"name": "best-epoch marker one epoch off (0-based argmax on 1-based axes)", "fails": "test_plot_training_history_panels",
-     "says": "one epoch off", "also": ["does not mark the best epoch"], "code": '''
+     "says": "one epoch before the best", "also": ["does not mark the best epoch"], "code": '''
 def plot_training_history(history, path):
     epochs = np.arange(1, len(history["val_acc"]) + 1)
     best = int(np.argmax(history["val_acc"]))
@@ -307,7 +307,7 @@ def plot_error_cases(images, errors, path, num_cases=6):
 '''},
     {"name": "softmax over the batch (dim=0)", "fails": "test_collect_predictions_shapes_and_values",
      "also_fails": ["test_collect_predictions_uses_eval_mode"],
-     "says": "not over the batch (dim=0)", "code": '''
+     "says": "softmax over the batch (dim=0)", "code": '''
 def collect_predictions(model, loader, device):
     model.eval()
     preds, labels, probs = [], [], []
@@ -440,9 +440,98 @@ def plot_confusion_matrix(cm, path):
     plt.savefig(path)
     return path
 '''},
+    {"name": "probs from a sigmoid instead of a softmax", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode"], "says": "the sigmoid of each logit", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    preds, labels, probs = [], [], []
+    with torch.no_grad():
+        for images, targets in loader:
+            p = torch.sigmoid(model(images.to(device)))
+            probs.append(p.cpu().numpy())
+            preds.append(p.argmax(dim=1).cpu().numpy())
+            labels.append(targets.cpu().numpy())
+    return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
+'''},
+    {"name": "probs from log_softmax", "fails": "test_collect_predictions_shapes_and_values",
+     "also_fails": ["test_collect_predictions_uses_eval_mode"], "says": "log-probabilities", "code": '''
+def collect_predictions(model, loader, device):
+    model.eval()
+    preds, labels, probs = [], [], []
+    with torch.no_grad():
+        for images, targets in loader:
+            p = torch.log_softmax(model(images.to(device)), dim=1)
+            probs.append(p.cpu().numpy())
+            preds.append(p.argmax(dim=1).cpu().numpy())
+            labels.append(targets.cpu().numpy())
+    return np.concatenate(preds), np.concatenate(labels), np.concatenate(probs)
+'''},
+    {"name": "find_errors with 1-based indices", "fails": "test_find_errors_order_and_keys",
+     "says": "every 'index' is one more than the sample's position", "code": '''
+def find_errors(preds, labels, probs):
+    return [{"index": n + 1, "true": int(labels[n]), "pred": int(preds[n]), "confidence": float(100 * probs[n, preds[n]])}
+            for n in range(len(preds)) if preds[n] != labels[n]]
+'''},
+    {"name": "best epoch marked at the lowest val_acc (argmin)", "fails": "test_plot_training_history_panels",
+     "says": "where val_acc is lowest (np.argmin)", "also": ["does not mark the best epoch"], "code": '''
+def plot_training_history(history, path):
+    epochs = np.arange(1, len(history["val_acc"]) + 1)
+    best = int(np.argmin(history["val_acc"]))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(epochs, history["train_loss"]); ax1.plot(epochs, history["val_loss"])
+    ax2.plot(epochs, history["train_acc"]); ax2.plot(epochs, history["val_acc"])
+    ax2.axvline(epochs[best], color="grey")
+    return _save(fig, path)
+'''},
+    {"name": "best epoch marked at the last epoch", "fails": "test_plot_training_history_panels",
+     "says": "the last epoch", "also": ["does not mark the best epoch"], "code": '''
+def plot_training_history(history, path):
+    epochs = np.arange(1, len(history["val_acc"]) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(epochs, history["train_loss"]); ax1.plot(epochs, history["val_loss"])
+    ax2.plot(epochs, history["train_acc"]); ax2.plot(epochs, history["val_acc"])
+    ax2.axvline(epochs[-1], color="grey")
+    return _save(fig, path)
+'''},
+    {"name": "confusion_matrix default num_classes 5", "fails": "test_defaults_match_the_contract",
+     "also_fails": ["test_confusion_matrix_size_is_num_classes"], "says": "default is num_classes=5", "code": '''
+_confusion_matrix = confusion_matrix
+
+def confusion_matrix(labels, preds, num_classes=5):
+    return _confusion_matrix(labels, preds, num_classes)
+'''},
+    {"name": "plot_error_cases default num_cases 9", "fails": "test_defaults_match_the_contract",
+     "says": "default is num_cases=9", "code": '''
+_plot_error_cases = plot_error_cases
+
+def plot_error_cases(images, errors, path, num_cases=9):
+    return _plot_error_cases(images, errors, path, num_cases)
+'''},
 ]
 
 CORRECT = [
+    {"name": "defaults spelled with keyword-only extras and annotations", "tests": ["test_defaults_match_the_contract"],
+     "code": '''
+_confusion_matrix, _plot_error_cases = confusion_matrix, plot_error_cases
+
+def confusion_matrix(labels: np.ndarray, preds: np.ndarray, num_classes: int = 10, *, dtype=np.int64) -> np.ndarray:
+    return _confusion_matrix(labels, preds, num_classes).astype(dtype)
+
+def plot_error_cases(images, errors, path, num_cases: int = 6, *, cols: int = 3):
+    return _plot_error_cases(images, errors, path, num_cases)
+'''},
+    {"name": "training plot saved once before drawing, then again after", "tests": ["test_plot_training_history_panels"],
+     "code": '''
+def plot_training_history(history, path):
+    epochs = np.arange(1, len(history["val_acc"]) + 1)
+    best = int(np.argmax(history["val_acc"]))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    _save_early = Path(path); _save_early.parent.mkdir(parents=True, exist_ok=True); fig.savefig(_save_early)
+    ax1.plot(epochs, history["train_loss"]); ax1.plot(epochs, history["val_loss"])
+    ax2.plot(epochs, history["train_acc"]); ax2.plot(epochs, history["val_acc"])
+    ax2.plot(epochs[best], history["val_acc"][best], "r*")
+    return _save(fig, path)
+'''},
     {"name": "collect_predictions with torch.cat on the device, .to('cpu') and np.asarray at the end",
      "tests": ["test_collect_predictions_shapes_and_values", "test_collect_predictions_uses_eval_mode",
                "test_collect_predictions_without_gradients"], "code": '''

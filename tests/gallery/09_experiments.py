@@ -242,9 +242,79 @@ def augment_transform(max_rotation=15.0, noise_std=0.1):
         transforms.Lambda(lambda t: add_gaussian_noise(t, noise_std)),
     ])
 '''},
+    {"name": "noise returned without x", "fails": "test_noise_has_mean_zero_and_the_requested_std",
+     "also_fails": ["test_augment_without_rotation_or_noise_is_plain_normalisation"], "says": "the result ignores x", "also": ["its result ignores the image"],
+     "code": '''
+def add_gaussian_noise(x, std=0.1, generator=None):
+    return std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+'''},
+    {"name": "transform's noise step returns the noise alone", "fails": "test_augment_without_rotation_or_noise_is_plain_normalisation",
+     "says": "its result ignores the image", "code": '''
+def augment_transform(max_rotation=15.0, noise_std=0.1):
+    return transforms.Compose([
+        transforms.RandomRotation(max_rotation),
+        transforms.ToTensor(),
+        transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
+        transforms.Lambda(lambda t: noise_std * torch.randn_like(t)),
+    ])
+'''},
+    {"name": "add_gaussian_noise default std 0.01", "fails": "test_defaults_match_the_contract",
+     "says": "default is std=0.01", "code": '''
+def add_gaussian_noise(x, std=0.01, generator=None):
+    return x + std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+'''},
+    {"name": "augment_transform default max_rotation 30", "fails": "test_augment_defaults",
+     "also_fails": ["test_defaults_match_the_contract"], "says": "the default max_rotation is not 15.0", "code": '''
+_augment_transform = augment_transform
+
+def augment_transform(max_rotation=30.0, noise_std=0.1):
+    return _augment_transform(max_rotation, noise_std)
+'''},
+    {"name": "augment_transform default noise_std 0.05", "fails": "test_augment_defaults",
+     "also_fails": ["test_defaults_match_the_contract"], "says": "the default noise_std is not 0.1", "code": '''
+_augment_transform = augment_transform
+
+def augment_transform(max_rotation=15.0, noise_std=0.05):
+    return _augment_transform(max_rotation, noise_std)
+'''},
+    {"name": "plot_sweep saves before plotting", "fails": "test_plot_sweep_shows_accuracy_against_value",
+     "says": "while its axes were still empty", "code": '''
+def plot_sweep(results, path, xlabel):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    fig.savefig(path)
+    ax.plot([r["value"] for r in results], [r["accuracy"] for r in results], marker="o")
+    ax.set_xlabel(xlabel)
+    plt.close(fig)
+    return path
+'''},
 ]
 
 CORRECT = [
+    {"name": "defaults spelled 1e-1 and an int 15, with annotations", "tests": ["test_defaults_match_the_contract",
+     "test_augment_defaults"], "code": '''
+_add_gaussian_noise, _augment_transform = add_gaussian_noise, augment_transform
+
+def add_gaussian_noise(x: torch.Tensor, std: float = 1e-1, generator: torch.Generator | None = None) -> torch.Tensor:
+    return _add_gaussian_noise(x, std, generator)
+
+def augment_transform(max_rotation: float = 15, noise_std: float = 1e-1):
+    return _augment_transform(max_rotation, noise_std)
+'''},
+    {"name": "plot_sweep saving a draft first, then the finished figure", "tests": ["test_plot_sweep_writes_png",
+     "test_plot_sweep_shows_accuracy_against_value"], "code": '''
+def plot_sweep(results, path, xlabel):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots()
+    fig.savefig(path)
+    ax.plot([r["value"] for r in results], [r["accuracy"] for r in results], "o-")
+    ax.set_xlabel(xlabel)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
     {"name": "noise scaled by a 0-dim tensor, drawn with device=str(x.device)", "tests": NOISE, "code": '''
 def add_gaussian_noise(x, std=0.1, generator=None):
     scale = torch.tensor(std, dtype=x.dtype)
