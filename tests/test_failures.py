@@ -18,7 +18,8 @@ from grader.run.verdict import as_test
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = sorted(ROOT.glob("exercises/*/failures.toml")) + sorted(ROOT.glob("grader/checks/*.toml"))
+TABLES = (sorted(ROOT.glob("exercises/*/failures.toml")) + sorted(ROOT.glob("grader/checks/*.toml"))
+          + sorted(ROOT.glob("grader/train/*.toml")))
 RAISED = re.compile(r"""\bFAIL\(\s*["']([a-z0-9_]+)["']""")
 
 TABLE = '''

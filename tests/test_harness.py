@@ -40,8 +40,11 @@ def test_only_borderline_results_are_retried(accuracy_by_seed, accuracies, train
     measured: dict = {}
     verdict = harness.judge_threshold(lambda: nn.Linear(1, 1), spec, device=torch.device("cpu"), metrics=measured)
     assert seen == trained and verdict.passed is passed
-    text = verdict.describe()
+    said = verdict.describe()
+    text, chinese = str(said), said.texts["zh-TW"]
     assert all(f"{accuracies[s]:.2f}% (seed {s})" in text for s in trained), text
+    assert all(f"{accuracies[s]:.2f}%（種子 {s}）" in chinese for s in trained), chinese
+    assert f"{'>=' if passed else '<'} 98.5%；1 個 epoch，批次大小 64" in chinese, chinese
     assert [t["seed"] for t in measured["tries"]] == trained and measured["threshold"] == 98.5
 
 
@@ -93,7 +96,7 @@ def test_time_budget_scales_with_the_reference_architecture_timed_on_this_machin
     other = kit.Threshold("x", "test_x", "10_x/x.py:Other", "mnist", 90.0, 0.5, 1, 64, 1e-3, 60.0)
     assert harness.reference_step_seconds(other, torch.device("cpu")) is None
     score = harness.Score(80.0, 1, 2, 3000.0, [0.5], 64, 1e-3, steps=1000, budget=2500.0, reference_step=0.5)
-    text = score.describe()
+    text = str(score.describe())
     assert "stopped after 1 of 2 epochs" in text and "6.0 times the 500 ms of the reference" in text, text
 
 
@@ -117,5 +120,37 @@ def test_a_model_many_times_slower_than_the_reference_is_stopped_with_the_ratio(
     score = harness.train_and_score(Slow(), "mnist", epochs=3, device=torch.device("cpu"), batch_size=32,
                                     time_budget=0.01, reference_step=0.001)
     assert score.epochs == 1 and score.budget == pytest.approx(0.03), score
-    text = score.describe()
+    text = str(score.describe())
     assert "stopped after 1 of 3 epochs by the time budget" in text and "times the 1 ms of the reference" in text, text
+
+
+@pytest.mark.parametrize("score, english, chinese", [
+    (harness.Score(97.1, 4, 4, 9.06, [0.5, 0.1234], 128, 2e-3),
+     "4 epochs, batch 128, Adam lr 0.002, 9.1 s of training; last training loss 0.123",
+     "4 個 epoch，批次大小 128，Adam lr 0.002，訓練了 9.1 秒；最後的訓練損失為 0.123"),
+    (harness.Score(11.3, 1, 3, 40.0, [float("nan")], 64, 1e-3, lr_decay=True, budget=30.0),
+     "1 epoch, batch 64, Adam lr 0.001 decaying linearly to 0, 40.0 s of training; stopped after 1 of 3 epochs "
+     "by the time budget of 30 s; the training loss became NaN/inf",
+     "1 個 epoch，批次大小 64，Adam lr 0.001（線性遞減到 0），訓練了 40.0 秒；30 秒的時間預算用完，3 個 epoch "
+     "只跑了 1 個就停止；訓練損失變成了 NaN/inf"),
+    (harness.Score(50.0, 2, 5, 10.0, [], 64, 1e-3),
+     "2 epochs, batch 64, Adam lr 0.001, 10.0 s of training; stopped after 2 of 5 epochs by the time budget",
+     "2 個 epoch，批次大小 64，Adam lr 0.001，訓練了 10.0 秒；時間預算用完，5 個 epoch 只跑了 2 個就停止"),
+])
+def test_a_score_is_described_in_each_language(score, english, chinese):
+    said = score.describe()
+    assert (str(said), said.texts["zh-TW"]) == (english, chinese)
+
+
+def test_a_threshold_message_carries_the_verdict_in_each_language():
+    """06's message fills {verdict} with the Failure itself, so the Chinese text has no English settings in it."""
+    from grader.core import failures
+
+    score = harness.Score(90.2, 1, 2, 3000.0, [0.5], 64, 1e-3, steps=1000, budget=2500.0, reference_step=0.5)
+    verdict = harness.Verdict(92.5, [(0, score)])
+    message = failures.table(kit.EXERCISES_DIR / "06_mlp" / "test_mlp.py")(
+        "accuracy_below_threshold", verdict=verdict.describe())
+    assert "90.20% (seed 0) < 92.5%; 1 epoch, batch 64" in str(message) and "6.0 times the 500 ms" in str(message)
+    chinese = message.texts["zh-TW"]
+    assert "90.20%（種子 0） < 92.5%；1 個 epoch" in chinese and "500 毫秒的 6.0 倍" in chinese, chinese
+    assert "epochs" not in chinese and "seed" not in chinese and "times" not in chinese, chinese

@@ -8,6 +8,9 @@ from weakref import WeakKeyDictionary
 
 import pytest
 
+from grader.core import failures
+
+FAIL = failures.module_table(__file__)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -37,17 +40,13 @@ def figures_saved(monkeypatch: pytest.MonkeyPatch) -> list:
     return captured
 
 
-EMPTY_CAUSES = ("plt.savefig saves the current figure, which is a new, blank one after plt.close() or another "
-                "plt.figure(): save first and close after, or save the figure you drew on with fig.savefig(path)")
-
-
 def check_drawn(figure, name: str) -> None:
     """The figure ``name`` saved has axes (an empty one means the drawing went to another figure), and when it
     was saved some of them held data (empty axes then mean savefig ran before the drawing)."""
-    assert figure.axes, f"{name} saved an empty figure (no axes, nothing drawn): {EMPTY_CAUSES}"
-    assert _DATA_WHEN_SAVED.get(figure, True) or not has_data(figure), (
-        f"{name} saved its figure while its axes were still empty: the data was drawn after savefig, so the PNG "
-        "shows empty axes. Draw everything first, then call fig.savefig(path)")
+    if not figure.axes:
+        raise FAIL("empty_figure", name=name, causes=FAIL("blank_figure_causes"))
+    if has_data(figure) and not _DATA_WHEN_SAVED.get(figure, True):
+        raise FAIL("saved_before_drawing", name=name)
 
 
 def check_png(name: str, path, result) -> None:
@@ -55,13 +54,15 @@ def check_png(name: str, path, result) -> None:
     returned ``path``."""
     import matplotlib.image
 
-    assert path.is_file(), f"{name} wrote no file at the path it was given ({path})"
-    assert result is not None and Path(result) == path, f"{name} must return the path it wrote ({path}), got {result!r}"
-    assert path.read_bytes()[:8] == PNG_MAGIC, (
-        f"{name} wrote a file that is not a PNG: save with fig.savefig(path) where path ends in .png")
+    if not path.is_file():
+        raise FAIL("no_file", name=name, path=path)
+    if result is None or Path(result) != path:
+        raise FAIL("wrong_return", name=name, path=path, result=result)
+    if path.read_bytes()[:8] != PNG_MAGIC:
+        raise FAIL("not_png", name=name)
     pixels = matplotlib.image.imread(path)
     height, width = pixels.shape[:2]
-    assert pixels.ndim == 3 and 100 <= height <= 5000 and 100 <= width <= 5000, (
-        f"{name} wrote a {width}x{height} pixel image: give the figure a sensible size (figsize, dpi)")
-    assert (pixels != pixels[0, 0]).any(), (
-        f"{name} wrote a blank image (every pixel the same colour), a figure with nothing drawn on it: {EMPTY_CAUSES}")
+    if not (pixels.ndim == 3 and 100 <= height <= 5000 and 100 <= width <= 5000):
+        raise FAIL("image_size", name=name, width=width, height=height)
+    if not (pixels != pixels[0, 0]).any():
+        raise FAIL("blank_image", name=name, causes=FAIL("blank_figure_causes"))

@@ -22,9 +22,13 @@ import torch
 from torch import nn
 
 from grader.checks.reference import seed_everything
-from grader.core import kit  # the harness seeds as the kit's checks do
+from grader.core import failures, kit  # the harness seeds as the kit's checks do
+from grader.core.failures import Failure
 from grader.core.results import Progress
 from grader.data.datasets import load_tensors  # imported with the harness, before any graded code
+
+
+FAIL = failures.module_table(__file__)  # the threshold messages' phrases, in each language
 
 
 @contextlib.contextmanager
@@ -179,26 +183,29 @@ class Score:
     budget: float | None = None  # seconds allowed (after which no new epoch starts)
     reference_step: float | None = None  # seconds per step of the reference architecture, measured here
 
-    def describe(self) -> str:
-        """One line for a threshold message, e.g. '4 epochs, batch 128, Adam lr 0.002, 9.1 s'."""
-        text = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}, batch {self.batch_size}, " \
-               f"Adam lr {self.lr:g}{' decaying linearly to 0' if self.lr_decay else ''}, " \
-               f"{self.seconds:.1f} s of training"
+    def describe(self) -> Failure:
+        """One line for a threshold message, in each language, e.g. '4 epochs, batch 128, Adam lr 0.002,
+        9.1 s of training; last training loss 0.123'."""
+        stopped: Failure | str = ""
         if self.epochs < self.planned_epochs:
-            text += f"; stopped after {self.epochs} of {self.planned_epochs} epochs by the time budget"
+            run = dict(epochs=self.epochs, planned=self.planned_epochs)
             if self.reference_step and self.steps:
                 step = self.seconds / self.steps
-                text += (f" ({self.budget:.0f} s): {1000 * step:.0f} ms per step, {step / self.reference_step:.1f} "
-                         f"times the {1000 * self.reference_step:.0f} ms of the reference architecture measured on "
-                         f"this machine just before (up to {SLOWDOWN:g} times is allowed); extra work in forward, "
-                         "such as a loop over the images or layers built on every call, slows a model this way")
+                stopped = FAIL("stopped_paced", **run, budget=self.budget, step_ms=1000 * step,
+                               ratio=step / self.reference_step, reference_ms=1000 * self.reference_step,
+                               slowdown=SLOWDOWN)
             elif self.budget:
-                text += f" of {self.budget:.0f} s"
+                stopped = FAIL("stopped_by_budget", **run, budget=self.budget)
+            else:
+                stopped = FAIL("stopped_early", **run)
+        loss: Failure | str = ""
         if self.losses and not all(np.isfinite(self.losses)):
-            text += "; the training loss became NaN/inf"
+            loss = FAIL("loss_not_finite")
         elif self.losses:
-            text += f"; last training loss {self.losses[-1]:.3f}"
-        return text
+            loss = FAIL("last_loss", loss=self.losses[-1])
+        return FAIL("score", epochs=self.epochs, plural="s" if self.epochs != 1 else "", batch=self.batch_size,
+                    lr=self.lr, decay=FAIL("lr_decaying") if self.lr_decay else "", seconds=self.seconds,
+                    stopped=stopped, loss=loss)
 
 
 def train_and_score(model: nn.Module, dataset: str, *, epochs: int, device: torch.device,
@@ -243,11 +250,14 @@ class Verdict:
     def passed(self) -> bool:
         return self.best.accuracy >= self.threshold
 
-    def describe(self) -> str:
-        """'98.41% (seed 0), 98.63% (seed 1) >= 98.5%' and the settings of the last run."""
-        runs = ", ".join(f"{score.accuracy:.2f}% (seed {seed})" for seed, score in self.tries)
-        relation = ">=" if self.passed else "<"
-        return f"{runs} {relation} {self.threshold:g}%; {self.tries[-1][1].describe()}"
+    def describe(self) -> Failure:
+        """'98.41% (seed 0), 98.63% (seed 1) >= 98.5%' and the settings of the last run, in each language."""
+        runs = [FAIL("seed_run", accuracy=score.accuracy, seed=seed) for seed, score in self.tries]
+        listed = runs[0]
+        for run in runs[1:]:
+            listed = FAIL("seed_runs", runs=listed, run=run)
+        return FAIL("verdict", runs=listed, relation=">=" if self.passed else "<", threshold=self.threshold,
+                    settings=self.tries[-1][1].describe())
 
     def metrics(self, dataset: str) -> dict:
         """The test's "metrics" for the results JSON."""
