@@ -76,8 +76,12 @@ class Table:
         return self.path.parent.name if self.path.name == FILE_NAME else self.path.stem
 
     def __call__(self, key: str, **values: Any) -> Failure:
+        """A value that is itself a Failure fills its field with its own text in each language (a finding
+        inside another: "tanh_grad inherits the fault of your tanh: {fault}")."""
         entry = self.entries[key]
-        return Failure(f"{self.scope}.{key}", {lang: entry[lang].format(**values) for lang in LANGUAGES})
+        return Failure(f"{self.scope}.{key}", {lang: entry[lang].format(**{
+            name: value.texts[lang] if isinstance(value, Failure) else value for name, value in values.items()})
+            for lang in LANGUAGES})
 
 
 def load(path: Path) -> Table:
