@@ -108,11 +108,11 @@ def _check_autograd(result, call: str, expected: dict):
     holds = {k: [o for o in wrong if o != k and got[k] == pytest.approx(expected[o], rel=1e-5, abs=1e-6)] for k in wrong}
     if len(wrong) > 1 and all(holds.values()) and sorted(got[k] for k in wrong) == pytest.approx(
             sorted(expected[k] for k in wrong), rel=1e-5, abs=1e-6):
-        items = [FAIL("value_under_wrong_key", key=repr(k), got=got[k], other=_listed(list(map(repr, holds[k])), "either_name"),
+        items = [FAIL("value_under_wrong_key", entry=repr(k), got=got[k], other=_listed(list(map(repr, holds[k])), "either_name"),
                       other_formula=FORMULAS[holds[k][0]], want=expected[k], formula=FORMULAS[k]) for k in wrong]
         raise FAIL("values_under_wrong_keys", call=call, items=failures.joined("", items))
     for k in wrong:
-        seen = dict(call=call, key=repr(k), got=got[k], want=expected[k], formula=FORMULAS[k])
+        seen = dict(call=call, entry=repr(k), got=got[k], want=expected[k], formula=FORMULAS[k])
         raise FAIL("autograd_gradient_wrong", **seen) if k.endswith("_grad") else FAIL("autograd_value_wrong", **seen)
 
 
@@ -140,7 +140,7 @@ def test_autograd_example_returns_floats(mod):
     for k in AUTOGRAD_KEYS:
         value = result[k]
         if not isinstance(value, float):
-            raise FAIL("autograd_not_float", key=repr(k), kind=f"{type(value).__module__}.{type(value).__name__}")
+            raise FAIL("autograd_not_float", entry=repr(k), kind=f"{type(value).__module__}.{type(value).__name__}")
 
 
 @pytest.mark.points(1)

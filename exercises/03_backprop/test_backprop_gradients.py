@@ -137,18 +137,18 @@ def test_init_params(mod):
     for k, shape in shapes.items():
         v = params[k]
         if not (isinstance(v, np.ndarray) and v.shape == shape):
-            raise FAIL("init_shape", key=repr(k), want=shape, got=getattr(v, "shape", type(v).__name__))
+            raise FAIL("init_shape", entry=repr(k), want=shape, got=getattr(v, "shape", type(v).__name__))
         if v.dtype != np.float64:
-            raise FAIL("init_dtype", key=repr(k), dtype=v.dtype)
+            raise FAIL("init_dtype", entry=repr(k), dtype=v.dtype)
     for k in ("b1", "b2"):
         if not np.all(params[k] == 0):
-            raise FAIL("init_bias_not_zero", key=repr(k))
+            raise FAIL("init_bias_not_zero", entry=repr(k))
     for k in ("W1", "W2"):
         w = params[k]
         if np.unique(w).size <= 1:
-            raise FAIL("init_symmetric", key=repr(k))
+            raise FAIL("init_symmetric", entry=repr(k))
         if not w.std() <= 0.5:
-            raise FAIL("init_too_large", key=repr(k), std=w.std())
+            raise FAIL("init_too_large", entry=repr(k), std=w.std())
 
 
 @pytest.mark.points(1)
@@ -162,6 +162,6 @@ def test_init_params_seed(mod):
         raise FAIL("init_not_random")
     for k in ("W1", "W2"):
         if not np.array_equal(a[k], b[k]):
-            raise FAIL("init_seed_not_repeatable", key=k)
+            raise FAIL("init_seed_not_repeatable", entry=k)
     if np.array_equal(a["W1"], c["W1"]):
         raise FAIL("init_seed_ignored")
