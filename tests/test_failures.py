@@ -60,6 +60,9 @@ def test_a_failure_carries_its_folders_key_and_both_texts(tmp_path):
     both = failures.joined("01_demo.answers", [failure, failures.table(folder / "test_demo.py")("answer_wrong", got=8)])
     assert (both.key, str(both), both.texts["zh-TW"]) == (
         "01_demo.answers", "the answer must be 42, got 7; the answer must be 42, got 8", "答案必須是 42，得到 7; 答案必須是 42，得到 8")
+    inner = failures.table(folder / "test_demo.py")("answer_wrong", got=failure)
+    assert (str(inner), inner.texts["zh-TW"]) == ("the answer must be 42, got the answer must be 42, got 7",
+                                                  "答案必須是 42，得到 答案必須是 42，得到 7")
     (tmp_path / "model_checks.toml").write_text(TABLE)
     assert failures.module_table(tmp_path / "model_checks.py")("answer_wrong", got=1).key == "model_checks.answer_wrong"
 

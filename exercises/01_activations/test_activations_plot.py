@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 
 from grader.checks.numerics import quietly
+from grader.core import failures
+
+FAIL = failures.table(__file__)
 
 GRADES = "activations"
 
@@ -69,21 +72,23 @@ def test_plot_activations(mod, tmp_path, monkeypatch):
         result = mod.plot_activations(target)
     except OSError as exc:
         if isinstance(exc, FileNotFoundError) and not target.parent.exists():
-            pytest.fail(f"plot_activations could not save into a folder that does not exist yet ({exc}): create the "
-                        "parent folders first (Path(path).parent.mkdir(parents=True, exist_ok=True))")
+            raise FAIL("plot_no_parent_folder", error=exc) from exc
         if elsewhere := _saved_elsewhere(saved, target):
-            pytest.fail(f"plot_activations saved a figure to {elsewhere}, which is not the path it was given, and writing "
-                        f"there failed ({type(exc).__name__}: {exc}): save to the path argument, fig.savefig(path)")
+            raise FAIL("plot_saved_elsewhere_failed", elsewhere=elsewhere, kind=type(exc).__name__, error=exc) from exc
         raise
-    assert result is not None and Path(result) == target, "plot_activations must return the path it wrote"
+    if result is None or Path(result) != target:
+        raise FAIL("plot_wrong_return")
     if not target.is_file() and (elsewhere := _saved_elsewhere(saved, target)):
-        pytest.fail(f"plot_activations saved its figure to {elsewhere}, not to the path it was given ({target}), so no "
-                    "file exists there: save to the path argument, fig.savefig(path)")
-    assert target.is_file(), "plot_activations did not write the file at the path it was given"
-    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "plot_activations must write a PNG image"
-    assert saved, "no matplotlib figure was saved: use fig.savefig(path) or plt.savefig(path)"
+        raise FAIL("plot_saved_elsewhere", elsewhere=elsewhere, target=target)
+    if not target.is_file():
+        raise FAIL("plot_no_file")
+    if target.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
+        raise FAIL("plot_not_png")
+    if not saved:
+        raise FAIL("plot_no_figure_saved")
     panels = [ax for ax in saved[-1][0].axes if ax.lines]
-    assert len(panels) >= 3, f"plot_activations drew {len(panels)} panel(s) with curves: draw three panels, one per function"
+    if len(panels) < 3:
+        raise FAIL("plot_too_few_panels", count=len(panels))
     found, short, wide, coarse = set(), {}, {}, {}
     for ax in panels:
         for line in ax.lines:
@@ -106,18 +111,17 @@ def test_plot_activations(mod, tmp_path, monkeypatch):
     for own in ("relu", "sigmoid", "tanh"):
         x = grid.copy()
         getattr(mod, own)(x)
-        assert np.array_equal(x, grid), (
-            f"{own}(x) writes into its input, so every curve after it is drawn against a changed x: fix {own} "
-            "first (test_functions_are_pure_and_keep_shape)")
-    narrow = "; ".join(f"{name} covers x from {lo:g} to {hi:g}" for name, (lo, hi) in short.items() if name not in found)
-    broad = "; ".join(f"{name} is shown from x = {lo:g} to {hi:g}" for name, (lo, hi) in wide.items() if name not in found)
-    rough = "; ".join(f"{name} is drawn through {n} points, and the straight lines joining them stray from {name} by "
-                      f"{gap:.0%} of its height ({CURVE_TOLERANCE:.0%} allowed)" for name, (n, gap) in coarse.items()
-                      if name not in found)
-    raise AssertionError(
-        f"the panels should draw ReLU, Sigmoid and Tanh over x in [-5, 5]; found curves for "
-        f"{sorted(found) or 'none of them'} over exactly that range"
-        + (f" ({narrow}: use x = np.linspace(-5, 5, ...))" if narrow else "")
-        + (f" ({broad}: the contract's range is [-5, 5], so use x = np.linspace(-5, 5, ...) or ax.set_xlim(-5, 5))"
-           if broad else "")
-        + (f" ({rough}: use more points, e.g. x = np.linspace(-5, 5, 200))" if rough else ""))
+        if not np.array_equal(x, grid):
+            raise FAIL("plot_input_modified", name=own)
+    narrow = [FAIL("curve_too_short", name=name, low=lo, high=hi) for name, (lo, hi) in short.items() if name not in found]
+    broad = [FAIL("curve_too_wide", name=name, low=lo, high=hi) for name, (lo, hi) in wide.items() if name not in found]
+    rough = [FAIL("curve_too_coarse", name=name, points=n, gap=gap, allowed=CURVE_TOLERANCE)
+             for name, (n, gap) in coarse.items() if name not in found]
+    parts = [FAIL("curves_missing", found=sorted(found)) if found else FAIL("curves_none")]
+    if narrow:
+        parts.append(FAIL("curves_too_short", curves=failures.joined("", narrow)))
+    if broad:
+        parts.append(FAIL("curves_too_wide", curves=failures.joined("", broad)))
+    if rough:
+        parts.append(FAIL("curves_too_coarse", curves=failures.joined("", rough)))
+    raise failures.joined(parts[-1].key, parts, separator="")

@@ -12,6 +12,10 @@ import pytest
 import torch
 from torch import nn
 
+from grader.core import failures
+from grader.core.failures import Failure
+
+FAIL = failures.table(__file__)
 GRADES = "xor"
 Y = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
 
@@ -53,47 +57,36 @@ class FixedLogits(nn.Module):
 ACCURACY_PROBES = [([-1.0, 2.0, -3.0, -0.5], 0.75), ([0.0, 2.0, 3.0, -1.0], 1.0), ([1.0, -1.0, -1.0, 1.0], 0.0),
                    ([-1.0, 0.3, 0.5, -0.3], 1.0)]
 MISREADINGS = [
-    (lambda t: t >= 0, "a logit of exactly 0 is class 0: class 1 is logit > 0 (or sigmoid(logit) > 0.5), not >= 0"),
-    (lambda t: t > 0.5, "it thresholds the logits at 0.5, as if they were probabilities: a logit is not a probability; "
-                        "class 1 is logit > 0 (equivalently sigmoid(logit) > 0.5)"),
-    (lambda t: t >= 0.5, "it thresholds the logits at 0.5 (>= 0.5), as if they were probabilities: a logit is not a "
-                         "probability; class 1 is logit > 0 (equivalently sigmoid(logit) > 0.5)"),
-    (lambda t: t > -math.inf, "every probe gives 0.5: that is what predicting the same class for every point gives "
-                              "(class 1 as a sigmoid applied to something that is already a probability, then > 0.5, "
-                              "does; class 0 as an argmax over the single logit column does), and also what comparing "
-                              "predictions and targets of different shapes, (4, 1) with (4,), gives (a (4, 4) table of "
-                              "all 16 pairs, half of them equal). Compare the raw logit with 0, with predictions and "
-                              "XOR_Y of the same shape"),
+    (lambda t: t >= 0, FAIL("threshold_at_or_above_zero")),
+    (lambda t: t > 0.5, FAIL("threshold_half")),
+    (lambda t: t >= 0.5, FAIL("threshold_at_or_above_half")),
+    (lambda t: t > -math.inf, FAIL("accuracy_always_half")),
 ]
 
 
-def accuracy_hint(mod, got: float, expected: float, broadcasts: list[str], picked: list[str]) -> str:
+def accuracy_hint(mod, got: float, expected: float, broadcasts: list[str], picked: list[str]) -> Failure:
     """What the learner's accuracy shows: a silent broadcast, an argmax over one column, a percentage, a count,
     or a misreading that gives the learner's result on every probe."""
     if broadcasts:
-        return (f"xor_accuracy compared tensors whose shapes broadcast ({broadcasts[0]}): comparing (4, 1) with (4,) "
-                "makes a table of all 16 pairs, so its mean is not over the four points. Give predictions and XOR_Y "
-                "the same shape (both (4, 1), or both flattened with .view(-1))")
+        return FAIL("accuracy_broadcast", shapes=broadcasts[0])
     if picked:
-        return (f"xor_accuracy takes the {picked[0]} over the logits' single column (shape (4, 1)): with one column it "
-                "is 0 for every point, so every point is predicted class 0. There is one logit per point, not one per "
-                "class: class 1 is logit > 0")
+        return FAIL("accuracy_argmax_one_column", function=picked[0])
     if got == pytest.approx(100 * expected):
-        return "return a fraction between 0 and 1, not a percentage"
+        return FAIL("accuracy_percentage")
     if got == pytest.approx(4 * expected):
-        return "that is the number of correct points: divide it by 4"
+        return FAIL("accuracy_count")
     results = []
     for logits, _ in ACCURACY_PROBES:
         try:
             results.append(mod.xor_accuracy(FixedLogits(logits)))
         except Exception:  # noqa: BLE001 - the failing probe's own message is the one to show
-            return "count predictions that equal the target (logit > 0 means class 1) and divide by 4"
-    for rule, text in MISREADINGS:
+            return FAIL("accuracy_formula")
+    for rule, slip in MISREADINGS:
         wanted = [(rule(torch.tensor(logits).reshape(4, 1)).float() == Y).float().mean().item()
                   for logits, _ in ACCURACY_PROBES]
         if results == pytest.approx(wanted):
-            return text
-    return "count predictions that equal the target (logit > 0 means class 1) and divide by 4"
+            return slip
+    return FAIL("accuracy_formula")
 
 
 @pytest.mark.points(2)
@@ -103,7 +96,9 @@ def test_xor_accuracy(mod, logits, expected):
     Broadcasts.picked.clear()
     got = mod.xor_accuracy(FixedLogits(logits))
     broadcasts, picked = list(Broadcasts.seen), list(Broadcasts.picked)
-    assert isinstance(got, float), f"xor_accuracy must return a Python float, got {type(got).__name__}"
+    if not isinstance(got, float):
+        raise FAIL("accuracy_not_float", kind=type(got).__name__)
     if got != pytest.approx(expected):
-        raise AssertionError(f"logits {logits} against targets [0, 1, 1, 0] give accuracy {expected}, got {got}: "
-                             + accuracy_hint(mod, got, expected, broadcasts, picked))
+        hint = accuracy_hint(mod, got, expected, broadcasts, picked)
+        raise failures.joined(hint.key, [FAIL("accuracy_wrong", logits=logits, expected=expected, got=got), hint],
+                              separator=": ")

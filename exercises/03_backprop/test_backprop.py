@@ -15,6 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks.reference import rel_err
+from grader.core import failures
+from grader.core.failures import Failure
+
+FAIL = failures.table(__file__)
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -112,45 +116,38 @@ def _copy(params: dict) -> dict:
     return {k: np.array(v, dtype=np.float64, copy=True) for k, v in params.items()}
 
 
-def _reading(err: float) -> str:
+def _reading(err: float) -> Failure:
     if not math.isfinite(err):
-        return "wrong (not a finite number)"
+        return FAIL("reading_not_finite")
     if err < 1e-6:
-        return "fine"
+        return FAIL("reading_fine")
     if err < 1e-2:
-        return "suspicious"
-    return "wrong"
+        return FAIL("reading_suspicious")
+    return FAIL("reading_wrong")
 
 
-_GRADIENT_HINTS = {
-    "W2": "dW2 = h.T @ dscores, with h = relu(X @ W1 + b1) the hidden activations from forward",
-    "b2": "db2 = dscores summed over the batch (axis 0)",
-    "W1": "dW1 = X.T @ dz1, where dz1 = (dscores @ W2.T) with the ReLU mask applied "
-          "(zero wherever X @ W1 + b1 <= 0)",
-    "b1": "db1 = dz1 summed over the batch (axis 0), dz1 being the gradient after the ReLU mask",
-}
+_GRADIENT_HINTS = {"W2": FAIL("check_dw2"), "b2": FAIL("check_db2"), "W1": FAIL("check_dw1"), "b1": FAIL("check_db1")}
 
 
-def _gradient_report(got: dict, want: dict, tol: float, against: str,
-                     dscores: np.ndarray, params: dict, X: np.ndarray) -> str | None:
-    """None when every parameter's relative error is below tol, else a learner-facing report."""
+def _gradient_report(got: dict, want: dict, tol: float, against: Failure,
+                     dscores: np.ndarray, params: dict, X: np.ndarray) -> Failure | None:
+    """None when every parameter's relative error is below tol, else a learner-facing report (one line a finding)."""
     errors = {k: rel_err(got[k], want[k]) for k in PARAM_NAMES}
     off = [k for k in PARAM_NAMES if not errors[k] < tol]
     if not off:
         return None
-    lines = [f"backward() disagrees with {against} for {', '.join('d' + k for k in off)}.",
-             "Relative error per parameter (~1e-7 or less: fine, ~1e-4: suspicious, 1e-2 or more: wrong):"]
-    lines += [f"  d{k}: {errors[k]:.1e}  {_reading(errors[k])}" for k in PARAM_NAMES]
+    lines = [FAIL("backward_disagrees", against=against, names=", ".join("d" + k for k in off)), FAIL("error_legend")]
+    lines += [FAIL("error_line", name=k, error=errors[k], reading=_reading(errors[k])) for k in PARAM_NAMES]
     # A diagnosis of the commonest slip: the ReLU's backward step left out.
     dh = dscores @ params["W2"].T
     unmasked = {"W1": X.T @ dh, "b1": dh.sum(axis=0)}
+    cause = lines[0]
     if any(k in off for k in unmasked) and all(
             rel_err(got[k], unmasked[k]) < 1e-6 for k in unmasked if k in off):
-        lines.append("dW1/db1 equal what you get WITHOUT the ReLU mask: after dh = dscores @ W2.T, "
-                     "zero the entries where the pre-activation X @ W1 + b1 was <= 0 (multiply by "
-                     "(z1 > 0)) before computing dW1 and db1.")
-    lines += [f"Check {_GRADIENT_HINTS[k]}." for k in off]
-    return "\n".join(lines)
+        cause = FAIL("relu_mask_missing")
+        lines.append(cause)
+    lines += [_GRADIENT_HINTS[k] for k in off]
+    return failures.joined(cause.key, lines, separator="\n")
 
 
 
@@ -169,27 +166,26 @@ def test_forward(mod):
     except ValueError as exc:
         if "mismatch" not in str(exc) and "aligned" not in str(exc):
             raise
-        pytest.fail(f"forward failed on a shape mismatch ({exc}). X is (N, D) = {X.shape}, W1 is (D, H) = "
-                    f"{before['W1'].shape} and W2 is (H, C) = {before['W2'].shape}: multiply X @ W1, then h @ W2, "
-                    "with no transposes")
-    assert isinstance(out, (tuple, list)) and len(out) == 2, "forward should return a pair (scores, cache)"
-    assert not (getattr(out[1], "shape", None) == want.shape != getattr(out[0], "shape", None)), (
-        "forward returned (cache, scores): return them in the order (scores, cache)")
+        raise FAIL("forward_shape_mismatch", error=exc, x=X.shape, w1=before["W1"].shape, w2=before["W2"].shape) from exc
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise FAIL("forward_not_pair")
+    if getattr(out[1], "shape", None) == want.shape != getattr(out[0], "shape", None):
+        raise FAIL("forward_swapped_pair")
     scores = np.asarray(out[0])
-    assert scores.shape == (7, C), f"forward gave scores of shape {scores.shape} for X of shape {X.shape}, expected (7, {C}): one row per example, one column per class"
-    assert scores.dtype == np.float64, (
-        f"forward returned scores of dtype {scores.dtype} from float64 inputs: keep every step in float64 (no "
-        "float32 conversion), or the gradient checks cannot reach their precision")
+    if scores.shape != (7, C):
+        raise FAIL("forward_scores_shape", shape=scores.shape, x=X.shape, classes=C)
+    if scores.dtype != np.float64:
+        raise FAIL("forward_dtype", dtype=scores.dtype)
     if not np.allclose(scores, want, rtol=1e-10, atol=1e-12):
         linear = (X @ before["W1"] + before["b1"]) @ before["W2"] + before["b2"]
-        hint = ""
+        seen = FAIL("forward_scores_wrong", error=np.abs(scores - want).max())
         if np.allclose(scores, linear):
-            hint = " Your scores equal the network WITHOUT the ReLU: apply h = max(0, X @ W1 + b1)."
-        elif np.allclose(scores, np.maximum(want, 0)):
-            hint = " Your scores are never negative: the output layer has no ReLU, scores = h @ W2 + b2."
-        raise AssertionError(f"forward scores differ from relu(X @ W1 + b1) @ W2 + b2 by up to "
-                             f"{np.abs(scores - want).max():.2e}.{hint}")
-    assert all(np.array_equal(params[k], before[k]) for k in PARAM_NAMES), "forward changed params: it must only read them"
+            raise failures.joined(FAIL("forward_no_relu").key, [seen, FAIL("forward_no_relu")], separator="")
+        if np.allclose(scores, np.maximum(want, 0)):
+            raise failures.joined(FAIL("forward_relu_on_output").key, [seen, FAIL("forward_relu_on_output")], separator="")
+        raise seen
+    if not all(np.array_equal(params[k], before[k]) for k in PARAM_NAMES):
+        raise FAIL("forward_changed_params")
 
 
 # ---------------------------------------------------------------- backward
@@ -203,18 +199,16 @@ def test_backward_shapes(mod):
     before = _copy(params)
     scores, cache = mod.forward(_copy(params), X.copy())
     grads = mod.backward(params, cache, rng.normal(0, 1, (N, C)))
-    assert isinstance(grads, dict) and set(grads) == set(PARAM_NAMES), (
-        f"backward should return a dict with exactly the keys {list(PARAM_NAMES)} (the keys of params), got "
-        f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}")
+    if not (isinstance(grads, dict) and set(grads) == set(PARAM_NAMES)):
+        raise FAIL("backward_keys", want=list(PARAM_NAMES),
+                   got=sorted(grads) if isinstance(grads, dict) else type(grads).__name__)
     for k in PARAM_NAMES:
         shape = np.shape(grads[k])
-        fix = ("sum the upstream gradient over the batch (axis 0)" if k.startswith("b")
-               else "check which factor is transposed in the matrix product")
-        assert shape == params[k].shape, (
-            f"backward()[{k!r}] has shape {shape}, expected {params[k].shape} (a gradient has the shape of "
-            f"its parameter): {fix}")
-    assert all(np.array_equal(params[k], before[k]) for k in PARAM_NAMES), (
-        "backward changed params: it should only compute gradients; updating the weights is sgd_update's job")
+        if shape != params[k].shape:
+            seen = dict(name=repr(k), shape=shape, want=params[k].shape)
+            raise FAIL("backward_bias_shape", **seen) if k.startswith("b") else FAIL("backward_weight_shape", **seen)
+    if not all(np.array_equal(params[k], before[k]) for k in PARAM_NAMES):
+        raise FAIL("backward_changed_params")
 
 
 @pytest.mark.points(2)
@@ -226,8 +220,9 @@ def test_backward_matches_numerical_gradient(mod):
     want = _central_differences(lambda: _plain_loss(_plain_forward(params, X), y), params)
     _, cache = mod.forward(_copy(params), X.copy())
     got = {k: np.asarray(v, dtype=np.float64) for k, v in mod.backward(_copy(params), cache, dscores.copy()).items()}
-    report = _gradient_report(got, want, 1e-5, "central differences (f(p+h) - f(p-h)) / 2h", dscores, params, X)
-    assert report is None, report
+    report = _gradient_report(got, want, 1e-5, FAIL("against_central_differences"), dscores, params, X)
+    if report:
+        raise report
 
 
 @pytest.mark.points(1)
@@ -238,5 +233,6 @@ def test_backward_matches_torch_autograd(mod, device):
     want, dscores = _torch_grads(params, X, y, device)
     _, cache = mod.forward(_copy(params), X.copy())
     got = {k: np.asarray(v, dtype=np.float64) for k, v in mod.backward(_copy(params), cache, dscores.copy()).items()}
-    report = _gradient_report(got, want, 1e-9, "torch autograd in float64", dscores, params, X)
-    assert report is None, report
+    report = _gradient_report(got, want, 1e-9, FAIL("against_torch_autograd"), dscores, params, X)
+    if report:
+        raise report

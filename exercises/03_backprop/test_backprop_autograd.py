@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from grader.checks.signatures import default_problems
+from grader.core import failures
+from grader.core.failures import Failure
 
+FAIL = failures.table(__file__)
 GRADES = "backprop"
 
 
@@ -45,6 +48,15 @@ def _leaf_values(loss: torch.Tensor) -> list[float]:
     return found
 
 
+def _listed(names: list[str], key: str) -> str | Failure:
+    """``names`` as one field: "x and w" (key "both_names") or "'y' or 'loss'" (key "either_name")."""
+    if len(names) == 1:
+        return names[0]
+    rest = _listed(names[1:], key)
+    return FAIL("both_names", first=names[0], rest=rest) if key == "both_names" else \
+        FAIL("either_name", first=names[0], rest=rest)
+
+
 def _autograd(mod, call: str, args: dict):
     """autograd_example(**args); a None .grad (AttributeError on None) is explained from the graph backward() ran on."""
     losses: list = []
@@ -72,45 +84,44 @@ def _autograd(mod, call: str, args: dict):
                     unmatched.pop(found)
             suspects = [k for k, v in values.items() if any(v == pytest.approx(m) for m in missing)]
             if not losses:
-                cause = "loss.backward() was never called, so every .grad is still None: call it before reading .grad"
+                cause = FAIL("backward_never_called")
             elif missing:
-                which = " and ".join(suspects) if len(suspects) == len(missing) else (
-                    f"{'one' if len(missing) == 1 else len(missing)} of {', '.join(suspects)} (equal values here)")
-                cause = (f"after loss.backward(), .grad is None because {which} "
-                         f"{'was' if len(missing) == 1 else 'were'} not created with requires_grad=True: autograd "
-                         f"fills .grad only for such tensors, e.g. torch.tensor({suspects[0]}, requires_grad=True)")
+                which = _listed(suspects, "both_names") if len(suspects) == len(missing) else (
+                    FAIL("one_of_equal_values", names=", ".join(suspects)) if len(missing) == 1 else
+                    FAIL("some_of_equal_values", count=len(missing), names=", ".join(suspects)))
+                cause = (FAIL("tensor_without_requires_grad", which=which, suspect=suspects[0]) if len(missing) == 1
+                         else FAIL("tensors_without_requires_grad", which=which, suspect=suspects[0]))
             else:
-                cause = ("a .grad was None after loss.backward(): either its tensor was not created with "
-                         "requires_grad=True, or it is not the tensor you made but one computed from it (after .to(), "
-                         ".double() or arithmetic), whose .grad autograd does not keep")
-            pytest.fail(f"{call} raised AttributeError({exc}): {cause}")
+                cause = FAIL("grad_of_computed_tensor")
+            raise failures.joined(cause.key, [FAIL("autograd_attribute_error", call=call, error=exc), cause],
+                                  separator=": ") from exc
 
 
 def _check_autograd(result, call: str, expected: dict):
-    assert isinstance(result, dict), f"{call} should return a dict, got {type(result).__name__}"
+    if not isinstance(result, dict):
+        raise FAIL("autograd_not_dict", call=call, kind=type(result).__name__)
     missing = [k for k in AUTOGRAD_KEYS if k not in result]
-    assert not missing, f"{call} is missing the key(s) {missing}; expected the keys {list(AUTOGRAD_KEYS)}"
+    if missing:
+        raise FAIL("autograd_keys_missing", call=call, missing=missing, keys=list(AUTOGRAD_KEYS))
     got = {k: float(result[k]) for k in AUTOGRAD_KEYS}
     wrong = [k for k in AUTOGRAD_KEYS if got[k] != pytest.approx(expected[k], rel=1e-5, abs=1e-6)]
     holds = {k: [o for o in wrong if o != k and got[k] == pytest.approx(expected[o], rel=1e-5, abs=1e-6)] for k in wrong}
     if len(wrong) > 1 and all(holds.values()) and sorted(got[k] for k in wrong) == pytest.approx(
             sorted(expected[k] for k in wrong), rel=1e-5, abs=1e-6):
-        raise AssertionError(f"{call} has the right values under the wrong keys: " + "; ".join(
-            f"[{k!r}] is {got[k]:g}, the value of {' or '.join(map(repr, holds[k]))} "
-            f"(= {FORMULAS[holds[k][0]]}), and should be {expected[k]:g} (= {FORMULAS[k]})" for k in wrong)
-            + ". Store each value under its own key: x_grad = x.grad, w_grad = w.grad, b_grad = b.grad")
+        items = [FAIL("value_under_wrong_key", entry=repr(k), got=got[k], other=_listed(list(map(repr, holds[k])), "either_name"),
+                      other_formula=FORMULAS[holds[k][0]], want=expected[k], formula=FORMULAS[k]) for k in wrong]
+        raise FAIL("values_under_wrong_keys", call=call, items=failures.joined("", items))
     for k in wrong:
-        raise AssertionError(
-            f"{call}[{k!r}] is {got[k]:g}, expected {expected[k]:g} (= {FORMULAS[k]}). "
-            + ("Gradients come from loss.backward(): read x.grad, w.grad, b.grad afterwards."
-               if k.endswith("_grad") else "Use the arguments, not fixed numbers."))
+        seen = dict(call=call, entry=repr(k), got=got[k], want=expected[k], formula=FORMULAS[k])
+        raise FAIL("autograd_gradient_wrong", **seen) if k.endswith("_grad") else FAIL("autograd_value_wrong", **seen)
 
 
 @pytest.mark.points(1)
 def test_autograd_example_defaults(mod):
     """The call without arguments; wrong defaults are named first (they decide what that call computes)."""
     wrong = default_problems(mod.autograd_example, "autograd_example", CONTRACT_DEFAULTS)
-    assert not wrong, "autograd_example() runs with its own defaults: " + "; ".join(wrong)
+    if wrong:
+        raise FAIL("autograd_defaults_wrong", problems="; ".join(wrong))
     _check_autograd(_autograd(mod, "autograd_example()", {}), "autograd_example()",
                     {"y": 3.0, "loss": 4.0, "x_grad": -8.0, "w_grad": -4.0, "b_grad": -4.0})
 
@@ -128,9 +139,8 @@ def test_autograd_example_returns_floats(mod):
     result = _autograd(mod, "autograd_example(x=0.5, w=-2, b=0.25, target=1)", dict(x=0.5, w=-2.0, b=0.25, target=1.0))
     for k in AUTOGRAD_KEYS:
         value = result[k]
-        assert isinstance(value, float), (
-            f"autograd_example()[{k!r}] is a {type(value).__module__}.{type(value).__name__}, not a "
-            "Python float: convert a one-element tensor with .item() (e.g. w.grad.item())")
+        if not isinstance(value, float):
+            raise FAIL("autograd_not_float", entry=repr(k), kind=f"{type(value).__module__}.{type(value).__name__}")
 
 
 @pytest.mark.points(1)
@@ -151,11 +161,13 @@ def test_defaults_are_the_contracts(mod):
 
 # ---------------------------------------------------------------- sgd_update
 
-def _sgd_hint(got, param, grad, lr) -> str:
-    """Name the usual slip when sgd_update's result is off (all three are computed before the call)."""
+def _sgd_wrong(seen: Failure, got, param, grad, lr) -> Failure:
+    """``seen`` (what sgd_update gave) with the usual slip named (all three are computed before the call)."""
     if np.allclose(np.asarray(got, dtype=np.float64), np.asarray(param + lr * grad, dtype=np.float64)):
-        return ": that is param + lr * grad, a step uphill; gradient DEscent subtracts, param - lr * grad"
-    return " (param - lr * grad)"
+        hint = FAIL("sgd_uphill")
+    else:
+        hint = FAIL("sgd_formula")
+    return failures.joined(hint.key, [seen, hint], separator="")
 
 
 @pytest.mark.points(1)
@@ -163,38 +175,38 @@ def test_sgd_update_values(mod, device):
     """Expected values come from copies taken before each call, so an in-place update that returns
     the right numbers is not called wrong here (test_sgd_update_does_not_modify_input reports it)."""
     out = mod.sgd_update(2.0, 4.0, 0.1)
-    assert isinstance(out, float) and out == pytest.approx(1.6), (
-        f"sgd_update(2.0, 4.0, lr=0.1) gave {out!r}, expected the float 1.6{_sgd_hint(out, 2.0, 4.0, 0.1)}")
+    if not (isinstance(out, float) and out == pytest.approx(1.6)):
+        raise _sgd_wrong(FAIL("sgd_scalar_wrong", got=repr(out)), out, 2.0, 4.0, 0.1)
 
     p, g = np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([[0.5, 1.0], [-1.0, 2.0]])
     p0, g0 = p.copy(), g.copy()
     out = mod.sgd_update(p, g, 0.5)
-    assert isinstance(out, np.ndarray) and out.shape == p0.shape, (
-        f"sgd_update on a {p0.shape} ndarray should return an ndarray of the same shape, got {type(out).__name__}")
-    assert np.allclose(out, p0 - 0.5 * g0), (
-        f"sgd_update(param, grad, 0.5) gave {out.tolist()}, expected {(p0 - 0.5 * g0).tolist()}{_sgd_hint(out, p0, g0, 0.5)}")
+    if not (isinstance(out, np.ndarray) and out.shape == p0.shape):
+        raise FAIL("sgd_array_type", shape=p0.shape, kind=type(out).__name__)
+    if not np.allclose(out, p0 - 0.5 * g0):
+        raise _sgd_wrong(FAIL("sgd_array_wrong", got=out.tolist(), want=(p0 - 0.5 * g0).tolist()), out, p0, g0, 0.5)
 
     pt = torch.tensor([1.0, 2.0, -3.0], device=device)
     gt = torch.tensor([10.0, -10.0, 0.0], device=device)
     pt0, gt0 = pt.clone(), gt.clone()
     out = mod.sgd_update(pt, gt, 0.01)
-    assert isinstance(out, torch.Tensor), f"sgd_update on a tensor should return a tensor, got {type(out).__name__}"
-    assert torch.allclose(out, pt0 - 0.01 * gt0), (
-        f"sgd_update(tensor, grad, 0.01) gave {out.tolist()}, expected {(pt0 - 0.01 * gt0).tolist()}"
-        f"{_sgd_hint(out.cpu().numpy(), pt0.cpu().numpy(), gt0.cpu().numpy(), 0.01)}")
+    if not isinstance(out, torch.Tensor):
+        raise FAIL("sgd_tensor_type", kind=type(out).__name__)
+    if not torch.allclose(out, pt0 - 0.01 * gt0):
+        raise _sgd_wrong(FAIL("sgd_tensor_wrong", got=out.tolist(), want=(pt0 - 0.01 * gt0).tolist()),
+                         out.cpu().numpy(), pt0.cpu().numpy(), gt0.cpu().numpy(), 0.01)
 
 
 @pytest.mark.points(1)
 def test_sgd_update_does_not_modify_input(mod, device):
     p, g = np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0])
     mod.sgd_update(p, g, 0.1)
-    assert np.array_equal(p, [1.0, 2.0, 3.0]), (
-        f"sgd_update modified its input: the ndarray you passed in is now {p.tolist()}. Return a new array, "
-        "param - lr * grad, instead of updating in place with -=")
-    assert np.array_equal(g, [1.0, 1.0, 1.0]), "sgd_update changed grad: it must only read it"
+    if not np.array_equal(p, [1.0, 2.0, 3.0]):
+        raise FAIL("sgd_modified_array", values=p.tolist())
+    if not np.array_equal(g, [1.0, 1.0, 1.0]):
+        raise FAIL("sgd_changed_grad")
 
     pt, gt = torch.tensor([1.0, 2.0], device=device), torch.tensor([1.0, -1.0], device=device)
     mod.sgd_update(pt, gt, 0.1)
-    assert pt.tolist() == [1.0, 2.0], (
-        f"sgd_update modified its input: the tensor you passed in is now {pt.tolist()}. Return param - lr * grad "
-        "as a new tensor instead of updating in place (-=, sub_)")
+    if pt.tolist() != [1.0, 2.0]:
+        raise FAIL("sgd_modified_tensor", values=pt.tolist())

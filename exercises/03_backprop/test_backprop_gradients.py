@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from grader.checks.signatures import default_problems
+from grader.core import failures
 
+FAIL = failures.table(__file__)
 GRADES = "backprop"
 
 
@@ -32,11 +34,11 @@ def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarra
     call = f"numerical_gradient({fname}, x{'' if h is None else f', h={h:g}'})"
     arg = x.copy()
     got = mod.numerical_gradient(f, arg) if h is None else mod.numerical_gradient(f, arg, h=h)
-    assert np.asarray(got).dtype == np.float64, (
-        f"{call} returned dtype {np.asarray(got).dtype}: a float32 result keeps only ~7 digits, too few for a "
-        "gradient check; build the result as float64 (e.g. np.zeros(x.shape))")
+    if np.asarray(got).dtype != np.float64:
+        raise FAIL("numgrad_dtype", call=call, dtype=np.asarray(got).dtype)
     got = np.asarray(got, dtype=np.float64)
-    assert got.shape == x.shape, f"{call} returned shape {got.shape} for x of shape {x.shape}: one entry per element of x"
+    if got.shape != x.shape:
+        raise FAIL("numgrad_shape", call=call, got=got.shape, want=x.shape)
     err = float(np.abs(got - want).max())
     if err <= atol:
         return
@@ -46,31 +48,24 @@ def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarra
                         for e in np.eye(x.size).reshape(-1, *x.shape)]).reshape(x.shape)
     moved = float(np.abs(arg - x).max())
     if h is None and (wrong := default_problems(mod.numerical_gradient, "numerical_gradient", {"h": 1e-5})):
-        hint = f" This call leaves h out, and {wrong[0]}."
+        hint = FAIL("numgrad_default_h", problem=wrong[0])
     elif moved > 1e-12:  # more than rounding: a perturbation left in place
-        hint = (f" It also left x changed (by up to {moved:.1e}): a perturbation that is not undone moves the point "
-                "where every later element is evaluated. Save old = x[i] and set x[i] = old after the two evaluations.")
+        hint = FAIL("numgrad_x_left_changed", moved=moved)
     elif x.ndim > 1 and np.allclose(got, got[:, :1]) and not np.allclose(want, want[:, :1]):
-        hint = (" Each row of the result holds a single number: on a 2-D array x[i] is a whole row, so a loop over "
-                "range(len(x)) moves whole rows (and tmp = x[i] is a view of the row, not a saved copy). Visit every "
-                "element: for i in np.ndindex(x.shape).")
+        hint = FAIL("numgrad_whole_rows")
     elif x.ndim > 1 and np.allclose(_flat_gradient(mod, f, x, h), want.ravel(), rtol=0, atol=atol):
-        hint = (" It is right when the same x is passed flattened (1-D), so the loop does not visit every element of a "
-                "2-D array: for i in np.ndindex(x.shape) does.")
+        hint = FAIL("numgrad_flat_only")
     elif np.allclose(got, one_sided, rtol=0, atol=atol / 10):
-        hint = (" That is the one-sided difference (f(x+h) - f(x)) / h, whose error shrinks only like h: "
-                "use central differences (f(x+h) - f(x-h)) / (2h), whose error shrinks like h².")
+        hint = FAIL("numgrad_one_sided")
     elif np.allclose(got, one_sided / 2, rtol=0, atol=atol / 10):
-        hint = (" That is (f(x+h) - f(x)) / (2h): f(x-h) was evaluated at x itself. Either x_plus = x and x_minus = x "
-                "name the same array (assignment does not copy; use x.copy()), so -= h only undid the += h, or the "
-                "formula uses f(x) in place of f(x-h).")
+        hint = FAIL("numgrad_minus_at_x")
     elif np.allclose(got, 2 * central, rtol=1e-6, atol=atol):
-        hint = " It is twice too large: central differences divide by 2h, (f(x+h) - f(x-h)) / (2h)."
+        hint = FAIL("numgrad_twice")
     else:
-        hint = (" Use central differences (f(x+h) - f(x-h)) / (2h) for each element, with the h argument"
-                " as the step.")
-    raise AssertionError(f"{call} is off from the expected {np.round(want, 6).tolist()} by up to "
-                         f"{err:.1e} (allowed {atol:.0e}); got {np.round(got, 6).tolist()}.{hint}")
+        hint = FAIL("numgrad_use_central")
+    seen = FAIL("numgrad_off", call=call, want=np.round(want, 6).tolist(), error=err, allowed=atol,
+                got=np.round(got, 6).tolist())
+    raise failures.joined(hint.key, [seen, hint], separator="")
 
 
 @pytest.mark.points(2)
@@ -94,12 +89,10 @@ def test_numerical_gradient_restores_x(mod):
     before = x.copy()
     mod.numerical_gradient(lambda v: float(np.sum(v ** 3 - v)), x)
     change = float(np.abs(x - before).max())
-    assert change == 0 or change > 1e-12, (
-        f"numerical_gradient left x off by a rounding-size change ({change:.1e}): adding and subtracting h does "
-        "not always land back on the original number; save old = x[i] and assign x[i] = old afterwards")
-    assert change == 0, (
-        f"numerical_gradient left x changed (largest change {change:.1e}): after evaluating f at x+h and x-h, "
-        "put each element back to its saved value (old = x[i] ... x[i] = old)")
+    if not (change == 0 or change > 1e-12):
+        raise FAIL("numgrad_rounding_left", change=change)
+    if change != 0:
+        raise FAIL("numgrad_x_changed", change=change)
 
 
 # ---------------------------------------------------------------- relative_error
@@ -109,14 +102,13 @@ def test_relative_error_values(mod):
     a, b = np.array([1.0, 2.0, -3.0]), np.array([1.1, 2.0, -2.7])
     want = max(0.1 / 2.1, 0.3 / 5.7)
     got = mod.relative_error(a, b)
-    assert isinstance(got, float), f"relative_error should return a Python float, got {type(got).__name__}"
-    assert got == pytest.approx(want, rel=1e-9), (
-        f"relative_error({a.tolist()}, {b.tolist()}) gave {got:.6g}, expected {want:.6g}: the largest "
-        "(max) over elements of |a - b| / max(1e-8, |a| + |b|), not a sum or a mean")
+    if not isinstance(got, float):
+        raise FAIL("relerr_not_float", kind=type(got).__name__)
+    if got != pytest.approx(want, rel=1e-9):
+        raise FAIL("relerr_not_max", a=a.tolist(), b=b.tolist(), got=got, want=want)
     got = mod.relative_error(np.array([[1.0, 4.0]]), np.array([[-1.0, 4.0]]))
-    assert got == pytest.approx(1.0), (
-        f"relative_error([1, 4], [-1, 4]) gave {got:.6g}, expected 1.0: divide by |a| + |b| (absolute values "
-        "first), not |a + b|")
+    if got != pytest.approx(1.0):
+        raise FAIL("relerr_abs_of_sum", got=got)
 
 
 @pytest.mark.points(1)
@@ -124,14 +116,13 @@ def test_relative_error_of_zeros(mod):
     with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", invalid="warn"):
         warnings.simplefilter("always")
         zero = mod.relative_error(np.zeros(4), np.zeros(4))
-    assert not caught and zero == 0.0, (
-        f"relative_error(zeros, zeros) gave {zero!r}{' with a warning' if caught else ''}: two zero arrays "
-        "agree exactly, so the answer is 0.0. Divide by max(1e-8, |a| + |b|), the 1e-8 floor keeps you from "
-        "dividing 0 by 0")
+    if caught:
+        raise FAIL("relerr_zeros_warning", got=repr(zero))
+    if zero != 0.0:
+        raise FAIL("relerr_zeros", got=repr(zero))
     tiny = mod.relative_error(np.array([0.0]), np.array([1e-10]))  # one element: only the denominator matters
-    assert tiny == pytest.approx(0.01), (
-        f"relative_error([0], [1e-10]) gave {tiny:.6g}, expected 0.01 = 1e-10 / 1e-8: the denominator is "
-        "max(1e-8, |a| + |b|), so differences between numbers smaller than 1e-8 count as tiny")
+    if tiny != pytest.approx(0.01):
+        raise FAIL("relerr_floor", got=tiny)
 
 
 # ---------------------------------------------------------------- init_params
@@ -140,25 +131,24 @@ def test_relative_error_of_zeros(mod):
 def test_init_params(mod):
     params = mod.init_params(50, 40, 10)
     shapes = {"W1": (50, 40), "b1": (40,), "W2": (40, 10), "b2": (10,)}
-    assert isinstance(params, dict) and set(params) == set(shapes), (
-        f"init_params should return a dict with exactly the keys {sorted(shapes)}, got "
-        f"{sorted(params) if isinstance(params, dict) else type(params).__name__}")
+    if not (isinstance(params, dict) and set(params) == set(shapes)):
+        raise FAIL("init_keys", want=sorted(shapes),
+                   got=sorted(params) if isinstance(params, dict) else type(params).__name__)
     for k, shape in shapes.items():
         v = params[k]
-        assert isinstance(v, np.ndarray) and v.shape == shape, (
-            f"init_params(50, 40, 10)[{k!r}] should be an ndarray of shape {shape}, got "
-            f"{getattr(v, 'shape', type(v).__name__)}")
-        assert v.dtype == np.float64, f"init_params()[{k!r}] has dtype {v.dtype}: use float64 throughout"
+        if not (isinstance(v, np.ndarray) and v.shape == shape):
+            raise FAIL("init_shape", entry=repr(k), want=shape, got=getattr(v, "shape", type(v).__name__))
+        if v.dtype != np.float64:
+            raise FAIL("init_dtype", entry=repr(k), dtype=v.dtype)
     for k in ("b1", "b2"):
-        assert np.all(params[k] == 0), f"init_params()[{k!r}] should start at zero"
+        if not np.all(params[k] == 0):
+            raise FAIL("init_bias_not_zero", entry=repr(k))
     for k in ("W1", "W2"):
         w = params[k]
-        assert np.unique(w).size > 1, (
-            f"init_params()[{k!r}] has all entries equal: every hidden unit would then compute and learn "
-            "the same thing. Draw the weights at random to break the symmetry")
-        assert w.std() <= 0.5, (
-            f"init_params()[{k!r}] has standard deviation {w.std():.2f}: weights should be small, e.g. "
-            "0.01 * rng.standard_normal(shape) or scaled by sqrt(2 / n_in)")
+        if np.unique(w).size <= 1:
+            raise FAIL("init_symmetric", entry=repr(k))
+        if not w.std() <= 0.5:
+            raise FAIL("init_too_large", entry=repr(k), std=w.std())
 
 
 @pytest.mark.points(1)
@@ -168,11 +158,10 @@ def test_init_params_seed(mod):
     np.random.seed(456)
     b = mod.init_params(6, 5, 4, seed=7)
     c = mod.init_params(6, 5, 4, seed=8)
-    assert np.unique(a["W1"]).size > 1, (
-        "init_params()['W1'] has all entries equal for every seed: it draws no random numbers; draw the weights from "
-        "rng = np.random.default_rng(seed)")
+    if np.unique(a["W1"]).size <= 1:
+        raise FAIL("init_not_random")
     for k in ("W1", "W2"):
-        assert np.array_equal(a[k], b[k]), (
-            f"init_params(..., seed=7) gave different {k} on two calls: draw from a generator seeded with "
-            "seed, e.g. rng = np.random.default_rng(seed)")
-    assert not np.array_equal(a["W1"], c["W1"]), "init_params gave the same W1 for seed=7 and seed=8: use the seed argument"
+        if not np.array_equal(a[k], b[k]):
+            raise FAIL("init_seed_not_repeatable", entry=k)
+    if np.array_equal(a["W1"], c["W1"]):
+        raise FAIL("init_seed_ignored")

@@ -17,12 +17,16 @@ import torch.nn.functional as F
 
 from grader.checks.numerics import overflows_seen
 from grader.checks.reference import rel_err
+from grader.core import failures
 
+FAIL = failures.table(__file__)
 GRADES = "backprop"
 
 
-def _as_float(value, what: str) -> float:
-    assert np.ndim(value) == 0, f"{what} should be a single number, got shape {np.shape(value)}"
+def _loss_value(value) -> float:
+    """The loss as a float; it must be a single number."""
+    if np.ndim(value) != 0:
+        raise FAIL("loss_not_scalar", shape=np.shape(value))
     return float(value)
 
 
@@ -60,13 +64,11 @@ def _loss_call(mod, scores: np.ndarray, y: np.ndarray) -> tuple:
     except ValueError as exc:
         if "broadcast" not in str(exc):
             raise
-        pytest.fail(f"softmax_cross_entropy raised ValueError({exc}) for scores of shape {scores.shape}: a row max or "
-                    "sum without keepdims=True has shape (N,), which does not line up with the rows of (N, C) scores "
-                    "(and when N == C it silently uses the wrong row's sum). Use .max(axis=1, keepdims=True) and "
-                    ".sum(axis=1, keepdims=True)")
-    assert isinstance(out, (tuple, list)) and len(out) == 2, "softmax_cross_entropy should return a pair (loss, dscores)"
-    assert not (np.ndim(out[0]) == 2 and np.ndim(out[1]) == 0), (
-        "softmax_cross_entropy returned (dscores, loss): return them in the order (loss, dscores)")
+        raise FAIL("sce_broadcast", error=exc, shape=scores.shape) from exc
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise FAIL("sce_not_pair")
+    if np.ndim(out[0]) == 2 and np.ndim(out[1]) == 0:
+        raise FAIL("sce_swapped_pair")
     return tuple(out)
 
 
@@ -76,25 +78,23 @@ def test_softmax_cross_entropy_loss(mod, device):
     scores, y = rng.normal(0, 2, (6, 4)), np.array([0, 3, 1, 1, 2, 0])
     before = scores.copy()
     out = _loss_call(mod, scores, y)
-    loss = _as_float(out[0], "the loss")
+    loss = _loss_value(out[0])
     want, _ = _torch_ce(before, y, device)
     table = -np.log(_softmax(before, 1))[:, y]
-    hint = ""
-    if loss == pytest.approx(want * len(y), rel=1e-9):
-        hint = " It is N times too large: take the mean over the batch, not the sum."
-    elif loss == pytest.approx(-want, rel=1e-9):
-        hint = " It has the wrong sign: the loss is MINUS the mean log-probability of the correct class."
-    elif loss == pytest.approx(_column_softmax_loss(before, y), rel=1e-9):
-        hint = (" That is softmax over each COLUMN (axis=0): every row is one example, so normalise each row, "
-                "summing over axis=1 with keepdims=True.")
-    elif any(loss == pytest.approx(v, rel=1e-9) for v in (table.mean(), table.sum() / len(y))):
-        hint = (" log_p[:, y] takes column y[j] of EVERY row, an (N, N) table of N² entries, instead of one entry per "
-                "row: index with log_p[np.arange(N), y], which picks row n's own class y[n].")
-    assert loss == pytest.approx(want, rel=1e-10), (
-        f"softmax_cross_entropy loss is {loss:.10g}, torch's cross_entropy gives {want:.10g}.{hint}")
-    assert np.array_equal(scores, before), (
-        "softmax_cross_entropy changed the scores array you passed in: shift into a new array "
-        "(shifted = scores - scores.max(axis=1, keepdims=True)) instead of using -=")
+    if loss != pytest.approx(want, rel=1e-10):
+        seen = FAIL("sce_loss_wrong", loss=loss, want=want)
+        hint = None
+        if loss == pytest.approx(want * len(y), rel=1e-9):
+            hint = FAIL("loss_summed")
+        elif loss == pytest.approx(-want, rel=1e-9):
+            hint = FAIL("loss_sign")
+        elif loss == pytest.approx(_column_softmax_loss(before, y), rel=1e-9):
+            hint = FAIL("loss_column_softmax")
+        elif any(loss == pytest.approx(v, rel=1e-9) for v in (table.mean(), table.sum() / len(y))):
+            hint = FAIL("loss_table_index")
+        raise failures.joined(hint.key, [seen, hint], separator="") if hint else seen
+    if not np.array_equal(scores, before):
+        raise FAIL("sce_changed_scores")
 
 
 @pytest.mark.points(1)
@@ -103,29 +103,27 @@ def test_softmax_cross_entropy_gradient(mod, device):
     n = 6
     scores, y = rng.normal(0, 2, (n, 4)), np.array([2, 0, 3, 1, 1, 0])
     dscores = np.asarray(_loss_call(mod, scores.copy(), y)[1], dtype=np.float64)
-    assert dscores.shape == scores.shape, f"dscores has shape {dscores.shape}, expected the shape of scores {scores.shape}"
+    if dscores.shape != scores.shape:
+        raise FAIL("dscores_shape", shape=dscores.shape, want=scores.shape)
     _, want = _torch_ce(scores, y, device)
     err = rel_err(dscores, want)
     if err < 1e-9:
         return
     p = want * n
     p[np.arange(n), y] += 1.0
-    hint = ""
+    hint = None
     if rel_err(dscores, want * n) < 1e-9:
-        hint = (f" It is N = {n} times too large: the loss is a mean over the batch, so divide "
-                "(softmax - one_hot(y)) by N.")
+        hint = FAIL("dscores_times_n", n=n)
     elif rel_err(dscores, -want) < 1e-9:
-        hint = " It has the wrong sign: dscores = (softmax - one_hot(y)) / N."
+        hint = FAIL("dscores_sign")
     elif rel_err(dscores, p / n) < 1e-9 or rel_err(dscores, p) < 1e-9:
-        hint = " Subtract 1 at each row's correct class: dscores = (softmax - one_hot(y)) / N."
+        hint = FAIL("dscores_no_onehot")
     elif rel_err(dscores, _minus_onehot(p, y, slice(None)) / n) < 1e-9:
-        hint = (" dscores[:, y] -= 1 subtracts 1 in EVERY row of each column named in y, instead of once per row at "
-                "its own class: index with dscores[np.arange(N), y].")
+        hint = FAIL("dscores_column_index")
     elif rel_err(dscores, _minus_onehot(_softmax(scores, 0), y, np.arange(n)) / n) < 1e-9:
-        hint = (" It is the gradient of a softmax over each COLUMN (axis=0): every row is one example, so normalise "
-                "each row, summing over axis=1 with keepdims=True.")
-    raise AssertionError(f"dscores differs from torch autograd's gradient of the mean cross-entropy "
-                         f"(relative error {err:.1e}).{hint}")
+        hint = FAIL("dscores_column_softmax")
+    seen = FAIL("dscores_wrong", error=err)
+    raise failures.joined(hint.key, [seen, hint], separator="") if hint else seen
 
 
 @pytest.mark.points(1)
@@ -140,25 +138,19 @@ def test_softmax_cross_entropy_is_stable(mod, device):
         warnings.simplefilter("always")
         loss, dscores = mod.softmax_cross_entropy(scores.copy(), y)
     problems = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
-    loss = _as_float(loss, "the loss")
+    loss = _loss_value(loss)
     dscores = np.asarray(dscores, dtype=np.float64)
-    fix = ("Subtract each row's own max before np.exp (scores - scores.max(axis=1, keepdims=True)); "
-           "softmax does not change when a row is shifted, and the largest exponent becomes exp(0) = 1.")
+    fix = FAIL("stable_fix")
     if problems and not any("overflow" in text for text in problems):
-        fix = ("Rows far below the largest score underflowed to all zeros (0 / 0, log 0): shifting by one max for "
-               "the whole array is not enough. " + fix)
-    assert problems or not hidden, (
-        f"softmax_cross_entropy with scores around +-1000 computed {hidden[0] if hidden else ''}, an overflow hidden "
-        f"rather than avoided: np.errstate, np.seterr or a warnings filter silences the warning, but exp still "
-        f"overflows. {fix}")
-    assert not problems, (f"softmax_cross_entropy with scores around +-1000 raised RuntimeWarning: "
-                          f"{'; '.join(problems)}. {fix}")
-    assert math.isfinite(loss) and np.isfinite(dscores).all(), (
-        f"softmax_cross_entropy with scores around +-1000 gave loss {loss} and "
-        f"{(~np.isfinite(dscores)).sum()} non-finite dscores entries. {fix}")
+        fix = FAIL("stable_fix_underflow")
+    if hidden and not problems:
+        raise FAIL("sce_overflow_hidden", call=hidden[0], fix=fix)
+    if problems:
+        raise FAIL("sce_warning", warnings="; ".join(problems), fix=fix)
+    if not (math.isfinite(loss) and np.isfinite(dscores).all()):
+        raise FAIL("sce_not_finite", loss=loss, count=(~np.isfinite(dscores)).sum(), fix=fix)
     want_loss, want_d = _torch_ce(scores, y, device)
-    assert loss == pytest.approx(want_loss, rel=1e-9), (
-        f"softmax_cross_entropy with scores around +-1000 gave loss {loss:.10g}, torch gives {want_loss:.10g}. {fix}")
-    assert rel_err(dscores, want_d) < 1e-9 or np.allclose(dscores, want_d, rtol=0, atol=1e-12), (
-        f"softmax_cross_entropy with scores around +-1000 gave dscores off from torch's by "
-        f"{np.abs(dscores - want_d).max():.1e}. {fix}")
+    if loss != pytest.approx(want_loss, rel=1e-9):
+        raise FAIL("sce_large_loss_wrong", loss=loss, want=want_loss, fix=fix)
+    if not (rel_err(dscores, want_d) < 1e-9 or np.allclose(dscores, want_d, rtol=0, atol=1e-12)):
+        raise FAIL("sce_large_dscores_wrong", error=np.abs(dscores - want_d).max(), fix=fix)
