@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks.signatures import default_problems
+from grader.checks.signatures import default_failure, defaults_failure
 from grader.core import failures
 from grader.core.failures import Failure
 
@@ -119,9 +119,9 @@ def _check_autograd(result, call: str, expected: dict):
 @pytest.mark.points(1)
 def test_autograd_example_defaults(mod):
     """The call without arguments; wrong defaults are named first (they decide what that call computes)."""
-    wrong = default_problems(mod.autograd_example, "autograd_example", CONTRACT_DEFAULTS)
-    if wrong:
-        raise FAIL("autograd_defaults_wrong", problems="; ".join(wrong))
+    wrong = default_failure(mod.autograd_example, "autograd_example", CONTRACT_DEFAULTS)
+    if wrong is not None:
+        raise FAIL("autograd_defaults_wrong", problems=wrong)
     _check_autograd(_autograd(mod, "autograd_example()", {}), "autograd_example()",
                     {"y": 3.0, "loss": 4.0, "x_grad": -8.0, "w_grad": -4.0, "b_grad": -4.0})
 
@@ -153,10 +153,11 @@ def test_defaults_are_the_contracts(mod):
         raise  # still the stub: "not started"
     except Exception:  # noqa: BLE001 - test_init_params reports it
         pass
-    problems = (default_problems(mod.autograd_example, "autograd_example", CONTRACT_DEFAULTS)
-                + default_problems(mod.numerical_gradient, "numerical_gradient", {"h": 1e-5})
-                + default_problems(mod.init_params, "init_params", {"seed": 0}))
-    assert not problems, "; ".join(problems)
+    failure = defaults_failure([(mod.autograd_example, "autograd_example", CONTRACT_DEFAULTS),
+                                (mod.numerical_gradient, "numerical_gradient", {"h": 1e-5}),
+                                (mod.init_params, "init_params", {"seed": 0})])
+    if failure is not None:
+        raise failure
 
 
 # ---------------------------------------------------------------- sgd_update

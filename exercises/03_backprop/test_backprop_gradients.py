@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from grader.checks.signatures import default_problems
+from grader.checks.signatures import default_failure
 from grader.core import failures
 
 FAIL = failures.table(__file__)
@@ -47,8 +47,8 @@ def _check_numerical_gradient(mod, f, fname: str, x: np.ndarray, want: np.ndarra
     central = np.array([(f(x + step * e) - f(x - step * e)) / (2 * step)
                         for e in np.eye(x.size).reshape(-1, *x.shape)]).reshape(x.shape)
     moved = float(np.abs(arg - x).max())
-    if h is None and (wrong := default_problems(mod.numerical_gradient, "numerical_gradient", {"h": 1e-5})):
-        hint = FAIL("numgrad_default_h", problem=wrong[0])
+    if h is None and (wrong := default_failure(mod.numerical_gradient, "numerical_gradient", {"h": 1e-5})):
+        hint = FAIL("numgrad_default_h", problem=wrong)
     elif moved > 1e-12:  # more than rounding: a perturbation left in place
         hint = FAIL("numgrad_x_left_changed", moved=moved)
     elif x.ndim > 1 and np.allclose(got, got[:, :1]) and not np.allclose(want, want[:, :1]):

@@ -48,7 +48,13 @@ def default_failures(graded: Callable, name: str, expected: dict[str, Any]) -> l
 def default_failure(graded: Callable, name: str, expected: dict[str, Any]) -> Failure | None:
     """The findings of :func:`default_failures` as one failure to raise (under their cause when they
     share one), or None when the defaults are the contract's."""
-    found = default_failures(graded, name, expected)
+    return defaults_failure([(graded, name, expected)])
+
+
+def defaults_failure(checks: list[tuple[Callable, str, dict[str, Any]]]) -> Failure | None:
+    """:func:`default_failure` over several graded functions, (graded, name, expected) each: every
+    finding in one failure, or None when all their defaults are the contract's."""
+    found = [failure for graded, name, expected in checks for failure in default_failures(graded, name, expected)]
     if not found:
         return None
     causes = {failure.key for failure in found}
