@@ -21,6 +21,10 @@ import torch
 
 from grader.checks.plots import check_drawn, check_png, figures_saved
 from grader.checks.reference import brute_force_cm
+from grader.core import failures
+from grader.core.failures import Failure
+
+FAIL = failures.table(__file__)
 
 GRADES = "evaluate"
 
@@ -71,8 +75,7 @@ def call_plot(mod, name: str, path: Path, *args, **kwargs):
     try:
         return getattr(mod, name)(*args, path, **kwargs)
     except FileNotFoundError as exc:
-        pytest.fail(f"{name} could not write {path} ({exc}): create the missing folders first with "
-                    "Path(path).parent.mkdir(parents=True, exist_ok=True)")
+        raise FAIL("folders_not_created", name=name, path=path, error=exc) from exc
 
 
 @pytest.fixture
@@ -87,8 +90,7 @@ def saved_figure(captured: list, name: str):
 
         if plt.get_fignums():
             return plt.gcf()
-        pytest.fail(f"{name} saved no matplotlib figure: draw it with fig, ax = plt.subplots(...) and "
-                    "write it with fig.savefig(path)")
+        raise FAIL("no_figure_saved", name=name)
     figure = captured[-1]
     captured.clear()
     check_drawn(figure, name)
@@ -162,39 +164,37 @@ def test_plot_training_history_panels(mod, tmp_path, saved_figures):
     fig = saved_figure(saved_figures, "plot_training_history")
     found = history_lines(fig)
     for key in HISTORY:
-        assert key in found, (
-            f"no line shows history['{key}']: plot each of train_loss, val_loss, train_acc, val_acc "
-            f"against the epochs (ax.plot(epochs, history['{key}']))")
-    assert found["train_loss"][0] is found["val_loss"][0] and found["train_acc"][0] is found["val_acc"][0], (
-        "draw train and validation curves of the same quantity in the same panel (one for loss, one for accuracy)")
-    assert found["train_loss"][0] is not found["train_acc"][0], (
-        "loss and accuracy need two separate panels (e.g. plt.subplots(1, 2)): their scales differ (~0-1 vs 0-100)")
+        if key not in found:
+            raise FAIL("history_line_missing", key=key)
+    if not (found["train_loss"][0] is found["val_loss"][0] and found["train_acc"][0] is found["val_acc"][0]):
+        raise FAIL("train_and_val_apart")
+    if found["train_loss"][0] is found["train_acc"][0]:
+        raise FAIL("loss_and_accuracy_together")
     epochs = np.asarray(found["val_acc"][1].get_xdata(), dtype=float)
     best = int(np.argmax(HISTORY["val_acc"]))
     data_lines = [line for _, line in found.values()]
     if not marks_x(fig, epochs[best], data_lines, best):
         marked = [i for i in range(len(epochs)) if marks_x(fig, epochs[i], data_lines, i)]
-        found_at = "".join(f" A marker was found at x = {epochs[i]:g}, {marker_cause(i, best)}." for i in marked)
-        pytest.fail(
-            f"the training plot does not mark the best epoch: the epoch with the highest val_acc "
-            f"(x = {epochs[best]:g} on your axes), the one fit() keeps. Draw e.g. ax.axvline(best_epoch) "
-            f"or a point ax.plot(best_epoch, best_val_acc, 'o').{found_at}")
+        found_at = [FAIL("marker_found", x=epochs[i], facts=marker_cause(i, best)) for i in marked]
+        raise FAIL("best_epoch_not_marked", x=epochs[best],
+                   found=failures.joined("08_evaluate.marker_found", found_at, "") if found_at else "")
 
 
-def marker_cause(index: int, best: int) -> str:
+def marker_cause(index: int, best: int) -> Failure:
     """What is true of HISTORY at epoch position ``index`` (a marker drawn there instead of at ``best``)."""
     facts = []
     if abs(index - best) == 1:
-        facts.append(f"one epoch {'after' if index > best else 'before'} the best: np.argmax gives a 0-based "
-                     "position; mark the x value of that position on your axes (epochs[best])")
-    for key, extreme, pick in (("val_acc", "lowest", np.argmin), ("val_loss", "lowest", np.argmin)):
-        if index == int(pick(HISTORY[key])):
-            facts.append(f"where {key} is {extreme}" + (
-                " (np.argmin): the best epoch is the one with the HIGHEST val_acc, np.argmax" if key == "val_acc"
-                else " (fine as an extra marker)"))
+        facts.append(FAIL("fact_next_to_best", side=FAIL("after_best") if index > best else FAIL("before_best")))
+    if index == int(np.argmin(HISTORY["val_acc"])):
+        facts.append(FAIL("fact_lowest_val_acc"))
+    if index == int(np.argmin(HISTORY["val_loss"])):
+        facts.append(FAIL("fact_lowest_val_loss"))
     if index == len(HISTORY["val_acc"]) - 1:
-        facts.append("the last epoch")
-    return "; ".join(facts) or "an epoch that is not the best"
+        facts.append(FAIL("fact_last_epoch"))
+    said = facts[0] if facts else FAIL("fact_not_best")
+    for fact in facts[1:]:
+        said = FAIL("facts_and", facts=said, fact=fact)
+    return said
 
 
 def heat_map(fig, cm: np.ndarray):
@@ -266,23 +266,18 @@ def test_plot_confusion_matrix_heat_map(mod, tmp_path, saved_figures):
     call_plot(mod, "plot_confusion_matrix", tmp_path / "cm.png", cm.copy())
     fig = saved_figure(saved_figures, "plot_confusion_matrix")
     ax, artist, variant = heat_map(fig, cm)
-    assert variant != "transposed", (
-        "the heat map shows the matrix transposed: rows must be true classes and columns predicted "
-        "classes, so draw cm itself (ax.imshow(cm)), not cm.T")
-    assert variant == "cm", (
-        "no heat map of cm found: draw the matrix as an image, e.g. ax.imshow(cm, cmap='Blues') "
-        "or ax.pcolormesh(cm)")
+    if variant == "transposed":
+        raise FAIL("heat_map_transposed")
+    if variant != "cm":
+        raise FAIL("no_heat_map")
     cells = cell_texts(ax, artist, cm.shape[0])
     nonzero = list(zip(*np.nonzero(cm)))
     missing = [(i, j) for i, j in nonzero if cells.get((i, j)) != cm[i, j]]
     if missing and all(cells.get((j, i)) == cm[i, j] for i, j in nonzero):
-        pytest.fail("the counts are written in the wrong cells (transposed): cm[i, j] belongs in row i "
-                    "(true class), column j (predicted). ax.text takes x (the column) first: ax.text(j, i, ...)")
-    i, j = missing[0] if missing else (0, 0)
-    assert not missing, (
-        f"annotate every cell of the heat map with its count, centred in the cell: e.g. "
-        f"ax.text(j, i, str(cm[i, j]), ha='center', va='center'). {len(missing)} of {len(nonzero)} "
-        f"non-zero counts are missing, e.g. row {i}, column {j} should read {cm[i, j]}")
+        raise FAIL("counts_transposed")
+    if missing:
+        i, j = missing[0]
+        raise FAIL("counts_missing", missing=len(missing), nonzero=len(nonzero), i=i, j=j, count=cm[i, j])
 
 
 def panels(fig) -> list:
@@ -296,36 +291,31 @@ def title_of(ax) -> str:
 def check_error_grid(fig, images: torch.Tensor, errors: list, num_cases: int) -> None:
     shown = panels(fig)
     expected = min(num_cases, len(errors))
-    assert len(shown) == expected, (
-        f"plot_error_cases with {len(errors)} errors and num_cases={num_cases} must show "
-        f"min(num_cases, len(errors)) = {expected} images, found {len(shown)} panels with an image "
-        "(switch unused axes off with ax.axis('off'))")
+    if len(shown) != expected:
+        raise FAIL("error_panel_count", errors=len(errors), num_cases=num_cases, expected=expected, found=len(shown))
     seen = set()
     for ax in shown:
         title = title_of(ax)
         tokens = numbers(title)
         whole = {int(t) for t in tokens if "." not in t}
         matches = [e for e in errors if e["true"] in whole and e["pred"] in whole]
-        assert matches, (
-            f"the panel title {title.strip()!r} must show the true class and the predicted class "
-            "of the error it shows (error['true'] and error['pred'])")
+        if not matches:
+            raise FAIL("title_without_classes", title=title.strip())
         error = matches[0]
-        assert any(abs(float(t) - error["confidence"]) <= 0.51 for t in tokens), (
-            f"the panel title {title.strip()!r} must also show the confidence, "
-            f"{error['confidence']:.1f}% (in percent, error['confidence']), e.g. f\"{{confidence:.1f}}%\"")
+        if not any(abs(float(t) - error["confidence"]) <= 0.51 for t in tokens):
+            raise FAIL("title_without_confidence", title=title.strip(), confidence=error["confidence"])
         picture = np.asarray(ax.images[0].get_array(), dtype=float)
         if picture.ndim == 3:
             picture = picture[..., :3].mean(axis=-1)
         reference = images[error["index"]].squeeze().numpy()
-        assert picture.shape == reference.shape, (
-            f"the panel {title.strip()!r} shows an image of shape {picture.shape}: show "
-            "images[error['index']].squeeze(), a 28 x 28 array")
+        if picture.shape != reference.shape:
+            raise FAIL("panel_image_shape", title=title.strip(), shape=picture.shape)
         same = np.corrcoef(picture.ravel(), reference.ravel())[0, 1]
-        assert same > 0.99, (
-            f"the panel {title.strip()!r} does not show images[{error['index']}]: take each image by "
-            "its error's 'index', not by its position in the list of errors")
+        if not same > 0.99:
+            raise FAIL("panel_wrong_image", title=title.strip(), index=error["index"])
         seen.add(error["index"])
-    assert len(seen) == len(shown), "each panel must show a different error"
+    if len(seen) != len(shown):
+        raise FAIL("panels_repeat_an_error")
 
 
 @pytest.mark.points(1)
