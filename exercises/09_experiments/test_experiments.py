@@ -19,8 +19,11 @@ import torch
 
 from grader.checks.devices import HostFactories, Unmoved, on_device
 from grader.checks.plots import check_drawn, check_png, figures_saved
-from grader.checks.signatures import default_problems
+from grader.checks.signatures import defaults_failure
+from grader.core import failures
 from grader.run.plain import plain as plain_value
+
+FAIL = failures.table(__file__)
 
 # ---------------------------------------------------------------- add_gaussian_noise
 
@@ -34,13 +37,12 @@ def noisy(mod, x: torch.Tensor, std: float, generator=None) -> torch.Tensor:
     with HostFactories():  # noise drawn without device=x.device fails here as it would on a GPU
         placed = mod.add_gaussian_noise.__wrapped__(on_device(x), std=std, generator=generator)
     out = plain_value(placed)  # the value as a plain tensor; `placed` still tells where it lives
-    assert torch.equal(x, before), (
-        "add_gaussian_noise changed its input x in place (x += noise, x.add_(...), x.normal_(...)): "
-        "leave x alone and return a new tensor, x + std * noise")
-    assert isinstance(out, torch.Tensor), f"add_gaussian_noise returned {type(out).__name__}, expected a tensor"
-    assert not issubclass(type(placed), Unmoved), (
-        "add_gaussian_noise returned a tensor on the host (made without device=, or brought back with .cpu()) "
-        "for an x on the device: on a GPU the result would change device; keep it on x's device")
+    if not torch.equal(x, before):
+        raise FAIL("noise_changed_input")
+    if not isinstance(out, torch.Tensor):
+        raise FAIL("noise_not_tensor", type=type(out).__name__)
+    if issubclass(type(placed), Unmoved):
+        raise FAIL("noise_on_host")
     return out
 
 
@@ -50,15 +52,14 @@ def test_noise_keeps_shape_dtype_device_and_input(mod, device):
         for dtype in (torch.float32, torch.float64):
             x = base_tensor(shape, device, dtype)
             out = noisy(mod, x, 0.5)
-            assert tuple(out.shape) == shape, (
-                f"add_gaussian_noise turned a tensor of shape {shape} into shape {tuple(out.shape)}: draw one "
-                "noise value per element, with the shape of x (torch.randn(x.shape, ...) or torch.randn_like(x))")
-            assert out.dtype == dtype, (
-                f"add_gaussian_noise turned a {dtype} tensor into {out.dtype}: draw the noise with dtype=x.dtype")
-            assert out.device.type == x.device.type, (
-                f"add_gaussian_noise moved a tensor from {x.device} to {out.device}: draw the noise with "
-                "device=x.device")
-            assert not torch.equal(out, x), "add_gaussian_noise(x, std=0.5) returned x unchanged: add the noise"
+            if tuple(out.shape) != shape:
+                raise FAIL("noise_shape", shape=shape, got=tuple(out.shape))
+            if out.dtype != dtype:
+                raise FAIL("noise_dtype", dtype=dtype, got=out.dtype)
+            if out.device.type != x.device.type:
+                raise FAIL("noise_device", device=x.device, got=out.device)
+            if torch.equal(out, x):
+                raise FAIL("noise_not_added")
 
 
 @pytest.mark.points(2)
@@ -68,32 +69,29 @@ def test_noise_has_mean_zero_and_the_requested_std(mod, device):
     for shifted in (x, x + 3):
         torch.manual_seed(0)
         outs.append(noisy(mod, shifted, 0.5, torch.Generator(device=device).manual_seed(0)))
-    assert not torch.allclose(outs[0], outs[1]), (
-        "add_gaussian_noise gave the same result for x and for x + 3 (same seed): the result ignores x, as if "
-        "it returned the noise alone. Return x + std * noise")
+    if torch.allclose(outs[0], outs[1]):
+        raise FAIL("noise_ignores_x")
     for std in (0.5, 2.0):
         torch.manual_seed(0)
         diff = (noisy(mod, x, std) - x).double()
         mean, got = diff.mean().item(), diff.std().item()
-        assert abs(mean) < 0.01 * std, (
-            f"add_gaussian_noise(x, std={std}) added noise of mean {mean:.3f} instead of 0: draw it from the "
-            "standard normal distribution, torch.randn (torch.rand is uniform on [0, 1) and has mean 0.5)")
+        if not abs(mean) < 0.01 * std:
+            raise FAIL("noise_mean", std=std, mean=mean)
         if not math.isclose(got, std, rel_tol=0.02):
-            why = "multiply the standard normal noise by std"
+            why = FAIL("scale_by_std")
             if math.isclose(got, std ** 2, rel_tol=0.02):
-                why = "you scaled the noise by std**2, the variance: multiply torch.randn(...) by std itself"
+                why = FAIL("scaled_by_variance")
             elif math.isclose(got, math.sqrt(std), rel_tol=0.02):
-                why = "you scaled the noise by sqrt(std): multiply torch.randn(...) by std itself"
+                why = FAIL("scaled_by_sqrt_std")
             elif math.isclose(got, 1.0, rel_tol=0.02):
-                why = "the noise ignores std: multiply torch.randn(...) by std"
-            raise AssertionError(f"add_gaussian_noise(x, std={std}) added noise whose standard deviation is "
-                                 f"{got:.3f}, expected {std}: {why}")
+                why = FAIL("std_ignored")
+            raise FAIL("noise_std", std=std, got=got, why=why)
         within = (diff.abs() < std).double().mean().item()
-        assert abs(within - 0.6827) < 0.01, (
-            f"{100 * within:.1f}% of the noise lies within one std of 0, but for Gaussian noise it is 68.3%: "
-            "draw the noise with torch.randn (normal distribution), not torch.rand (uniform)")
+        if not abs(within - 0.6827) < 0.01:
+            raise FAIL("noise_not_gaussian", within=100 * within)
     out = noisy(mod, x, 0.0)
-    assert torch.equal(out, x), "add_gaussian_noise(x, std=0) must return values equal to x: no noise at all"
+    if not torch.equal(out, x):
+        raise FAIL("std_zero_adds_noise")
 
 
 @pytest.mark.points(1)
@@ -107,24 +105,20 @@ def test_noise_is_repeatable_with_a_generator(mod, device):
     first = noisy(mod, x, 0.3, generator(123))
     torch.manual_seed(2)
     second = noisy(mod, x, 0.3, generator(123))
-    assert torch.equal(first, second), (
-        "two calls with generators seeded alike (torch.Generator().manual_seed(123)) gave different noise: "
-        "draw the noise from the generator you are given, torch.randn(x.shape, generator=generator, ...)")
+    if not torch.equal(first, second):
+        raise FAIL("generator_ignored")
     other = noisy(mod, x, 0.3, generator(124))
-    assert not torch.equal(first, other), (
-        "generators seeded differently gave the same noise: draw the noise from the generator you are given "
-        "and do not re-seed anything inside add_gaussian_noise")
+    if torch.equal(first, other):
+        raise FAIL("generator_reseeded")
     torch.manual_seed(7)
     a = noisy(mod, x, 0.3)
     b = noisy(mod, x, 0.3)
     torch.manual_seed(7)
     c = noisy(mod, x, 0.3)
-    assert not torch.equal(a, b), (
-        "two calls in a row without a generator added the same noise: draw new noise on every call "
-        "(do not create a freshly seeded generator inside the function)")
-    assert torch.equal(a, c), (
-        "with generator=None the noise must come from torch's global generator, so that torch.manual_seed "
-        "makes it repeatable: use torch.randn (not NumPy or Python's random)")
+    if torch.equal(a, b):
+        raise FAIL("same_noise_every_call")
+    if not torch.equal(a, c):
+        raise FAIL("global_generator_unused")
 
 
 # ---------------------------------------------------------------- run_sweep and plot_sweep
@@ -160,41 +154,31 @@ def test_run_sweep_calls_each_value_once_in_order(mod):
         except TypeError as exc:
             if kind is not one_pass:
                 raise
-            raise AssertionError(
-                f"run_sweep raised TypeError ({exc}) on values given as a generator: values may be any iterable "
-                "(a list, a tuple, a range, a generator), so loop with `for value in values:` instead of "
-                "len(values) or values[i]") from exc
-        assert probe.calls, "run_sweep never called train_and_evaluate: call it once for every value"
+            raise FAIL("sweep_needs_len", error=exc) from exc
+        if not probe.calls:
+            raise FAIL("sweep_never_trained")
         if sorted(probe.calls) == sorted(values) and probe.calls != list(values):
-            raise AssertionError(
-                f"run_sweep called train_and_evaluate with the values in the order {probe.calls}, expected "
-                f"{list(values)}: go through the values in the order given")
+            raise FAIL("sweep_order", calls=probe.calls, values=list(values))
         missing = [v for v in values if v not in probe.calls]
-        assert not missing, (
-            f"run_sweep never called train_and_evaluate with the value(s) {missing} of {list(values)}: the sweep "
-            "must try every value it is given")
-        assert probe.calls == list(values), (
-            f"run_sweep called train_and_evaluate {len(probe.calls)} times, with {probe.calls}, for the values "
-            f"{list(values)}: call it exactly once per value, in order (training is the expensive part: keep "
-            "each result instead of calling again)")
-        assert isinstance(results, list), f"run_sweep returned {type(results).__name__}, expected a list of dicts"
-        assert not (kind is one_pass and len(results) == 0), (
-            f"run_sweep returned no results for {len(values)} values passed as a generator, after training each: "
-            "a generator can be looped over only once, so a second loop over values finds nothing. Loop once, "
-            "or take values = list(values) first")
-        assert len(results) == len(values), (
-            f"run_sweep returned {len(results)} results for {len(values)} values: one dict per value")
+        if missing:
+            raise FAIL("sweep_values_skipped", missing=missing, values=list(values))
+        if probe.calls != list(values):
+            raise FAIL("sweep_call_count", count=len(probe.calls), calls=probe.calls, values=list(values))
+        if not isinstance(results, list):
+            raise FAIL("sweep_not_list", type=type(results).__name__)
+        if kind is one_pass and len(results) == 0:
+            raise FAIL("sweep_generator_consumed", count=len(values))
+        if len(results) != len(values):
+            raise FAIL("sweep_result_count", got=len(results), count=len(values))
         for i, result in enumerate(results):
-            assert isinstance(result, dict) and "value" in result and "accuracy" in result, (
-                f"run_sweep's result {i} is {result!r}; each must be a dict {{'value': v, 'accuracy': a}}")
+            if not (isinstance(result, dict) and "value" in result and "accuracy" in result):
+                raise FAIL("sweep_result_not_dict", i=i, result=result)
         got = [r["value"] for r in results]
-        assert got == list(values), (
-            f"run_sweep's results hold the values {got}, expected {list(values)}: keep the results in the "
-            "order of values (do not sort them, e.g. by accuracy)")
+        if got != list(values):
+            raise FAIL("sweep_results_reordered", got=got, values=list(values))
         for value, result in zip(values, results):
-            assert result["accuracy"] == table[value], (
-                f"run_sweep stored accuracy {result['accuracy']!r} for value {value!r}, but train_and_evaluate"
-                f"({value!r}) returned {table[value]!r}: store exactly what it returned for that value")
+            if result["accuracy"] != table[value]:
+                raise FAIL("sweep_accuracy_wrong", stored=result["accuracy"], value=value, returned=table[value])
 
 
 def sweep_results(table: dict) -> list[dict]:
@@ -205,8 +189,7 @@ def call_plot(mod, results, path: Path, xlabel: str):
     try:
         return mod.plot_sweep(results, path, xlabel)
     except FileNotFoundError as exc:
-        pytest.fail(f"plot_sweep could not write {path} ({exc}): create the missing folders first with "
-                    "Path(path).parent.mkdir(parents=True, exist_ok=True)")
+        raise FAIL("folders_not_created", path=path, error=exc) from exc
 
 
 @pytest.mark.points(1)
@@ -268,20 +251,18 @@ def test_plot_sweep_shows_accuracy_against_value(mod, tmp_path, monkeypatch):
     saved = figures_saved(monkeypatch)
     values, accuracies = list(LR_TABLE), list(LR_TABLE.values())
     call_plot(mod, sweep_results(LR_TABLE), tmp_path / "lr.png", "learning rate")
-    assert saved, "plot_sweep saved no matplotlib figure: draw with fig, ax = plt.subplots() and save with fig.savefig(path)"
+    if not saved:
+        raise FAIL("no_figure_saved")
     fig = saved[-1]
     check_drawn(fig, "plot_sweep")
     axes = [ax for ax in fig.axes if shows_points(ax, values, accuracies)]
     if not axes:
         flipped = [ax for ax in fig.axes if shows_points_flipped(ax, values, accuracies)]
-        hint = (" You put the accuracies on the x axis: plot ax.plot(values, accuracies)." if flipped else "")
-        pytest.fail(
-            f"no axes of the sweep plot shows the accuracies {accuracies} (y) against the values {values} (x): "
-            f"draw e.g. ax.plot(values, accuracies, marker='o') with values = [r['value'] for r in results].{hint}")
+        raise FAIL("sweep_not_plotted", accuracies=accuracies, values=values,
+                   hint=FAIL("accuracies_on_x") if flipped else "")
     labels = [ax.get_xlabel() for ax in axes]
-    assert any("learning rate" in label for label in labels), (
-        f"the x axis of the sweep plot is labelled {labels[0]!r}; label it with the xlabel argument "
-        "('learning rate' here): ax.set_xlabel(xlabel)")
+    if not any("learning rate" in label for label in labels):
+        raise FAIL("xlabel_wrong", label=labels[0])
 
 
 def shows_points_flipped(ax, values: list, accuracies: list) -> bool:
@@ -304,7 +285,7 @@ def test_defaults_match_the_contract(mod):
         raise  # still the stub: "not started"
     except Exception:  # noqa: BLE001 - the noise tests report it
         pass
-    problems = (default_problems(mod.add_gaussian_noise, "add_gaussian_noise", {"std": 0.1, "generator": None})
-                + default_problems(mod.augment_transform, "augment_transform",
-                                   {"max_rotation": 15.0, "noise_std": 0.1}))
-    assert not problems, "; ".join(problems)
+    failure = defaults_failure([(mod.add_gaussian_noise, "add_gaussian_noise", {"std": 0.1, "generator": None}),
+                                (mod.augment_transform, "augment_transform", {"max_rotation": 15.0, "noise_std": 0.1})])
+    if failure is not None:
+        raise failure

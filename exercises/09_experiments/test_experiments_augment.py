@@ -18,6 +18,10 @@ import pytest
 import torch
 
 from grader.checks.reference import seed_everything
+from grader.core import failures
+from grader.core.failures import Failure
+
+FAIL = failures.table(__file__)
 
 GRADES = "experiments"
 MEAN, STD = 0.1307, 0.3081
@@ -52,9 +56,8 @@ def plain(array: np.ndarray) -> torch.Tensor:
 
 def transform(mod, max_rotation: float, noise_std: float):
     tf = mod.augment_transform(max_rotation=max_rotation, noise_std=noise_std)
-    assert callable(tf), (
-        f"augment_transform returned {type(tf).__name__}, which cannot be called on an image: return a "
-        "transform such as transforms.Compose([...])")
+    if not callable(tf):
+        raise FAIL("transform_not_callable", type=type(tf).__name__)
     return tf
 
 
@@ -63,13 +66,13 @@ def apply(tf, image, what: str) -> torch.Tensor:
         out = tf(image)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise AssertionError(f"{what} raised {type(exc).__name__} on a 28x28 PIL image: {first}; rotate the PIL "
-                             "image first, then ToTensor, Normalize and the noise") from exc
-    assert isinstance(out, torch.Tensor), (
-        f"{what} returned {type(out).__name__} for a PIL image, expected a tensor: ToTensor must come after "
-        "the rotation")
-    assert tuple(out.shape) == (1, 28, 28), f"{what} returned shape {tuple(out.shape)}, expected (1, 28, 28)"
-    assert out.dtype == torch.float32, f"{what} returned {out.dtype}, expected float32"
+        raise FAIL("transform_crashed", what=what, error=type(exc).__name__, text=first) from exc
+    if not isinstance(out, torch.Tensor):
+        raise FAIL("transform_not_tensor", what=what, type=type(out).__name__)
+    if tuple(out.shape) != (1, 28, 28):
+        raise FAIL("transform_shape", what=what, shape=tuple(out.shape))
+    if out.dtype != torch.float32:
+        raise FAIL("transform_dtype", what=what, dtype=out.dtype)
     return out.detach().cpu().float()
 
 
@@ -87,16 +90,15 @@ def fitted_normalisation(out: torch.Tensor, array: np.ndarray) -> tuple[float, f
     return float(slope), float(intercept)
 
 
-def implied_normalisation(out: torch.Tensor, array: np.ndarray) -> str:
+def implied_normalisation(out: torch.Tensor, array: np.ndarray) -> Failure | str:
     """' (your output looks like Normalize(mean=m, std=s))' from a straight-line fit, or ''."""
     fit = fitted_normalisation(out, array)
     if fit is None:
         return ""  # not a per-pixel rescaling of the image: nothing to say about the constants
     slope, intercept = fit
     if 1 / slope < 0.01:
-        return (" (your output looks like pixels 0..255 that were never scaled to [0, 1]: ToTensor divides a "
-                "PIL image by 255, so use it before Normalize)")
-    return f" (your output looks like x / 255 normalised with mean {-intercept / slope:.4f} and std {1 / slope:.4f})"
+        return FAIL("looks_unscaled")
+    return FAIL("looks_normalised_with", mean=-intercept / slope, std=1 / slope)
 
 
 def own_normalisation(mod) -> tuple[float, float] | None:
@@ -108,13 +110,13 @@ def own_normalisation(mod) -> tuple[float, float] | None:
                                       "noise_std=0)"), array)
 
 
-def noise_cause(std: float, want: float) -> str:
+def noise_cause(std: float, want: float) -> Failure:
     """Why the transform's noise has standard deviation ``std`` instead of ``want``, from the value seen."""
     if math.isclose(std, want / STD, rel_tol=0.06):
-        return "you add the noise before Normalize, which divides it by 0.3081: add it last, to the normalised tensor"
+        return FAIL("noise_before_normalize")
     if math.isclose(std, 0.1, rel_tol=0.06):
-        return "the noise ignores noise_std (it looks like the default 0.1): pass noise_std on"
-    return "add noise of standard deviation noise_std as the last step, after Normalize"
+        return FAIL("noise_std_not_passed")
+    return FAIL("noise_last_with_noise_std")
 
 
 def ignores_image(tf) -> bool:
@@ -133,26 +135,17 @@ def test_augment_without_rotation_or_noise_is_plain_normalisation(mod):
     if not torch.equal(out, again):
         changed = (out != again).float().mean().item()
         if changed > 0.5:  # noise touches every pixel; a rotation only the pixels near the strokes
-            pytest.fail("augment_transform(max_rotation=0, noise_std=0) added random noise: the output differs "
-                        f"from call to call at {100 * changed:.0f}% of the pixels. With noise_std=0 it must add no "
-                        "noise: pass noise_std on to the noise step")
-        pytest.fail("augment_transform(max_rotation=0, noise_std=0) rotated the image: the output differs from call "
-                    "to call around the strokes. With max_rotation=0 it must not rotate: pass max_rotation on to "
-                    "the rotation")
-    assert not ignores_image(tf), (
-        "augment_transform(max_rotation=0, noise_std=0) gave the same output for two different images: its "
-        "result ignores the image. Each step must transform what the step before returned; e.g. a noise step "
-        "returns image + noise (add_gaussian_noise's x + std * z), not the noise alone")
+            raise FAIL("noise_without_noise_std", changed=100 * changed)
+        raise FAIL("rotation_without_max_rotation")
+    if ignores_image(tf):
+        raise FAIL("output_ignores_image")
     want = plain(array)
     if not torch.allclose(out, want, atol=1e-5) and fitted_normalisation(out, array) is None:
         angle, residual = AngleFinder(array, MNIST_FIT)(out)
-        assert angle == 0 or residual >= 0.06, (
-            f"augment_transform(max_rotation=0, noise_std=0) rotated the image by about {angle:g} degrees: with "
-            "max_rotation=0 it must not rotate, so pass max_rotation on to the rotation (RandomRotation(max_rotation))")
-    assert torch.allclose(out, want, atol=1e-5), (
-        "augment_transform(max_rotation=0, noise_std=0) must give exactly mnist_transform's result, "
-        f"ToTensor then Normalize((0.1307,), (0.3081,)): x' = (x / 255 - 0.1307) / 0.3081"
-        f"{implied_normalisation(out, array)}")
+        if angle != 0 and residual < 0.06:
+            raise FAIL("rotated_by_fixed_angle", angle=angle)
+    if not torch.allclose(out, want, atol=1e-5):
+        raise FAIL("not_plain_normalisation", implied=implied_normalisation(out, array))
 
 
 @pytest.mark.points(1)
@@ -162,16 +155,14 @@ def test_augment_noise_is_added_after_normalising(mod):
     tf = transform(mod, 0, 0.3)
     seed_everything(0)
     outs = [apply(tf, pil(array), "augment_transform(max_rotation=0, noise_std=0.3)") for _ in range(40)]
-    assert not torch.equal(outs[0], outs[1]), (
-        "augment_transform(max_rotation=0, noise_std=0.3) gave the same output twice: draw new noise on every call")
+    if torch.equal(outs[0], outs[1]):
+        raise FAIL("same_noise_twice")
     diff = torch.stack(outs) - plain(array)
     mean, std = diff.mean().item(), diff.std().item()
-    assert abs(mean) < 0.02, (
-        f"with max_rotation=0 the output minus the plain normalised image should be zero-mean noise, but its "
-        f"mean is {mean:.3f}: add Gaussian noise (add_gaussian_noise) as the last step")
-    assert math.isclose(std, 0.3, rel_tol=0.06), (
-        f"augment_transform(max_rotation=0, noise_std=0.3) added noise with standard deviation {std:.3f}, expected "
-        f"0.3 in normalised units: {noise_cause(std, 0.3)}")
+    if not abs(mean) < 0.02:
+        raise FAIL("noise_not_zero_mean", mean=mean)
+    if not math.isclose(std, 0.3, rel_tol=0.06):
+        raise FAIL("transform_noise_std", std=std, cause=noise_cause(std, 0.3))
 
 
 class AngleFinder:
@@ -207,19 +198,14 @@ def rotation_angles(tf, what: str, normalisation: tuple[float, float], n: int = 
 
 def check_angles(what: str, max_rotation: float, angles: list[float]) -> None:
     worst = max(angles, key=abs)
-    assert abs(worst) <= max_rotation + 3, (
-        f"{what} rotated the image by about {worst:g} degrees, more than max_rotation = {max_rotation:g}: "
-        "draw the angle uniformly from [-max_rotation, max_rotation] (transforms.RandomRotation(max_rotation))")
-    assert len(set(angles)) >= 5, (
-        f"{what} rotated the image by the same angle (about {worst:g} degrees) on every call: draw a new random "
-        "angle on every call (transforms.RandomRotation does)")
-    assert abs(worst) >= 0.6 * max_rotation, (
-        f"{what} never rotated by more than {abs(worst):g} degrees in {len(angles)} calls: the angle must "
-        f"reach up to max_rotation = {max_rotation:g} degrees, so pass max_rotation on instead of a fixed value")
-    assert min(angles) < -max_rotation / 3 and max(angles) > max_rotation / 3, (
-        f"{what} only rotated one way (angles from {min(angles):g} to {max(angles):g} degrees over "
-        f"{len(angles)} calls): draw from [-max_rotation, max_rotation]; RandomRotation(d) does, "
-        "RandomRotation((0, d)) does not")
+    if not abs(worst) <= max_rotation + 3:
+        raise FAIL("rotation_beyond_max", what=what, worst=worst, max_rotation=max_rotation)
+    if len(set(angles)) < 5:
+        raise FAIL("rotation_not_random", what=what, worst=worst)
+    if not abs(worst) >= 0.6 * max_rotation:
+        raise FAIL("rotation_too_small", what=what, worst=abs(worst), calls=len(angles), max_rotation=max_rotation)
+    if not (min(angles) < -max_rotation / 3 and max(angles) > max_rotation / 3):
+        raise FAIL("rotation_one_way", what=what, low=min(angles), high=max(angles), calls=len(angles))
 
 
 @pytest.mark.points(1)
@@ -234,21 +220,14 @@ def test_augment_rotation_is_random_and_bounded(mod, max_rotation):
     normalisation = fitted or MNIST_FIT
     outs, angles, residuals = rotation_angles(transform(mod, max_rotation, 0.0), what, normalisation)
     check_angles(what, max_rotation, angles)
-    unfitted = ("; with max_rotation=0 your output is no per-pixel rescaling of the image either (see the "
-                "plain-normalisation test)" if fitted is None else ". Rotate only: a flip, shift, scaling or blur "
-                "would do this")
-    assert max(residuals) < 0.06, (
-        f"{what} changed the image in some way other than a rotation about its centre: the best rotated copy "
-        f"still differs by {max(residuals):.3f} per pixel on average (0..1 scale, your normalisation undone)"
-        f"{unfitted}")
+    if not max(residuals) < 0.06:
+        raise FAIL("not_only_a_rotation", what=what, residual=max(residuals),
+                   unfitted=FAIL("no_rescaling_either") if fitted is None else FAIL("rotate_only"))
     stacked = torch.stack(outs)
     background = normalisation[1]  # a black pixel after your Normalize
     worst = (stacked[:, 0][:, CORNERS] - background).abs().max().item()
-    assert worst < 1e-3, (
-        f"{what}: the corners that come into view when the image turns should be background (black, "
-        f"{background:.4f} after your Normalize), but they hold other values (off by up to {worst:.3f}): rotate the "
-        "PIL image (or the [0, 1] tensor) before Normalize; rotating the normalised tensor fills the corners "
-        "with 0, which is grey")
+    if not worst < 1e-3:
+        raise FAIL("corners_not_background", what=what, background=background, worst=worst)
 
 
 def blank_noise_std(tf, what: str) -> float:
@@ -266,15 +245,15 @@ def blank_noise_std(tf, what: str) -> float:
 @pytest.mark.needs(*NOISE_TESTS)
 def test_augment_defaults(mod):
     tf = mod.augment_transform()
-    assert callable(tf), f"augment_transform() returned {type(tf).__name__}: return a transform"
+    if not callable(tf):
+        raise FAIL("default_not_callable", type=type(tf).__name__)
     explicit = transform(mod, 15.0, 0.1)
     std, explicit_std = blank_noise_std(tf, "augment_transform()"), blank_noise_std(explicit, "augment_transform(15, 0.1)")
     cause = noise_cause(std, 0.1)
     if math.isclose(explicit_std, 0.1, rel_tol=0.06):
-        cause = "augment_transform(noise_std=0.1) does add noise of 0.1, so the default noise_std is not 0.1"
-    assert math.isclose(std, 0.1, rel_tol=0.06), (
-        f"augment_transform() added noise of standard deviation {std:.3f} to a black image, but the default "
-        f"noise_std is 0.1 (in normalised units): {cause}")
+        cause = FAIL("default_noise_std_wrong")
+    if not math.isclose(std, 0.1, rel_tol=0.06):
+        raise FAIL("default_noise_std", std=std, cause=cause)
     if ignores_image(transform(mod, 0, 0)):
         return  # no angle can be measured: the plain-normalisation test says the output ignores the image
     normalisation = own_normalisation(mod) or MNIST_FIT
@@ -283,7 +262,5 @@ def test_augment_defaults(mod):
     check_angles("augment_transform(max_rotation=15)", 15.0, explicit_angles)  # the rotation itself is off
     try:
         check_angles("augment_transform()", 15.0, angles)
-    except AssertionError:
-        pytest.fail(f"augment_transform() rotated by up to about {max(abs(a) for a in angles):g} degrees in "
-                    f"{len(angles)} calls, while augment_transform(max_rotation=15) rotates as it should: the default "
-                    "max_rotation is not 15.0. Give it the contract's default, max_rotation=15.0")
+    except Failure as exc:
+        raise FAIL("default_max_rotation", worst=max(abs(a) for a in angles), calls=len(angles)) from exc

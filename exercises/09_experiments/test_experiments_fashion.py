@@ -15,7 +15,9 @@ import torch
 from torch import nn
 
 from grader.checks.reference import seed_everything
-from grader.core import kit
+from grader.core import failures, kit
+
+FAIL = failures.table(__file__)
 
 GRADES = "experiments"
 
@@ -88,12 +90,8 @@ def fashion_threshold(key: str, device, metrics: dict, progress, other_exercise)
     except DatasetUnavailable as exc:
         pytest.skip(f"{BLOCKED_PREFIX}Fashion-MNIST is not available: {str(exc).splitlines()[0]} "
                     "(run `grader data` to see what to do)")
-    assert verdict.passed, (
-        f"your {spec['name']}() from {spec['exercise']} on the 10,000 Fashion-MNIST test images: "
-        f"{verdict.describe()}; the reference "
-        f"{spec['name']} clears it with these settings: the same architecture that passes {spec['exercise']} "
-        "should too, so check that forward uses nothing tuned to digits (e.g. fixed MNIST constants) and "
-        "that every layer of the README is there")
+    if not verdict.passed:
+        raise FAIL("fashion_below_threshold", name=spec["name"], exercise=spec["exercise"], verdict=verdict.describe())
 
 
 @pytest.mark.points(2)
