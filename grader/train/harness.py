@@ -27,7 +27,6 @@ from grader.core.failures import Failure
 from grader.core.results import Progress
 from grader.data.datasets import load_tensors  # imported with the harness, before any graded code
 
-
 FAIL = failures.module_table(__file__)  # the threshold messages' phrases, in each language
 
 
