@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from grader.checks.checkpoints import call_expecting_error
 from grader.checks.signatures import default_problems
 
 GRADES = "train"
@@ -166,6 +167,7 @@ def test_split_indices_other_sizes(mod):
 
 @pytest.mark.points(1)
 def test_contract_defaults(mod):
+    call_expecting_error(lambda: mod.EarlyStopping().step(1.0))  # still the stub: "not started", not a free point
     problems = (default_problems(mod.split_indices, "split_indices", {"fractions": (0.6, 0.2, 0.2), "seed": 42})
                 + default_problems(mod.train_epoch, "train_epoch", {"progress": True})
                 + default_problems(mod.EarlyStopping, "EarlyStopping", {"patience": 3, "min_delta": 0.0})

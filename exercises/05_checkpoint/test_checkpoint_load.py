@@ -175,7 +175,8 @@ def cpu_default(fn, parameter: str):
 
 
 @pytest.mark.points(1)
-def test_contract_defaults(mod):
+def test_contract_defaults(mod, tmp_path):
+    call_expecting_error(mod.load_checkpoint, tmp_path / "none.pth", nn.Linear(1, 1))  # a stub is "not started"
     load, infer, predict = mod.load_checkpoint, mod.load_model_for_inference, mod.predict_single_image
     problems = (default_problems(load, "load_checkpoint", {"optimizer": None, "map_location": cpu_default(load, "map_location")})
                 + default_problems(infer, "load_model_for_inference", {"map_location": cpu_default(infer, "map_location")})
