@@ -75,8 +75,8 @@ def check_validation_passes(model: ScriptedNet, epochs: int) -> None:
     if trained != epochs and trained == len(model.snapshots):
         pytest.fail(f"fit ran {trained} epochs when asked for epochs={epochs} (train_epoch and validate ran {trained} "
                     f"times each): the epoch loop runs {abs(trained - epochs)} time(s) too "
-                    f"{'few' if trained < epochs else 'many'}. Loop `for epoch in range(epochs)` "
-                    "(or range(1, epochs + 1)); range(1, epochs) is one short.")
+                    f"{'few' if trained < epochs else 'many'}. Loop `for epoch in range(epochs)` (or range(1, epochs + 1))"
+                    + ("; range(1, epochs) is one short." if trained < epochs else "."))
     assert len(model.snapshots) == epochs, (
         f"fit went over val_loader {len(model.snapshots)} times in {epochs} epochs: validate on it once per epoch, "
         "after that epoch's train_epoch")
