@@ -30,6 +30,8 @@ from grader.checks.probes import (
     labels_with_accuracy,
     loader_of,
     mean_loss,
+    naming_batch_argmax,
+    near,
     random_data,
     record_steps,
     same_device,
@@ -56,10 +58,11 @@ def run_loop(mod, who: str, model: Probe, loader, device, lr: float = 0.1):
     """The learner's ``who`` (train_epoch, with SGD at ``lr`` and no progress bar, or validate) on
     ``model`` over ``loader``, with cross-entropy loss; what it returns."""
     criterion = nn.CrossEntropyLoss()  # labels and outputs on two devices stop it, as on a GPU
-    if who == "train_epoch":
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        return mod.train_epoch(model, loader, criterion, optimizer, device, progress=False)
-    return mod.validate(model, loader, criterion, device)
+    with naming_batch_argmax(who):
+        if who == "train_epoch":
+            optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+            return mod.train_epoch(model, loader, criterion, optimizer, device, progress=False)
+        return mod.validate(model, loader, criterion, device)
 
 
 def probe_calls(mod, who: str, device, training: bool = True) -> list[dict]:
@@ -112,10 +115,14 @@ def test_train_step_returns_loss_and_correct(mod, device):
     model, x, y = one_batch(device)
     want_loss = mean_loss(model, x, y, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    result = mod.train_step(model, x, y, nn.CrossEntropyLoss(), optimizer)
+    with naming_batch_argmax("train_step"):
+        result = mod.train_step(model, x, y, nn.CrossEntropyLoss(), optimizer)
     assert isinstance(result, tuple) and len(result) == 2, (
         f"train_step must return a pair (loss, correct), got {type(result).__name__}: {result!r}")
     loss, correct = result
+    if is_number(loss) and is_number(correct) and loss == 3 and near(float(correct), want_loss):
+        pytest.fail(f"train_step returned (correct, loss) = ({loss!r}, {correct:.5f}): the two are swapped. Return them "
+                    f"in the contract's order, (loss, correct) = ({want_loss:.5f}, 3).")
     assert is_number(loss) and isinstance(loss, float), (
         f"train_step returned the loss as {type(loss).__name__}: return loss.item(), a Python float "
         "(keeping the tensor keeps its whole graph alive)")
@@ -130,6 +137,7 @@ def test_train_step_returns_loss_and_correct(mod, device):
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_train_step_returns_loss_and_correct")
 def test_train_step_updates_with_fresh_gradients(mod, device):
     model, x, y = one_batch(device)
     for p in model.parameters():
@@ -166,6 +174,7 @@ def test_train_step_updates_with_fresh_gradients(mod, device):
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_train_step_returns_loss_and_correct")  # the reference train_epoch calls train_step
 def test_train_epoch_steps_once_per_batch_after_backward(mod, device):
     steps, batches, left = run_train_epoch(mod, device)
     n = len(batches)
@@ -209,6 +218,7 @@ def test_train_epoch_clears_gradients_every_step(mod, device):
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_train_step_returns_loss_and_correct")  # the reference train_epoch calls train_step
 def test_train_epoch_uses_training_mode(mod, device):
     calls = probe_calls(mod, "train_epoch", device, training=False)  # as validate() leaves it
     assert all(c["training"] for c in calls), (
@@ -219,11 +229,13 @@ def test_train_epoch_uses_training_mode(mod, device):
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_train_step_returns_loss_and_correct")  # the reference train_epoch calls train_step
 def test_train_epoch_moves_batches_to_device(mod, device):
     check_moves_batches(mod, "train_epoch", device)
 
 
 @pytest.mark.points(2)
+@pytest.mark.needs("test_train_step_returns_loss_and_correct")  # the reference train_epoch calls train_step
 def test_train_epoch_units(mod, device):
     check_loop_units(mod, "train_epoch", device, n_batches=6, n_right=18)  # 37.5% right
 
@@ -232,6 +244,7 @@ BAR = re.compile(r"\d+/\d+ \[|\d+it \[|\|\s*\d+/\d+")
 
 
 @pytest.mark.points(1)
+@pytest.mark.needs("test_train_step_returns_loss_and_correct")  # the reference train_epoch calls train_step
 def test_train_epoch_progress_bar(mod, device, capsys):
     x, y = random_data(3 * BATCH)
     model = Probe().to(device)

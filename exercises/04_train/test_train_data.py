@@ -6,9 +6,14 @@ first. Hints: `grader hint 04`.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
+
+from grader.checks.checkpoints import call_expecting_error
+from grader.checks.signatures import default_problems
 
 GRADES = "train"
 MEAN, STD = 0.1307, 0.3081
@@ -116,14 +121,35 @@ def test_split_indices_seeded_and_shuffled(mod):
     assert np.array_equal(d[0], e[0]), "split_indices with the default seed must be reproducible too"
 
 
+PARTS = ("train", "val", "test")
+
+
+def wrong_order(cases, results) -> tuple[str, ...] | None:
+    """The order (a permutation of PARTS other than the contract's) in which every case's sizes came back."""
+    for order in itertools.permutations(range(3)):
+        if order != (0, 1, 2) and all(got == tuple(sizes[i] for i in order) for (_, _, sizes), got in zip(cases, results)):
+            return tuple(PARTS[i] for i in order)
+    return None
+
+
 @pytest.mark.points(2)
 def test_split_indices_other_sizes(mod):
-    cases = [(7, (0.6, 0.2, 0.2), (4, 1, 2)), (103, (0.5, 0.25, 0.25), (51, 25, 27)), (10, (0.8, 0.1, 0.1), (8, 1, 1))]
-    for n, fractions, sizes in cases:
-        parts = split(mod, n, fractions=fractions)
-        got = tuple(len(p) for p in parts)
+    cases = [(7, (0.6, 0.2, 0.2), (4, 1, 2)), (103, (0.5, 0.25, 0.25), (51, 25, 27)), (10, (0.8, 0.1, 0.1), (8, 1, 1)),
+             (10, (0.5, 0.3, 0.2), (5, 3, 2))]  # val and test differ: a wrong order and a wrong rest differ
+    parts = [split(mod, n, fractions=fractions) for n, fractions, _ in cases]
+    results = [tuple(len(p) for p in part) for part in parts]
+    order = wrong_order(cases, results)
+    if order is not None:
+        pytest.fail(f"split_indices returned its parts in the order ({', '.join(order)}): with sizes {results[0]} "
+                    f"for n=7 where (train, val, test) is {cases[0][2]}, and likewise for every fraction tried. "
+                    "Return them as (train, val, test).")
+    rest_to_val = [(int(n * f[0]), n - int(n * f[0]) - int(n * f[2]), int(n * f[2])) for n, f, _ in cases]
+    if results == rest_to_val:
+        pytest.fail(f"split_indices gave the rest to val and int(n * fractions[2]) to test: sizes {results}, expected "
+                    f"{[sizes for _, _, sizes in cases]}. val is int(n * fractions[1]); test gets the rest.")
+    for (n, fractions, sizes), got, part in zip(cases, results, parts):
         if got == sizes:
-            check_partition(parts, n)
+            check_partition(part, n)
             continue
         default = (int(n * 0.6), int(n * 0.2), n - int(n * 0.6) - int(n * 0.2))
         if fractions != (0.6, 0.2, 0.2) and got == default:
@@ -135,3 +161,15 @@ def test_split_indices_other_sizes(mod):
                         f"int(n * fraction) for train and val (the rest is test), which gives {sizes}")
         pytest.fail(f"split_indices({n}, fractions={fractions}) must give sizes {sizes} (int(n * fraction) for train "
                     f"and val, the rest for test), got {got}")
+
+
+# --------------------------------------------------------------------------- the contract's defaults
+
+@pytest.mark.points(1)
+def test_contract_defaults(mod):
+    call_expecting_error(lambda: mod.EarlyStopping().step(1.0))  # still the stub: "not started", not a free point
+    problems = (default_problems(mod.split_indices, "split_indices", {"fractions": (0.6, 0.2, 0.2), "seed": 42})
+                + default_problems(mod.train_epoch, "train_epoch", {"progress": True})
+                + default_problems(mod.EarlyStopping, "EarlyStopping", {"patience": 3, "min_delta": 0.0})
+                + default_problems(mod.fit, "fit", {"early_stopping": None, "best_path": None}))
+    assert not problems, "; ".join(problems)

@@ -71,6 +71,12 @@ def check_validation_passes(model: ScriptedNet, epochs: int) -> None:
                         "train_epoch(model, train_loader, ...) then validate(model, val_loader, ...)")
         pytest.fail(f"fit evaluated on train_loader ({count['train', False]} evaluation passes in {epochs} epochs) and "
                     "never on val_loader: call validate(model, val_loader, criterion, device)")
+    trained = count["train", True]
+    if trained != epochs and trained == len(model.snapshots):
+        pytest.fail(f"fit ran {trained} epochs when asked for epochs={epochs} (train_epoch and validate ran {trained} "
+                    f"times each): the epoch loop runs {abs(trained - epochs)} time(s) too "
+                    f"{'few' if trained < epochs else 'many'}. Loop `for epoch in range(epochs)` (or range(1, epochs + 1))"
+                    + ("; range(1, epochs) is one short." if trained < epochs else "."))
     assert len(model.snapshots) == epochs, (
         f"fit went over val_loader {len(model.snapshots)} times in {epochs} epochs: validate on it once per epoch, "
         "after that epoch's train_epoch")
@@ -114,8 +120,8 @@ def test_fit_history(mod, device, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model, train_loader, val_loader, optimizer, y_val = scripted_setup(device)
     history = mod.fit(model, train_loader, val_loader, nn.CrossEntropyLoss(), optimizer, device, epochs=5)
-    check_history(history, 5)
     check_validation_passes(model, 5)
+    check_history(history, 5)
     assert np.allclose(history["val_acc"], VAL_SCRIPT), (
         f"history['val_acc'] is {history['val_acc']}, but validate() scored {VAL_SCRIPT}: record validate's accuracy "
         "of each epoch")

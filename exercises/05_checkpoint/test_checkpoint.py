@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks.checkpoints import call_expecting_error, refused_objects, same, trained
+from grader.checks.checkpoints import call_expecting_error, refused_objects, same, save, text_mode_cause, trained
 
 KEYS = ("epoch", "model_state_dict", "optimizer_state_dict", "loss", "accuracy", "model_architecture")
 
@@ -42,7 +42,7 @@ def read_checkpoint(path: Path) -> dict:
 def test_save_checkpoint_contents(mod, tmp_path, device):
     model, optimizer = trained(0, device)
     path = tmp_path / "checkpoint.pth"
-    mod.save_checkpoint(model, optimizer, 7, 0.4321, 88.5, path)
+    save(mod, model, optimizer, 7, 0.4321, 88.5, path)
     assert path.is_file(), "save_checkpoint(model, optimizer, epoch, loss, accuracy, path) did not create a file at path"
     checkpoint = read_checkpoint(path)
     missing = [k for k in KEYS if k not in checkpoint]
@@ -50,6 +50,14 @@ def test_save_checkpoint_contents(mod, tmp_path, device):
         "the checkpoint holds no optimizer state ('optimizer_state_dict' is missing): without Adam's moment "
         "estimates training cannot resume where it stopped; save optimizer.state_dict() under that key")
     assert not missing, f"the checkpoint is missing the key(s) {missing}; it must hold all of {list(KEYS)}"
+    passed = {"epoch": 7, "loss": 0.4321, "accuracy": 88.5}
+    holds = {key: next((name for name, value in passed.items() if checkpoint[key] == value), None) for key in passed}
+    if set(holds.values()) == set(passed) and any(key != name for key, name in holds.items()):
+        moved = ", ".join(f"checkpoint[{key!r}] holds {checkpoint[key]!r}, the {name} passed in"
+                          for key, name in holds.items() if key != name)
+        pytest.fail(f"the numbers are stored under the wrong keys: {moved}. The call is save_checkpoint(model, "
+                    "optimizer, epoch, loss, accuracy, path): keep the parameters in that order and store each "
+                    "under its own key")
     assert type(checkpoint["epoch"]) is int and checkpoint["epoch"] == 7, (
         f"checkpoint['epoch'] should be the int 7 that was passed in, got {checkpoint['epoch']!r}")
     assert isinstance(checkpoint["loss"], float) and checkpoint["loss"] == 0.4321, (
@@ -70,6 +78,9 @@ def test_save_creates_parent_folders(mod, tmp_path, device):
     model, optimizer = trained(0, device)
     path = tmp_path / "runs" / "experiment-1" / "checkpoint.pth"
     exc = call_expecting_error(mod.save_checkpoint, model, optimizer, 1, 0.5, 80.0, path)
+    if exc is not None and path.parent.is_dir():
+        pytest.fail(text_mode_cause(exc) or f"save_checkpoint created the missing parent folders, then failed "
+                    f"({type(exc).__name__}: {str(exc)[:120]})")
     assert exc is None, (
         f"save_checkpoint failed when the parent folder did not exist yet ({type(exc).__name__}: {str(exc)[:120]}): "
         "create it first with path.parent.mkdir(parents=True, exist_ok=True)")
@@ -80,7 +91,7 @@ def test_save_creates_parent_folders(mod, tmp_path, device):
 def test_save_returns_path(mod, tmp_path, device):
     model, optimizer = trained(0, device)
     path = tmp_path / "checkpoint.pth"
-    result = mod.save_checkpoint(model, optimizer, 1, 0.5, 80.0, str(path))
+    result = save(mod, model, optimizer, 1, 0.5, 80.0, str(path))
     assert isinstance(result, Path), (
         f"save_checkpoint should return a pathlib.Path even when given a str, got {type(result).__name__}: "
         "convert with Path(path) and return it")
@@ -127,7 +138,7 @@ def test_save_is_atomic(mod, tmp_path, monkeypatch):
     model = _Crashable()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     path = tmp_path / "checkpoint.pth"
-    mod.save_checkpoint(model, optimizer, 1, 0.9, 60.0, path)
+    save(mod, model, optimizer, 1, 0.9, 60.0, path)
     assert path.is_file(), "save_checkpoint did not create a file at path"
     before = path.read_bytes()
     not_atomic = ("a save that failed halfway ({how}) destroyed the earlier checkpoint at path: the write is not "
@@ -189,7 +200,7 @@ def test_save_is_atomic(mod, tmp_path, monkeypatch):
 
     # 4. the temporary file is moved onto path from path's own folder: a rename is atomic only within one file system.
     moves = record_moves(monkeypatch)
-    mod.save_checkpoint(model, optimizer, 5, 0.5, 85.0, path)
+    save(mod, model, optimizer, 5, 0.5, 85.0, path)
     monkeypatch.undo()
     elsewhere = [src.parent for src, dst in moves if dst == path.resolve() and src.parent != path.parent.resolve()]
     assert not elsewhere, (
@@ -205,8 +216,8 @@ def test_save_leaves_no_temporary_files(mod, tmp_path, device):
     folder = tmp_path / "checkpoints"
     folder.mkdir()
     path = folder / "checkpoint.pth"
-    mod.save_checkpoint(model, optimizer, 1, 0.5, 80.0, path)
-    mod.save_checkpoint(model, optimizer, 2, 0.4, 85.0, path)  # overwrite an existing checkpoint
+    save(mod, model, optimizer, 1, 0.5, 80.0, path)
+    save(mod, model, optimizer, 2, 0.4, 85.0, path)  # overwrite an existing checkpoint
     extra = sorted(p.name for p in folder.iterdir() if p.name != path.name)
     assert not extra, (
         f"after saving, the folder holds more than the checkpoint: {extra}. Move the temporary file onto path "

@@ -108,6 +108,9 @@ def check_prediction(i: int, result, probs: torch.Tensor, logits: torch.Tensor) 
     cls, confidence = result
     expected_cls = int(probs.argmax())
     expected_conf = float(probs[expected_cls]) * 100
+    if isinstance(cls, float) and confidence == expected_cls and abs(cls - expected_conf) < 1e-3 and abs(expected_conf - expected_cls) > 1e-3:
+        raise AssertionError(f"image {i}: predict_single_image returned (confidence, class) = ({cls!r}, {confidence!r}): "
+                             "the two are swapped. Return them in the contract's order, (class, confidence).")
     assert isinstance(cls, int) and not isinstance(cls, bool), (
         f"the predicted class should be a Python int, got {type(cls).__name__}: use .item()")
     assert isinstance(confidence, float), (
@@ -204,7 +207,7 @@ def test_resume_is_bit_exact(mod, tmp_path):
     first, first_opt = resume_setup(0)
     loss = run_epochs(first, first_opt, x, y, 0, RESUME_N)
     path = tmp_path / "resume" / "checkpoint.pth"
-    mod.save_checkpoint(first, first_opt, RESUME_N, loss, 50.0, path)
+    ckpt.save(mod, first, first_opt, RESUME_N, loss, 50.0, path)
     saved_model, saved_opt = snapshot(first), snapshot(first_opt)
 
     resumed, resumed_opt = resume_setup(1)  # fresh objects with a different initialisation

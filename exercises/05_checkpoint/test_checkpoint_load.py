@@ -6,6 +6,7 @@ broken save_checkpoint does not fail the load tests. Hints: `grader hint 05`.
 """
 from __future__ import annotations
 
+import inspect
 import pickle
 import random
 from pathlib import Path
@@ -16,6 +17,7 @@ from torch import nn
 
 from grader.checks import checkpoints as ckpt
 from grader.checks.checkpoints import call_expecting_error, fresh, same, trained
+from grader.checks.signatures import default_problems
 
 GRADES = "checkpoint"
 
@@ -48,7 +50,15 @@ def test_load_restores_model_and_returns_info(mod, tmp_path, device, monkeypatch
     assert isinstance(info, dict), f"load_checkpoint should return a dict, got {type(info).__name__}"
     expected = {"epoch": 5, "loss": 0.25, "accuracy": 91.5}
     got = {k: info.get(k) for k in expected}
+    if got != expected and sorted(map(str, got.values())) == sorted(map(str, expected.values())):
+        pytest.fail(f"load_checkpoint returned {got}: the right numbers under the wrong keys. Return "
+                    "{'epoch': checkpoint['epoch'], 'loss': checkpoint['loss'], 'accuracy': checkpoint['accuracy']}")
     assert got == expected, f"load_checkpoint should return {expected} from the file, got {got}"
+    extra = sorted(map(str, set(info) - set(expected)))
+    assert not extra, (
+        f"load_checkpoint returned the extra key(s) {extra}: return only {{'epoch', 'loss', 'accuracy'}}. The model "
+        "and optimizer are restored in place, so the caller needs only these three numbers (and a dict holding the "
+        "state_dicts keeps every tensor alive)")
 
     foreign = tmp_path / "saved-on-a-gpu.pth"  # as written on a GPU machine, read where that GPU is missing
     write_contract_checkpoint(foreign, source, optimizer, save=ckpt.save_as_if_on)
@@ -153,3 +163,22 @@ def test_load_corrupt_file_names_path(mod, tmp_path, device):
         pytest.fail(f"the error for a corrupt file ({what}) does not name the path: got {type(exc).__name__}: "
                     f"{str(exc)[:100]!r}. Put the path in the message, e.g. "
                     "raise RuntimeError(f'cannot read checkpoint {path}') from exc")
+
+
+# ----------------------------------------------------------------------------- the contract's defaults
+
+def cpu_default(fn, parameter: str):
+    """The contract's "cpu", or fn's own default when that names the CPU too (torch.device("cpu"))."""
+    parameters = inspect.signature(fn).parameters
+    own = parameters[parameter].default if parameter in parameters else None
+    return own if isinstance(own, torch.device) and str(own) == "cpu" else "cpu"
+
+
+@pytest.mark.points(1)
+def test_contract_defaults(mod, tmp_path):
+    call_expecting_error(mod.load_checkpoint, tmp_path / "none.pth", nn.Linear(1, 1))  # a stub is "not started"
+    load, infer, predict = mod.load_checkpoint, mod.load_model_for_inference, mod.predict_single_image
+    problems = (default_problems(load, "load_checkpoint", {"optimizer": None, "map_location": cpu_default(load, "map_location")})
+                + default_problems(infer, "load_model_for_inference", {"map_location": cpu_default(infer, "map_location")})
+                + default_problems(predict, "predict_single_image", {"device": cpu_default(predict, "device")}))
+    assert not problems, "; ".join(problems)

@@ -23,6 +23,26 @@ def call_expecting_error(fn, *args, **kwargs) -> Exception | None:
     return None
 
 
+def text_mode_cause(exc: BaseException) -> str | None:
+    """The cause of torch.save's bytes meeting a file opened in text mode ('w'), or None for another error."""
+    if isinstance(exc, TypeError) and "write() argument must be str" in str(exc):
+        return (f"save_checkpoint wrote into a file opened in text mode ({type(exc).__name__}: {str(exc)[:80]}): "
+                "torch.save writes bytes, so open the (temporary) file in binary mode, 'wb' "
+                "(e.g. os.fdopen(fd, 'wb') or open(tmp, 'wb'))")
+    return None
+
+
+def save(mod, *args):
+    """mod.save_checkpoint(*args); a file opened in text mode fails with that cause instead of torch's TypeError."""
+    try:
+        return mod.save_checkpoint(*args)
+    except TypeError as exc:
+        cause = text_mode_cause(exc)
+        if cause is None:
+            raise
+        raise AssertionError(cause) from exc
+
+
 def small_model(seed: int) -> nn.Module:
     """A small classifier with dropout: inputs (N, 16) (or (N, 1, 4, 4)) -> logits (N, 4)."""
     torch.manual_seed(seed)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -95,12 +98,38 @@ def check_numbers(result, who: str) -> tuple[float, float]:
     return float(result[0]), float(result[1])
 
 
+def near(a: float, b: float) -> bool:
+    """Equal up to float rounding (rtol 1e-4, atol 1e-6)."""
+    return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
+
+
+#: torch's error when a (C,) tensor meets the (B,) labels: predictions taken over the batch dimension.
+_BATCH_ARGMAX = re.compile(rf"size of tensor a \(({N_CLASSES}|{BATCH})\) must match the size of tensor b "
+                           rf"\(({N_CLASSES}|{BATCH})\)")
+
+
+@contextmanager
+def naming_batch_argmax(who: str) -> Iterator[None]:
+    """Run a block that calls ``who``; torch's size error for a (C,) = (3,) prediction compared with
+    the (B,) = (8,) labels fails with its cause: the arg-max ran over the batch dimension (dim=0)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        sizes = _BATCH_ARGMAX.search(str(exc))
+        if sizes is None or sizes.group(1) == sizes.group(2):
+            raise
+        pytest.fail(f"{who} compared a tensor of {N_CLASSES} entries (one per class) with the {BATCH} labels of the "
+                    f"batch ({type(exc).__name__}: size {N_CLASSES} vs {BATCH}): the prediction was taken over the "
+                    "batch dimension, e.g. outputs.argmax(dim=0), which picks the best sample for each class. Take the "
+                    "arg-max over the classes, outputs.argmax(dim=1): one predicted class per sample.")
+
+
 def check_units(who: str, avg_loss: float, accuracy: float, want_loss: float, want_acc: float,
                 n_samples: int, n_batches: int, batch_size: int) -> None:
     """Learner-facing diagnosis of the usual unit mistakes in (avg_loss, accuracy)."""
-    def near(a: float, b: float) -> bool:
-        return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
-
+    if not near(accuracy, want_acc) and near(avg_loss, want_acc) and near(accuracy, want_loss):
+        pytest.fail(f"{who} returned (accuracy, avg_loss) = ({avg_loss:.3f}, {accuracy:.4f}): the two are swapped. "
+                    f"Return them in the contract's order, (avg_loss, accuracy) = ({want_loss:.4f}, {want_acc:.3f}).")
     if not near(accuracy, want_acc):
         if near(accuracy, want_acc / 100):
             pytest.fail(f"{who} returned accuracy {accuracy:.4f}, a fraction: it must be a percentage "

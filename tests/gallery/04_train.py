@@ -72,6 +72,20 @@ def _change(code: str, marker: str, replacement: str) -> str:
     return "\n".join(out) + "\n"
 
 
+_EARLY_STOPPING = '''
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.counter = float("inf"), 0
+
+    def step(self, val_loss):
+        if val_loss < self.best - self.min_delta:
+            self.best, self.counter = val_loss, 0
+        else:
+            self.counter += 1
+        return self.counter >= self.patience
+'''
+
 SLOW = ['test_loop_trains_mnist']  # tests a mutant runs only when its `fails` names them
 
 MUTANTS = [
@@ -228,7 +242,7 @@ class EarlyStopping:
         return self.counter >= self.patience
 '''},
     {"name": "early stopping off by one (patience + 1 epochs)", "fails": "test_early_stopping_patience",
-     "says": "never said stop", "code": '''
+     "says": "stops 1 epoch late", "code": '''
 class EarlyStopping:
     def __init__(self, patience=3, min_delta=0.0):
         self.patience, self.min_delta = patience, min_delta
@@ -503,6 +517,66 @@ class EarlyStopping:
             self.counter += 1
         return self.counter >= self.patience
 '''},
+    # walkthrough late2: causes named, return orders and defaults
+    {"name": "train_step counting correct with argmax(dim=0)", "fails": "test_train_step_returns_loss_and_correct",
+     "says": "over the batch dimension", "code": """
+def train_step(model, images, labels, criterion, optimizer):
+    optimizer.zero_grad()
+    outputs = model(images)
+    loss = criterion(outputs, labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item(), int((outputs.argmax(dim=0) == labels).sum().item())
+"""},
+    {"name": "validate predicting with torch.max(outputs, 0)", "fails": "test_validate_units",
+     "also_fails": ["test_validate_uses_eval_mode", "test_validate_tracks_no_gradients", "test_validate_moves_batches_to_device"],
+     "says": "over the batch dimension", "code": _SEED_VALIDATE.replace("torch.max(outputs.data, 1)", "torch.max(outputs.data, 0)")},
+    {"name": "train_step returning (correct, loss)", "fails": "test_train_step_returns_loss_and_correct",
+     "says": "returned (correct, loss)", "code": """
+def train_step(model, images, labels, criterion, optimizer):
+    optimizer.zero_grad()
+    outputs = model(images)
+    loss = criterion(outputs, labels)
+    loss.backward()
+    optimizer.step()
+    return int((outputs.argmax(dim=1) == labels).sum().item()), loss.item()
+"""},
+    {"name": "train_epoch returning (accuracy, loss)", "fails": "test_train_epoch_units", "says": "returned (accuracy, avg_loss)",
+     "code": _change(_SEED_TRAIN_EPOCH, "RETURN", "return 100. * correct / total, total_loss / len(loader)")},
+    {"name": "validate returning (accuracy, loss)", "fails": "test_validate_units", "says": "returned (accuracy, avg_loss)",
+     "code": _change(_SEED_VALIDATE, "RETURN", "return 100. * correct / total, total_loss / len(loader)")},
+    {"name": "split_indices returning (train, test, val)", "fails": "test_split_indices_other_sizes",
+     "says": "returned its parts in the order (train, test, val)", "code": """
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    order = np.random.default_rng(seed).permutation(n)
+    n_train, n_val = int(n * fractions[0]), int(n * fractions[1])
+    return order[:n_train], order[n_train + n_val:], order[n_train:n_train + n_val]
+"""},
+    {"name": "split_indices giving the rest to val", "fails": "test_split_indices_other_sizes",
+     "says": "gave the rest to val", "code": """
+def split_indices(n, fractions=(0.6, 0.2, 0.2), seed=42):
+    order = np.random.default_rng(seed).permutation(n)
+    n_train, n_test = int(n * fractions[0]), int(n * fractions[2])
+    return order[:n_train], order[n_train:n - n_test], order[n - n_test:]
+"""},
+    {"name": "EarlyStopping with default patience 5", "fails": ["test_early_stopping_patience", "test_contract_defaults"],
+     "says": "default patience is wrong",
+     "code": _EARLY_STOPPING.replace("patience=3", "patience=5")},
+    {"name": "EarlyStopping ignoring the patience it is given (always 5)", "fails": "test_early_stopping_patience",
+     "says": "Keep the patience it is given", "code": _EARLY_STOPPING.replace("self.patience, self.min_delta = patience, min_delta",
+                                                                "self.patience, self.min_delta = 5, min_delta")},
+    {"name": "EarlyStopping adding min_delta (sign flipped)", "fails": "test_early_stopping_min_delta",
+     "says": "adds min_delta instead of subtracting it", "code": _EARLY_STOPPING.replace("self.best - self.min_delta", "self.best + self.min_delta")},
+    {"name": "EarlyStopping with default min_delta 0.01", "fails": "test_contract_defaults",
+     "says": "min_delta=0.01", "code": _EARLY_STOPPING.replace("min_delta=0.0", "min_delta=0.01")},
+    {"name": "train_epoch with default progress=False", "fails": "test_contract_defaults", "says": "default is progress=False", "also": ["progress=True"],
+     "code": _SEED_TRAIN_EPOCH.replace("progress=True", "progress=False")},
+    {"name": "fit running epochs - 1 epochs (range(1, epochs))", "fails": "test_fit_history",
+     "also_fails": ["test_fit_saves_only_new_best"], "says": "range(1, epochs) is one short",
+     "code": _FIT.replace("for epoch in range(epochs):", "for epoch in range(1, epochs):")},
+    {"name": "fit running one epoch too many", "fails": "test_fit_history",
+     "also_fails": ["test_fit_saves_only_new_best"], "says": "1 time(s) too many",
+     "code": _FIT.replace("for epoch in range(epochs):", "for epoch in range(epochs + 1):")},
 ]
 
 CORRECT = [
@@ -689,4 +763,40 @@ class EarlyStopping:
         self.wait = 0 if improved else self.wait + 1
         return self.wait >= self.patience
 '''},
+    {"name": "split_indices returning a list of index lists; fit over range(1, epochs + 1); annotated defaults",
+     "code": """
+def split_indices(n: int, fractions: tuple = (0.6, 0.2, 0.2), seed: int = 42) -> list:
+    idx = np.random.default_rng(seed).permutation(n).tolist()
+    a, b = int(n * fractions[0]), int(n * fractions[0]) + int(n * fractions[1])
+    return [idx[:a], idx[a:b], idx[b:]]
+
+
+def fit(model, train_loader, val_loader, criterion, optimizer, device, epochs: int,
+        early_stopping: "EarlyStopping | None" = None, best_path: "str | None" = None):
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    best = None
+    for epoch in range(1, epochs + 1):
+        tl, ta = train_epoch(model, train_loader, criterion, optimizer, device, progress=False)
+        vl, va = validate(model, val_loader, criterion, device)
+        for key, value in zip(("train_loss", "train_acc", "val_loss", "val_acc"), (tl, ta, vl, va)):
+            history[key].append(value)
+        if best_path is not None and (best is None or va > best):
+            best = va
+            torch.save(model.state_dict(), best_path)
+        if early_stopping is not None and early_stopping.step(vl):
+            break
+    return history
+"""},
+    {"name": "EarlyStopping with a min_delta of 0 (int) default and an improvement flag", "code": """
+class EarlyStopping:
+    def __init__(self, patience=3, min_delta=0):
+        self.patience, self.min_delta, self.best, self.bad = patience, min_delta, None, 0
+
+    def step(self, val_loss):
+        improved = self.best is None or val_loss < self.best - self.min_delta
+        if improved:
+            self.best = val_loss
+        self.bad = 0 if improved else self.bad + 1
+        return self.bad >= self.patience
+"""},
 ]

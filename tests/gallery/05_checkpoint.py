@@ -378,6 +378,71 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
     os.replace(tmp, path)
     return path
 '''},
+    # walkthrough late2: argument and return orders, returned keys, text mode, defaults
+    {"name": "save_checkpoint taking (epoch, accuracy, loss)", "fails": "test_save_checkpoint_contents",
+     "says": "stored under the wrong keys", "code": '''
+_contract_save = save_checkpoint
+
+
+def save_checkpoint(model, optimizer, epoch, accuracy, loss, path):
+    return _contract_save(model, optimizer, epoch, loss, accuracy, path)
+'''},
+    {"name": "load_checkpoint returning the whole checkpoint dict", "fails": "test_load_restores_model_and_returns_info",
+     "says": "extra key(s)", "code": '''
+_contract_load = load_checkpoint
+
+
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    _contract_load(path, model, optimizer, map_location)
+    return torch.load(path, map_location=map_location, weights_only=True)
+'''},
+    {"name": "load_checkpoint returning loss and accuracy swapped", "fails": "test_load_restores_model_and_returns_info",
+     "says": "right numbers under the wrong keys", "code": '''
+_contract_load = load_checkpoint
+
+
+def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
+    info = _contract_load(path, model, optimizer, map_location)
+    return {"epoch": info["epoch"], "loss": info["accuracy"], "accuracy": info["loss"]}
+'''},
+    {"name": "predict_single_image returning (confidence, class)",
+     "fails": ["test_predict_single_image_values", "test_predict_single_image_mode"],
+     "says": "returned (confidence, class)", "code": '''
+_contract_predict = predict_single_image
+
+
+def predict_single_image(model, image, device="cpu"):
+    cls, confidence = _contract_predict(model, image, device)
+    return confidence, cls
+'''},
+    {"name": "temporary file opened in text mode ('w')", "fails": "test_save_checkpoint_contents",
+     "also_fails": ["test_save_creates_parent_folders", "test_save_returns_path", "test_save_is_atomic",
+                    "test_save_leaves_no_temporary_files", "test_resume_is_bit_exact"],
+     "says": "opened in text mode", "code": '''
+def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = {"epoch": epoch, "model_state_dict": model.state_dict(),
+                  "optimizer_state_dict": optimizer.state_dict(), "loss": loss, "accuracy": accuracy,
+                  "model_architecture": str(model)}
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        torch.save(checkpoint, f)
+    os.replace(tmp, path)
+    return path
+'''},
+    {"name": "load_checkpoint and predict_single_image with wrong defaults", "fails": "test_contract_defaults",
+     "says": "the contract's is map_location='cpu'", "code": '''
+_contract_load, _contract_predict = load_checkpoint, predict_single_image
+
+
+def load_checkpoint(path, model, optimizer=None, map_location=None):
+    return _contract_load(path, model, optimizer, map_location)
+
+
+def predict_single_image(model, image, device="cuda"):
+    return _contract_predict(model, image, device)
+'''},
 ]
 
 CORRECT = [
@@ -505,5 +570,18 @@ def save_checkpoint(model, optimizer, epoch, loss, accuracy, path):
                 "loss": loss, "accuracy": accuracy, "model_architecture": str(model)}, str(tmp))
     shutil.move(str(tmp), str(path))
     return path
+'''},
+    {"name": "load_checkpoint returning a dict comprehension; torch.device('cpu') defaults", "code": '''
+_contract_load, _contract_infer = load_checkpoint, load_model_for_inference
+
+
+def load_checkpoint(path, model, optimizer=None, map_location=torch.device("cpu")):
+    _contract_load(path, model, optimizer, map_location)
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    return {key: checkpoint[key] for key in ("epoch", "loss", "accuracy")}
+
+
+def load_model_for_inference(model, path, map_location=torch.device("cpu")):
+    return _contract_infer(model, path, map_location)
 '''},
 ]
