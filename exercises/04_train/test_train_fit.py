@@ -143,7 +143,7 @@ def saved_epochs(model: ScriptedNet, best_path) -> list[int]:
         held = refused_objects(best_path)
         pytest.fail(f"{best_path.name} is not a loadable state_dict ({type(exc).__name__})"
                     + (f": it holds {held}" if held else "") + ". Save torch.save(model.state_dict(), best_path)"
-                    + ("" if held and "bound method" in held else ", not the model object"))
+                    + ("" if held and "bound method" in str(held) else ", not the model object"))
     assert isinstance(saved, dict), (
         f"{best_path.name} holds a {type(saved).__name__}, not a state_dict: torch.save(model.state_dict(), best_path)")
     try:

@@ -16,6 +16,10 @@ import torch
 from torch import nn
 
 from grader.checks.checkpoints import call_expecting_error, refused_objects, same, save, text_mode_cause, trained
+from grader.core import failures
+from grader.core.failures import Failure
+
+FAIL = failures.table(__file__)
 
 KEYS = ("epoch", "model_state_dict", "optimizer_state_dict", "loss", "accuracy", "model_architecture")
 
@@ -27,12 +31,10 @@ def read_checkpoint(path: Path) -> dict:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         held = refused_objects(path)
-        raise AssertionError(f"the file written by save_checkpoint cannot be read with torch.load(path, weights_only=True) "
-                             f"(it raised {type(exc).__name__})" + (f": it holds {held}" if held else "")
-                             + ". Save a dict of state_dicts (model.state_dict(), optimizer.state_dict()), numbers and "
-                             "a string, not the model or optimizer objects themselves") from exc
-    assert isinstance(checkpoint, dict), (
-        f"the checkpoint file should hold one dict with the keys {KEYS}, got a {type(checkpoint).__name__}")
+        raise FAIL("checkpoint_unreadable", error=type(exc).__name__,
+                   held=FAIL("it_holds", held=held) if held else "") from exc
+    if not isinstance(checkpoint, dict):
+        raise FAIL("checkpoint_not_dict", keys=KEYS, type=type(checkpoint).__name__)
     return checkpoint
 
 
@@ -43,34 +45,32 @@ def test_save_checkpoint_contents(mod, tmp_path, device):
     model, optimizer = trained(0, device)
     path = tmp_path / "checkpoint.pth"
     save(mod, model, optimizer, 7, 0.4321, 88.5, path)
-    assert path.is_file(), "save_checkpoint(model, optimizer, epoch, loss, accuracy, path) did not create a file at path"
+    if not path.is_file():
+        raise FAIL("no_file_written")
     checkpoint = read_checkpoint(path)
     missing = [k for k in KEYS if k not in checkpoint]
-    assert "optimizer_state_dict" not in missing, (
-        "the checkpoint holds no optimizer state ('optimizer_state_dict' is missing): without Adam's moment "
-        "estimates training cannot resume where it stopped; save optimizer.state_dict() under that key")
-    assert not missing, f"the checkpoint is missing the key(s) {missing}; it must hold all of {list(KEYS)}"
+    if "optimizer_state_dict" in missing:
+        raise FAIL("optimizer_state_missing")
+    if missing:
+        raise FAIL("keys_missing", missing=missing, keys=list(KEYS))
     passed = {"epoch": 7, "loss": 0.4321, "accuracy": 88.5}
     holds = {key: next((name for name, value in passed.items() if checkpoint[key] == value), None) for key in passed}
     if set(holds.values()) == set(passed) and any(key != name for key, name in holds.items()):
-        moved = ", ".join(f"checkpoint[{key!r}] holds {checkpoint[key]!r}, the {name} passed in"
-                          for key, name in holds.items() if key != name)
-        pytest.fail(f"the numbers are stored under the wrong keys: {moved}. The call is save_checkpoint(model, "
-                    "optimizer, epoch, loss, accuracy, path): keep the parameters in that order and store each "
-                    "under its own key")
-    assert type(checkpoint["epoch"]) is int and checkpoint["epoch"] == 7, (
-        f"checkpoint['epoch'] should be the int 7 that was passed in, got {checkpoint['epoch']!r}")
-    assert isinstance(checkpoint["loss"], float) and checkpoint["loss"] == 0.4321, (
-        f"checkpoint['loss'] should be the float 0.4321 that was passed in, got {checkpoint['loss']!r}")
-    assert isinstance(checkpoint["accuracy"], float) and checkpoint["accuracy"] == 88.5, (
-        f"checkpoint['accuracy'] should be the float 88.5 that was passed in, got {checkpoint['accuracy']!r}")
-    assert checkpoint["model_architecture"] == str(model), (
-        "checkpoint['model_architecture'] should be str(model), the printed description of the layers")
-    assert same(checkpoint["model_state_dict"], model.state_dict()), (
-        "checkpoint['model_state_dict'] does not match model.state_dict(): save the model's state_dict()")
-    assert same(checkpoint["optimizer_state_dict"], optimizer.state_dict()), (
-        "checkpoint['optimizer_state_dict'] does not match optimizer.state_dict(): save the optimizer's "
-        "state_dict() (it carries Adam's moment estimates and step counts)")
+        moved = failures.joined("05_checkpoint.key_holds", [FAIL("key_holds", entry=key, value=checkpoint[key], name=name)
+                                             for key, name in holds.items() if key != name], ", ")
+        raise FAIL("numbers_under_wrong_keys", moved=moved)
+    if not (type(checkpoint["epoch"]) is int and checkpoint["epoch"] == 7):
+        raise FAIL("number_not_stored", entry="epoch", type="int", value=7, got=checkpoint["epoch"])
+    if not (isinstance(checkpoint["loss"], float) and checkpoint["loss"] == 0.4321):
+        raise FAIL("number_not_stored", entry="loss", type="float", value=0.4321, got=checkpoint["loss"])
+    if not (isinstance(checkpoint["accuracy"], float) and checkpoint["accuracy"] == 88.5):
+        raise FAIL("number_not_stored", entry="accuracy", type="float", value=88.5, got=checkpoint["accuracy"])
+    if checkpoint["model_architecture"] != str(model):
+        raise FAIL("architecture_not_str")
+    if not same(checkpoint["model_state_dict"], model.state_dict()):
+        raise FAIL("model_state_wrong")
+    if not same(checkpoint["optimizer_state_dict"], optimizer.state_dict()):
+        raise FAIL("optimizer_state_wrong")
 
 
 @pytest.mark.points(1)
@@ -79,12 +79,11 @@ def test_save_creates_parent_folders(mod, tmp_path, device):
     path = tmp_path / "runs" / "experiment-1" / "checkpoint.pth"
     exc = call_expecting_error(mod.save_checkpoint, model, optimizer, 1, 0.5, 80.0, path)
     if exc is not None and path.parent.is_dir():
-        pytest.fail(text_mode_cause(exc) or f"save_checkpoint created the missing parent folders, then failed "
-                    f"({type(exc).__name__}: {str(exc)[:120]})")
-    assert exc is None, (
-        f"save_checkpoint failed when the parent folder did not exist yet ({type(exc).__name__}: {str(exc)[:120]}): "
-        "create it first with path.parent.mkdir(parents=True, exist_ok=True)")
-    assert path.is_file(), "save_checkpoint did not write the file when its parent folders had to be created"
+        raise text_mode_cause(exc) or FAIL("failed_after_folders", error=f"{type(exc).__name__}: {str(exc)[:120]}")
+    if exc is not None:
+        raise FAIL("parent_folders_missing", error=f"{type(exc).__name__}: {str(exc)[:120]}")
+    if not path.is_file():
+        raise FAIL("no_file_in_new_folders")
 
 
 @pytest.mark.points(1)
@@ -92,10 +91,10 @@ def test_save_returns_path(mod, tmp_path, device):
     model, optimizer = trained(0, device)
     path = tmp_path / "checkpoint.pth"
     result = save(mod, model, optimizer, 1, 0.5, 80.0, str(path))
-    assert isinstance(result, Path), (
-        f"save_checkpoint should return a pathlib.Path even when given a str, got {type(result).__name__}: "
-        "convert with Path(path) and return it")
-    assert result.resolve() == path.resolve(), f"save_checkpoint returned {result}, expected the path it wrote, {path}"
+    if not isinstance(result, Path):
+        raise FAIL("returned_not_path", type=type(result).__name__)
+    if result.resolve() != path.resolve():
+        raise FAIL("returned_other_path", result=result, path=path)
 
 
 class _CrashWhenPickled(torch.Tensor):
@@ -139,20 +138,21 @@ def test_save_is_atomic(mod, tmp_path, monkeypatch):
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     path = tmp_path / "checkpoint.pth"
     save(mod, model, optimizer, 1, 0.9, 60.0, path)
-    assert path.is_file(), "save_checkpoint did not create a file at path"
+    if not path.is_file():
+        raise FAIL("no_file_at_path")
     before = path.read_bytes()
-    not_atomic = ("a save that failed halfway ({how}) destroyed the earlier checkpoint at path: the write is not "
-                  "atomic. Write into a temporary file in the same folder first, then move it onto path in one step "
-                  "with os.replace(tmp, path), so path always holds a complete checkpoint")
-    swallowed = ("save_checkpoint returned normally although writing failed ({how}): let the error propagate so "
-                 "the caller knows the checkpoint was not saved")
+
+    def check_failed_save(how: Failure, exc: Exception | None) -> None:
+        """The earlier checkpoint survived the failed save, and the failure was not swallowed."""
+        if path.read_bytes() != before:
+            raise FAIL("not_atomic", how=how)
+        if exc is None:
+            raise FAIL("error_swallowed", how=how)
 
     # 1. the model's state cannot be serialised: torch.save fails after it has started writing.
     model.counter = torch.zeros(1).as_subclass(_CrashWhenPickled)
-    how = "an error while serialising the model"
     exc = call_expecting_error(mod.save_checkpoint, model, optimizer, 2, 0.8, 70.0, path)
-    assert path.read_bytes() == before, not_atomic.format(how=how)
-    assert exc is not None, swallowed.format(how=how)
+    check_failed_save(FAIL("how_serialising"), exc)
     model.counter = torch.zeros(1)
 
     # 2. torch.save writes a few bytes, then the disk "fills up".
@@ -169,12 +169,10 @@ def test_save_is_atomic(mod, tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", crashing_save)
     monkeypatch.setattr(torch.serialization, "save", crashing_save)
-    how = "torch.save crashed after writing a few bytes"
     exc = call_expecting_error(mod.save_checkpoint, model, optimizer, 3, 0.7, 75.0, path)
     monkeypatch.undo()
     if calls:  # only meaningful when the implementation goes through torch.save
-        assert path.read_bytes() == before, not_atomic.format(how=how)
-        assert exc is not None, swallowed.format(how=how)
+        check_failed_save(FAIL("how_torch_save_crashed"), exc)
 
     # 3. whatever opens path itself for writing (torch.save(..., path), a copy onto path) crashes half-way;
     #    a rename (os.replace, os.rename, Path.replace) never opens path, so it is not affected.
@@ -191,23 +189,18 @@ def test_save_is_atomic(mod, tmp_path, monkeypatch):
 
     monkeypatch.setattr(builtins, "open", crashing_open)
     monkeypatch.setattr(io, "open", crashing_open)
-    how = "writing straight into path crashed after a few bytes"
     exc = call_expecting_error(mod.save_checkpoint, model, optimizer, 4, 0.6, 80.0, path)
     monkeypatch.undo()
     if crashed:
-        assert path.read_bytes() == before, not_atomic.format(how=how)
-        assert exc is not None, swallowed.format(how=how)
+        check_failed_save(FAIL("how_writing_path_crashed"), exc)
 
     # 4. the temporary file is moved onto path from path's own folder: a rename is atomic only within one file system.
     moves = record_moves(monkeypatch)
     save(mod, model, optimizer, 5, 0.5, 85.0, path)
     monkeypatch.undo()
     elsewhere = [src.parent for src, dst in moves if dst == path.resolve() and src.parent != path.parent.resolve()]
-    assert not elsewhere, (
-        f"save_checkpoint made its temporary file in {elsewhere[0]}, not in the checkpoint's folder, and moved it onto "
-        "path from there: a rename is atomic only within one file system, and another folder may be on another one "
-        "(then the move fails, or becomes a copy that a crash can cut short). Create the temporary file beside path, "
-        "e.g. tempfile.mkstemp(dir=path.parent)")
+    if elsewhere:
+        raise FAIL("temporary_file_elsewhere", folder=elsewhere[0])
 
 
 @pytest.mark.points(1)
@@ -219,13 +212,10 @@ def test_save_leaves_no_temporary_files(mod, tmp_path, device):
     save(mod, model, optimizer, 1, 0.5, 80.0, path)
     save(mod, model, optimizer, 2, 0.4, 85.0, path)  # overwrite an existing checkpoint
     extra = sorted(p.name for p in folder.iterdir() if p.name != path.name)
-    assert not extra, (
-        f"after saving, the folder holds more than the checkpoint: {extra}. Move the temporary file onto path "
-        "(os.replace) instead of copying it, and never leave it behind")
+    if extra:
+        raise FAIL("temporary_files_left", extra=extra)
     checkpoint = read_checkpoint(path)
-    assert (checkpoint.get("epoch"), checkpoint.get("loss")) != (1, 0.5), (
-        "saving again to the same path must replace the old checkpoint: the file still holds the first one "
-        "(epoch 1, loss 0.5)")
-    assert checkpoint.get("epoch", 2) == 2, (
-        f"after saving epoch 2 over epoch 1, the file holds epoch {checkpoint['epoch']!r}: store the epoch that was "
-        "passed in")
+    if (checkpoint.get("epoch"), checkpoint.get("loss")) == (1, 0.5):
+        raise FAIL("old_checkpoint_kept")
+    if checkpoint.get("epoch", 2) != 2:
+        raise FAIL("wrong_epoch_after_overwrite", epoch=checkpoint["epoch"])

@@ -14,6 +14,9 @@ from torch import nn
 from grader.checks import checkpoints as ckpt
 from grader.checks.checkpoints import same, small_model, trained
 from grader.checks.devices import OnDevice, unmoved
+from grader.core import failures
+
+FAIL = failures.table(__file__)
 
 GRADES = "checkpoint"
 
@@ -44,11 +47,12 @@ def test_load_model_for_inference(mod, tmp_path, device, monkeypatch):
     torch.save(source.state_dict(), path)  # the format fit() writes for the best model: a bare state_dict
     model = small_model(1).to(device).train()
     result = mod.load_model_for_inference(model, path)
-    assert result is model, "load_model_for_inference should load into the model it is given and return that model"
-    assert same(model.state_dict(), source.state_dict()), (
-        "load_model_for_inference did not load the weights: model.load_state_dict(torch.load(path, ...))")
-    assert not any(m.training for m in model.modules()), (
-        "load_model_for_inference left the model in training mode (dropout would stay active): call model.eval()")
+    if result is not model:
+        raise FAIL("inference_not_same_model")
+    if not same(model.state_dict(), source.state_dict()):
+        raise FAIL("inference_weights_not_loaded")
+    if any(m.training for m in model.modules()):
+        raise FAIL("inference_training_mode")
 
     foreign = tmp_path / "best-saved-on-a-gpu.pth"  # as written on a GPU machine, read where that GPU is missing
     ckpt.save_as_if_on(source.state_dict(), foreign)
@@ -56,9 +60,10 @@ def test_load_model_for_inference(mod, tmp_path, device, monkeypatch):
     map_locations = ckpt.record_map_locations(monkeypatch)
     exc = ckpt.call_expecting_error(mod.load_model_for_inference, model, foreign)
     monkeypatch.undo()
-    assert exc is None, ckpt.foreign_load_failed("load_model_for_inference", exc, map_locations)
-    assert same(model.state_dict(), source.state_dict()), (
-        "load_model_for_inference did not load the weights of a file saved on another device")
+    if exc is not None:
+        raise ckpt.foreign_load_failed("load_model_for_inference", exc, map_locations)
+    if not same(model.state_dict(), source.state_dict()):
+        raise FAIL("inference_weights_not_loaded_foreign")
 
 
 class _ProbeNet(nn.Module):
@@ -96,40 +101,34 @@ def predict(mod, model, image, device):
         raise
     except Exception as exc:
         if model.calls and model.calls[-1]["shape"] != (1, 1, 28, 28):
-            raise AssertionError(f"the model received a tensor of shape {model.calls[-1]['shape']}: it expects a batch, so add "
-                        "the batch dimension first, image.unsqueeze(0) -> (1, 1, 28, 28)") from exc
+            raise FAIL("no_batch_dimension", shape=model.calls[-1]["shape"]) from exc
         raise
 
 
 def check_prediction(i: int, result, probs: torch.Tensor, logits: torch.Tensor) -> None:
     """One image's (class, confidence) against its softmax ``probs`` (C,) and raw ``logits`` (C,)."""
-    assert isinstance(result, tuple) and len(result) == 2, (
-        f"predict_single_image should return a tuple (class, confidence), got {result!r}")
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise FAIL("prediction_not_pair", result=result)
     cls, confidence = result
     expected_cls = int(probs.argmax())
     expected_conf = float(probs[expected_cls]) * 100
     if isinstance(cls, float) and confidence == expected_cls and abs(cls - expected_conf) < 1e-3 and abs(expected_conf - expected_cls) > 1e-3:
-        raise AssertionError(f"image {i}: predict_single_image returned (confidence, class) = ({cls!r}, {confidence!r}): "
-                             "the two are swapped. Return them in the contract's order, (class, confidence).")
-    assert isinstance(cls, int) and not isinstance(cls, bool), (
-        f"the predicted class should be a Python int, got {type(cls).__name__}: use .item()")
-    assert isinstance(confidence, float), (
-        f"the confidence should be a Python float, got {type(confidence).__name__}: use .item()")
-    assert not (confidence == 100.0 and expected_conf < 99.99), (
-        f"image {i}: confidence is exactly 100% (predicted class {cls}), but softmax over the classes gives "
-        f"{expected_conf:.2f}% to class {expected_cls}: the softmax was taken over the batch dimension (dim=0), where a "
-        "batch of one image has one entry, so every probability is 1. Take it over the classes: softmax(logits, dim=1)")
-    assert cls == expected_cls, f"image {i}: predicted class {cls}, but the largest logit is class {expected_cls}"
-    assert not (confidence <= 1.0 and abs(confidence * 100 - expected_conf) < 1e-3), (
-        f"image {i}: confidence {confidence:.4f} is a fraction between 0 and 1: return it as a percent "
-        "(multiply the softmax probability by 100)")
+        raise FAIL("class_and_confidence_swapped", i=i, cls=cls, confidence=confidence)
+    if not (isinstance(cls, int) and not isinstance(cls, bool)):
+        raise FAIL("class_not_int", type=type(cls).__name__)
+    if not isinstance(confidence, float):
+        raise FAIL("confidence_not_float", type=type(confidence).__name__)
+    if confidence == 100.0 and expected_conf < 99.99:
+        raise FAIL("softmax_over_batch", i=i, cls=cls, want=expected_conf, want_cls=expected_cls)
+    if cls != expected_cls:
+        raise FAIL("class_not_argmax", i=i, cls=cls, want_cls=expected_cls)
+    if confidence <= 1.0 and abs(confidence * 100 - expected_conf) < 1e-3:
+        raise FAIL("confidence_as_fraction", i=i, confidence=confidence)
     raw = float(logits[expected_cls])
-    assert not (abs(confidence - raw) < 1e-3 or abs(confidence - 100 * raw) < 1e-3), (
-        f"image {i}: confidence {confidence:.4f} is the raw logit of the predicted class, not a probability: "
-        "turn the logits into probabilities with softmax first, then report 100 * p[class]")
-    assert 0.0 <= confidence <= 100.0 and abs(confidence - expected_conf) < 1e-3, (
-        f"image {i}: confidence should be 100 * softmax(logits)[predicted class] = {expected_conf:.4f} "
-        f"percent, got {confidence!r}")
+    if abs(confidence - raw) < 1e-3 or abs(confidence - 100 * raw) < 1e-3:
+        raise FAIL("confidence_is_logit", i=i, confidence=confidence)
+    if not (0.0 <= confidence <= 100.0 and abs(confidence - expected_conf) < 1e-3):
+        raise FAIL("confidence_wrong", i=i, want=expected_conf, confidence=confidence)
 
 
 @pytest.mark.points(2)
@@ -151,18 +150,17 @@ def test_predict_single_image_mode(mod, device):
     model.calls.clear()
     model.train()  # as it would be straight after training
     result = predict(mod, model, images[0], device)
-    assert model.calls, "predict_single_image never called the model"
+    if not model.calls:
+        raise FAIL("model_never_called")
     for call in model.calls:
-        assert not call["training"], (
-            "predict_single_image ran the model in training mode, so dropout was active and the prediction is "
-            "random: call model.eval() before predicting")
-        assert not call["grad"], (
-            "predict_single_image tracked gradients during the forward pass: wrap it in torch.no_grad() "
-            "(or torch.inference_mode())")
-        assert call["shape"] == (1, 1, 28, 28), (
-            f"the model received shape {call['shape']}: add the batch dimension, image.unsqueeze(0) -> (1, 1, 28, 28)")
-        assert call["device"].type == torch.device(device).type, (
-            f"the image reached the model on {call['device']}, not on {device}: move it with .to(device)")
+        if call["training"]:
+            raise FAIL("predict_training_mode")
+        if call["grad"]:
+            raise FAIL("predict_tracked_gradients")
+        if call["shape"] != (1, 1, 28, 28):
+            raise FAIL("wrong_input_shape", shape=call["shape"])
+        if call["device"].type != torch.device(device).type:
+            raise FAIL("image_not_moved", got=call["device"], device=device)
     check_prediction(0, result, probs[0], logits[0])
 
 
@@ -223,34 +221,26 @@ def test_resume_is_bit_exact(mod, tmp_path):
         raw = None
     optimizer_saved = isinstance(raw, dict) and isinstance(raw.get("optimizer_state_dict"), dict) and bool(
         raw["optimizer_state_dict"].get("state"))
-    no_optimizer = (
-        f"resumed training differs from {RESUME_N + RESUME_M} epochs straight through: the checkpoint holds no "
-        "optimizer state, so Adam restarts with empty moment estimates and takes different steps. Save "
-        "optimizer.state_dict() as 'optimizer_state_dict' and restore it in load_checkpoint")
-    held = ckpt.refused_objects(path) if raw is None else None
-    assert raw is not None, (
-        "the file written by save_checkpoint cannot be read with torch.load(path, weights_only=True), so training "
-        "cannot resume from it" + (f": it holds {held}" if held else "") + ". Save a dict of state_dicts, numbers and "
-        "a string")
+    no_optimizer = FAIL("resume_without_optimizer_state", epochs=RESUME_N + RESUME_M)
+    if raw is None:
+        held = ckpt.refused_objects(path)
+        raise FAIL("resume_file_unreadable", held=FAIL("it_holds", held=held) if held else "")
     if load_error is not None:
-        assert optimizer_saved, no_optimizer
-        raise AssertionError(f"load_checkpoint failed on a file written by save_checkpoint: "
-                             f"{type(load_error).__name__}: {str(load_error)[:150]}") from load_error
+        if not optimizer_saved:
+            raise no_optimizer
+        raise FAIL("load_failed_on_saved_file", error=f"{type(load_error).__name__}: {str(load_error)[:150]}") from load_error
     after_load_model, after_load_opt = snapshot(resumed), snapshot(resumed_opt)
     start = info.get("epoch") if isinstance(info, dict) else None
     run_epochs(resumed, resumed_opt, x, y, RESUME_N, RESUME_N + RESUME_M)
 
     if all(torch.equal(a, b) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values())):
         return
-    assert optimizer_saved, no_optimizer
-    assert same(after_load_model, saved_model), (
-        "resumed training differs from training straight through: load_checkpoint did not restore the model's "
-        "parameters (model.load_state_dict(checkpoint['model_state_dict']))")
-    assert same(after_load_opt, saved_opt), (
-        "resumed training differs from training straight through: load_checkpoint did not restore the optimizer "
-        "state, so Adam restarted its moment estimates: call optimizer.load_state_dict(checkpoint['optimizer_state_dict'])")
-    assert start == RESUME_N, (
-        f"load_checkpoint returned epoch {start!r}, but the checkpoint was saved after epoch {RESUME_N}")
-    raise AssertionError("resumed training differs from training straight through although the model and optimizer were "
-                "restored: make sure save_checkpoint and load_checkpoint change nothing else (no extra steps, "
-                "no changes to the parameters)")
+    if not optimizer_saved:
+        raise no_optimizer
+    if not same(after_load_model, saved_model):
+        raise FAIL("resume_model_not_restored")
+    if not same(after_load_opt, saved_opt):
+        raise FAIL("resume_optimizer_not_restored")
+    if start != RESUME_N:
+        raise FAIL("resume_wrong_epoch", start=start, epoch=RESUME_N)
+    raise FAIL("resume_differs_otherwise")

@@ -17,7 +17,10 @@ from torch import nn
 
 from grader.checks import checkpoints as ckpt
 from grader.checks.checkpoints import call_expecting_error, fresh, same, trained
-from grader.checks.signatures import default_problems
+from grader.checks.signatures import defaults_failure
+from grader.core import failures
+
+FAIL = failures.table(__file__)
 
 GRADES = "checkpoint"
 
@@ -45,20 +48,19 @@ def test_load_restores_model_and_returns_info(mod, tmp_path, device, monkeypatch
     write_contract_checkpoint(path, source, optimizer, epoch=5, loss=0.25, accuracy=91.5)
     model, _ = fresh(1, device)
     info = mod.load_checkpoint(path, model, map_location=device)
-    assert same(model.state_dict(), source.state_dict()), (
-        "load_checkpoint did not restore the model: call model.load_state_dict(checkpoint['model_state_dict'])")
-    assert isinstance(info, dict), f"load_checkpoint should return a dict, got {type(info).__name__}"
+    if not same(model.state_dict(), source.state_dict()):
+        raise FAIL("model_not_restored")
+    if not isinstance(info, dict):
+        raise FAIL("info_not_dict", type=type(info).__name__)
     expected = {"epoch": 5, "loss": 0.25, "accuracy": 91.5}
     got = {k: info.get(k) for k in expected}
     if got != expected and sorted(map(str, got.values())) == sorted(map(str, expected.values())):
-        pytest.fail(f"load_checkpoint returned {got}: the right numbers under the wrong keys. Return "
-                    "{'epoch': checkpoint['epoch'], 'loss': checkpoint['loss'], 'accuracy': checkpoint['accuracy']}")
-    assert got == expected, f"load_checkpoint should return {expected} from the file, got {got}"
+        raise FAIL("info_under_wrong_keys", got=got)
+    if got != expected:
+        raise FAIL("info_wrong", expected=expected, got=got)
     extra = sorted(map(str, set(info) - set(expected)))
-    assert not extra, (
-        f"load_checkpoint returned the extra key(s) {extra}: return only {{'epoch', 'loss', 'accuracy'}}. The model "
-        "and optimizer are restored in place, so the caller needs only these three numbers (and a dict holding the "
-        "state_dicts keeps every tensor alive)")
+    if extra:
+        raise FAIL("info_extra_keys", extra=extra)
 
     foreign = tmp_path / "saved-on-a-gpu.pth"  # as written on a GPU machine, read where that GPU is missing
     write_contract_checkpoint(foreign, source, optimizer, save=ckpt.save_as_if_on)
@@ -66,9 +68,10 @@ def test_load_restores_model_and_returns_info(mod, tmp_path, device, monkeypatch
     map_locations = ckpt.record_map_locations(monkeypatch)
     exc = call_expecting_error(mod.load_checkpoint, foreign, model, map_location=device)
     monkeypatch.undo()
-    assert exc is None, ckpt.foreign_load_failed("load_checkpoint", exc, map_locations)
-    assert same(model.state_dict(), source.state_dict()), (
-        "load_checkpoint did not restore the model from a checkpoint saved on another device")
+    if exc is not None:
+        raise ckpt.foreign_load_failed("load_checkpoint", exc, map_locations)
+    if not same(model.state_dict(), source.state_dict()):
+        raise FAIL("model_not_restored_foreign")
 
 
 @pytest.mark.points(3)
@@ -78,12 +81,10 @@ def test_load_restores_optimizer(mod, tmp_path, device):
     write_contract_checkpoint(path, source, source_optimizer)
     model, optimizer = fresh(1, device)
     mod.load_checkpoint(path, model, optimizer, map_location=device)
-    assert optimizer.state_dict()["state"], (
-        "load_checkpoint did not restore the optimizer: the optimizer passed in still has no state. "
-        "When an optimizer is given, call optimizer.load_state_dict(checkpoint['optimizer_state_dict'])")
-    assert same(optimizer.state_dict(), source_optimizer.state_dict()), (
-        "after load_checkpoint the optimizer's state_dict() differs from the saved one: restore it with "
-        "optimizer.load_state_dict(checkpoint['optimizer_state_dict'])")
+    if not optimizer.state_dict()["state"]:
+        raise FAIL("optimizer_not_restored")
+    if not same(optimizer.state_dict(), source_optimizer.state_dict()):
+        raise FAIL("optimizer_state_differs")
 
 
 class _RunsCode:
@@ -99,7 +100,8 @@ class _RunsCode:
 @pytest.mark.points(3)
 def test_load_refuses_pickled_code(mod, tmp_path, device):
     source, optimizer = trained(0, device)
-    for i, kind in enumerate(("torch.save zip file", "plain pickle file")):
+    for i, (kind, said) in enumerate((("torch.save zip file", FAIL("torch_save_file")),
+                                      ("plain pickle file", FAIL("plain_pickle_file")))):
         marker = tmp_path / f"payload-ran-{i}.txt"
         payload = _RunsCode(f"open({str(marker)!r}, 'w').write('the payload ran')")
         path = tmp_path / f"untrusted-{i}.pth"
@@ -110,13 +112,10 @@ def test_load_refuses_pickled_code(mod, tmp_path, device):
             path.write_bytes(pickle.dumps({"epoch": 3, "note": payload}, protocol=2))
         model, opt = fresh(1, device)
         exc = call_expecting_error(mod.load_checkpoint, path, model, opt)
-        assert not marker.exists(), (
-            f"load_checkpoint ran code hidden inside an untrusted {kind} (it wrote a marker file): a pickle can run "
-            "anything when it is unpickled. Read checkpoints with torch.load(path, weights_only=True), which only "
-            "accepts tensors and plain data (never weights_only=False)")
-        assert exc is not None, (
-            f"load_checkpoint accepted a {kind} that carries pickled code: it must refuse it with an error "
-            "(torch.load(path, weights_only=True) does)")
+        if marker.exists():
+            raise FAIL("pickled_code_ran", kind=said)
+        if exc is None:
+            raise FAIL("pickled_code_accepted", kind=said)
 
 
 @pytest.mark.points(1)
@@ -124,10 +123,10 @@ def test_load_missing_file_names_path(mod, tmp_path, device):
     model, optimizer = fresh(0, device)
     path = tmp_path / "no-such-folder" / "checkpoint.pth"
     exc = call_expecting_error(mod.load_checkpoint, path, model, optimizer)
-    assert exc is not None, "load_checkpoint returned although there is no file at path: it must raise an error"
-    assert names_path(exc, path), (
-        f"the error for a missing checkpoint does not name the path: got {type(exc).__name__}: {str(exc)[:120]!r}. "
-        f"Put the path in the message, e.g. FileNotFoundError(f'no checkpoint at {{path}}')")
+    if exc is None:
+        raise FAIL("missing_file_accepted")
+    if not names_path(exc, path):
+        raise FAIL("missing_file_error_unnamed", type=type(exc).__name__, error=str(exc)[:120])
 
 
 @pytest.mark.points(2)
@@ -137,16 +136,17 @@ def test_load_corrupt_file_names_path(mod, tmp_path, device):
     write_contract_checkpoint(good, source, optimizer)
     data = good.read_bytes()
     corrupt = {
-        "random bytes": random.Random(0).randbytes(2000),
-        "a checkpoint cut off halfway": data[: len(data) // 2],
-        "an empty file": b"",
+        FAIL("random_bytes"): random.Random(0).randbytes(2000),
+        FAIL("cut_off_halfway"): data[: len(data) // 2],
+        FAIL("empty_file"): b"",
     }
     for i, (what, content) in enumerate(corrupt.items()):
         path = tmp_path / f"corrupt-{i}.pth"
         path.write_bytes(content)
         model, opt = fresh(1, device)
         exc = call_expecting_error(mod.load_checkpoint, path, model, opt)
-        assert exc is not None, f"load_checkpoint accepted a corrupt file ({what}): it must raise an error"
+        if exc is None:
+            raise FAIL("corrupt_file_accepted", what=what)
         if names_path(exc, path):
             continue
         try:
@@ -156,13 +156,8 @@ def test_load_corrupt_file_names_path(mod, tmp_path, device):
         else:
             unwrapped = False
         if unwrapped:
-            pytest.fail(f"load_checkpoint let torch.load's own {type(exc).__name__} through for a corrupt file ({what}), "
-                        "and that error does not name the file. Keep torch.load(path, weights_only=True), catch its "
-                        "error and raise your own whose message includes the path "
-                        "(raise RuntimeError(f'cannot read checkpoint {path}') from exc)")
-        pytest.fail(f"the error for a corrupt file ({what}) does not name the path: got {type(exc).__name__}: "
-                    f"{str(exc)[:100]!r}. Put the path in the message, e.g. "
-                    "raise RuntimeError(f'cannot read checkpoint {path}') from exc")
+            raise FAIL("torch_error_unwrapped", type=type(exc).__name__, what=what)
+        raise FAIL("corrupt_file_error_unnamed", what=what, type=type(exc).__name__, error=str(exc)[:100])
 
 
 # ----------------------------------------------------------------------------- the contract's defaults
@@ -178,7 +173,10 @@ def cpu_default(fn, parameter: str):
 def test_contract_defaults(mod, tmp_path):
     call_expecting_error(mod.load_checkpoint, tmp_path / "none.pth", nn.Linear(1, 1))  # a stub is "not started"
     load, infer, predict = mod.load_checkpoint, mod.load_model_for_inference, mod.predict_single_image
-    problems = (default_problems(load, "load_checkpoint", {"optimizer": None, "map_location": cpu_default(load, "map_location")})
-                + default_problems(infer, "load_model_for_inference", {"map_location": cpu_default(infer, "map_location")})
-                + default_problems(predict, "predict_single_image", {"device": cpu_default(predict, "device")}))
-    assert not problems, "; ".join(problems)
+    failure = defaults_failure([
+        (load, "load_checkpoint", {"optimizer": None, "map_location": cpu_default(load, "map_location")}),
+        (infer, "load_model_for_inference", {"map_location": cpu_default(infer, "map_location")}),
+        (predict, "predict_single_image", {"device": cpu_default(predict, "device")}),
+    ])
+    if failure is not None:
+        raise failure

@@ -11,6 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader.core import failures
+from grader.core.failures import Failure
+
+FAIL = failures.module_table(__file__)
+
 
 def call_expecting_error(fn, *args, **kwargs) -> Exception | None:
     """Call fn; return the exception it raised (None if none). A stub's NotImplementedError passes through."""
@@ -23,12 +28,10 @@ def call_expecting_error(fn, *args, **kwargs) -> Exception | None:
     return None
 
 
-def text_mode_cause(exc: BaseException) -> str | None:
+def text_mode_cause(exc: BaseException) -> Failure | None:
     """The cause of torch.save's bytes meeting a file opened in text mode ('w'), or None for another error."""
     if isinstance(exc, TypeError) and "write() argument must be str" in str(exc):
-        return (f"save_checkpoint wrote into a file opened in text mode ({type(exc).__name__}: {str(exc)[:80]}): "
-                "torch.save writes bytes, so open the (temporary) file in binary mode, 'wb' "
-                "(e.g. os.fdopen(fd, 'wb') or open(tmp, 'wb'))")
+        return FAIL("text_mode_file", error=f"{type(exc).__name__}: {str(exc)[:80]}")
     return None
 
 
@@ -40,7 +43,7 @@ def save(mod, *args):
         cause = text_mode_cause(exc)
         if cause is None:
             raise
-        raise AssertionError(cause) from exc
+        raise cause from exc
 
 
 def small_model(seed: int) -> nn.Module:
@@ -80,7 +83,7 @@ def same(a, b) -> bool:
     return a == b
 
 
-def refused_objects(path: str | os.PathLike) -> str | None:
+def refused_objects(path: str | os.PathLike) -> Failure | None:
     """What a file that torch.load(weights_only=True) refuses holds instead of plain data, in the
     learner's terms (None when the file names no object, cannot be read, or torch < 2.5 cannot list them)."""
     list_globals = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
@@ -89,9 +92,8 @@ def refused_objects(path: str | os.PathLike) -> str | None:
     except Exception:  # noqa: BLE001 - not a readable torch.save file: nothing to name
         return None
     if "builtins.getattr" in names:
-        return ("a bound method: `.state_dict` written without the call parentheses stores the method itself (and "
-                "the whole object it belongs to); call it, `.state_dict()`")
-    return f"pickled objects ({', '.join(names)}), not a dict of tensors" if names else None
+        return FAIL("holds_bound_method")
+    return FAIL("holds_pickled_objects", names=", ".join(names)) if names else None
 
 
 #: A device no grading machine has: tensors tagged with it load only through map_location.
@@ -121,13 +123,9 @@ def record_map_locations(monkeypatch) -> list:
     return calls
 
 
-def foreign_load_failed(who: str, exc: Exception, map_locations: list) -> str:
+def foreign_load_failed(who: str, exc: Exception, map_locations: list) -> Failure:
     """Why ``who`` could not read a file saved on FOREIGN_DEVICE, by the map_location it gave torch.load."""
     error = f"{type(exc).__name__}: {str(exc)[:160]}"
     if map_locations and all(m is None for m in map_locations):
-        return (f"{who} called torch.load without map_location, so a file saved on a GPU (its tensors are tagged "
-                f"{FOREIGN_DEVICE}, a device this machine does not have) cannot be read here ({error}). Pass it on: "
-                "torch.load(path, map_location=map_location, weights_only=True)")
-    return (f"{who} could not read a file saved on another device (its tensors are tagged {FOREIGN_DEVICE}) "
-            f"({error}): torch.load(path, map_location=map_location, weights_only=True) puts every tensor on the "
-            "requested device")
+        return FAIL("load_without_map_location", who=who, device=FOREIGN_DEVICE, error=error)
+    return FAIL("foreign_load_failed", who=who, device=FOREIGN_DEVICE, error=error)
