@@ -36,6 +36,9 @@ from grader.checks.probes import (
     record_steps,
     same_device,
 )
+from grader.core import failures
+
+FAIL = failures.table(__file__)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # torch on one thread: these tensors are tiny
 
@@ -74,15 +77,15 @@ def probe_calls(mod, who: str, device, training: bool = True) -> list[dict]:
     model = Probe().to(device)
     model.train(training)
     run_loop(mod, who, model, loader_of(x, y), device)
-    assert model.calls, f"{who} never called the model"
+    if not model.calls:
+        raise FAIL("model_never_called", who=who)
     return model.calls
 
 
 def check_moves_batches(mod, who: str, device) -> None:
     calls = probe_calls(mod, who, device)
-    assert all(c["moved"] and same_device(c["device"], device) for c in calls), (
-        f"{who} gave the model images that were not moved to the device: images = images.to(device) "
-        f"(device is {device})")
+    if not all(c["moved"] and same_device(c["device"], device) for c in calls):
+        raise FAIL("images_not_moved", who=who, device=device)
 
 
 def check_loop_units(mod, who: str, device, n_batches: int, n_right: int, seed: int = 1) -> None:
@@ -117,23 +120,19 @@ def test_train_step_returns_loss_and_correct(mod, device):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     with naming_batch_argmax("train_step"):
         result = mod.train_step(model, x, y, nn.CrossEntropyLoss(), optimizer)
-    assert isinstance(result, tuple) and len(result) == 2, (
-        f"train_step must return a pair (loss, correct), got {type(result).__name__}: {result!r}")
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise FAIL("step_not_pair", type=type(result).__name__, result=result)
     loss, correct = result
     if is_number(loss) and is_number(correct) and loss == 3 and near(float(correct), want_loss):
-        pytest.fail(f"train_step returned (correct, loss) = ({loss!r}, {correct:.5f}): the two are swapped. Return them "
-                    f"in the contract's order, (loss, correct) = ({want_loss:.5f}, 3).")
-    assert is_number(loss) and isinstance(loss, float), (
-        f"train_step returned the loss as {type(loss).__name__}: return loss.item(), a Python float "
-        "(keeping the tensor keeps its whole graph alive)")
-    assert isinstance(correct, numbers.Integral) and not isinstance(correct, (bool, torch.Tensor)), (
-        f"train_step returned correct as {type(correct).__name__}: return an int, e.g. (predicted == labels).sum().item()")
-    assert math.isclose(loss, want_loss, rel_tol=1e-5), (
-        f"train_step returned loss {loss:.5f}, expected {want_loss:.5f}: the loss of this batch, from the forward "
-        "pass before the update")
-    assert correct == 3, (
-        f"train_step returned correct = {correct}, expected 3 of {BATCH}: count the samples whose arg-max logit "
-        "(before the update) equals the label")
+        raise FAIL("step_pair_swapped", loss=loss, correct=correct, want_loss=want_loss)
+    if not (is_number(loss) and isinstance(loss, float)):
+        raise FAIL("step_loss_not_float", type=type(loss).__name__)
+    if not (isinstance(correct, numbers.Integral) and not isinstance(correct, (bool, torch.Tensor))):
+        raise FAIL("step_correct_not_int", type=type(correct).__name__)
+    if not math.isclose(loss, want_loss, rel_tol=1e-5):
+        raise FAIL("step_loss_wrong", loss=loss, want_loss=want_loss)
+    if correct != 3:
+        raise FAIL("step_correct_wrong", correct=correct, batch=BATCH)
 
 
 @pytest.mark.points(2)
@@ -146,28 +145,25 @@ def test_train_step_updates_with_fresh_gradients(mod, device):
     steps = record_steps(model, optimizer)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     mod.train_step(model, x, y, nn.CrossEntropyLoss(), optimizer)
-    assert steps, "train_step never called optimizer.step(), so the parameters did not change: finish with optimizer.step()"
-    assert len(steps) == 1, f"train_step called optimizer.step() {len(steps)} times: once per batch"
+    if not steps:
+        raise FAIL("step_never_stepped")
+    if len(steps) != 1:
+        raise FAIL("step_stepped_more_than_once", steps=len(steps))
     want = batch_gradient(before, x, y, device)
     got = steps[0]["grads"]
     if not grads_match(got, want):
         stale = {n: torch.full_like(g, 5.0) for n, g in want.items()}
         if grads_match(got, add(want, stale)):
-            pytest.fail("train_step stepped with stale gradients left over from before it was called: "
-                        "start with optimizer.zero_grad(), because backward() adds to .grad")
+            raise FAIL("stale_gradients")
         if grads_empty(got):
-            pytest.fail(empty_step_cause("train_step", current_grads(model)))
+            raise empty_step_cause("train_step", current_grads(model))
         if grads_match(got, stale):
-            pytest.fail("train_step called optimizer.step() before loss.backward() and without clearing the "
-                        "gradients first: it stepped with the stale gradients left over from before it was called. "
-                        "The order is zero_grad, forward, loss, backward, step.")
-        pytest.fail("at optimizer.step() the gradients were not those of this batch's loss: zero_grad, "
-                    "forward, loss = criterion(outputs, labels), loss.backward(), optimizer.step()")
+            raise FAIL("step_before_backward_stale")
+        raise FAIL("step_gradients_wrong")
     after = dict(model.named_parameters())
     for n, w in before.items():
-        assert torch.allclose(after[n].detach(), w - 0.1 * want[n], atol=1e-6), (
-            "train_step: the parameters after the step are not parameters - lr * gradient: let optimizer.step() "
-            "do the update, once")
+        if not torch.allclose(after[n].detach(), w - 0.1 * want[n], atol=1e-6):
+            raise FAIL("update_not_sgd_step")
 
 
 # --------------------------------------------------------------------------- train_epoch
@@ -178,29 +174,28 @@ def test_train_step_updates_with_fresh_gradients(mod, device):
 def test_train_epoch_steps_once_per_batch_after_backward(mod, device):
     steps, batches, left = run_train_epoch(mod, device)
     n = len(batches)
-    assert steps, ("train_epoch never called optimizer.step(), so nothing was learned: each batch needs "
-                   "zero_grad, forward, loss, backward, step")
-    assert len(steps) == n, f"train_epoch called optimizer.step() {len(steps)} times for {n} batches: step once per batch"
+    if not steps:
+        raise FAIL("epoch_never_stepped")
+    if len(steps) != n:
+        raise FAIL("steps_per_batch", steps=len(steps), batches=n)
     if grads_empty(steps[0]["grads"]):
-        pytest.fail(empty_step_cause("train_epoch", left))
+        raise empty_step_cause("train_epoch", left)
     for i in range(n):
         want = batch_gradient(steps[i]["params"], *batches[i], device)
         if grads_match(steps[i]["grads"], want):
             continue
         if i > 0 and grads_match(steps[i]["grads"], batch_gradient(steps[i - 1]["params"], *batches[i - 1], device)):
-            pytest.fail(f"optimizer.step() for batch {i + 1} used the gradients of batch {i}: it ran before this "
-                        "batch's loss.backward(). The order is zero_grad, forward, loss, backward, step.")
+            raise FAIL("step_used_previous_batch", batch=i + 1, previous=i)
         if i == 0:
-            pytest.fail("the first optimizer.step() did not use the first batch's gradient: call loss.backward() on "
-                        "criterion(model(images), labels) of that batch right before optimizer.step()")
+            raise FAIL("first_step_wrong_gradient")
 
 
 @pytest.mark.points(2)
 @pytest.mark.needs("test_train_epoch_steps_once_per_batch_after_backward")
 def test_train_epoch_clears_gradients_every_step(mod, device):
     steps, batches, left = run_train_epoch(mod, device)
-    assert len(steps) == len(batches), (
-        f"train_epoch called optimizer.step() {len(steps)} times for {len(batches)} batches: step once per batch")
+    if len(steps) != len(batches):
+        raise FAIL("steps_per_batch", steps=len(steps), batches=len(batches))
     total = None
     for i, (step, batch) in enumerate(zip(steps, batches)):
         want = batch_gradient(step["params"], *batch, device)
@@ -209,23 +204,20 @@ def test_train_epoch_clears_gradients_every_step(mod, device):
         if grads_match(got, want):
             continue
         if i > 0 and grads_match(got, total):
-            pytest.fail(f"gradients piled up: at step {i + 1} .grad held the sum of the gradients of batches 1..{i + 1}, "
-                        "because loss.backward() adds to .grad. Call optimizer.zero_grad() every step, before backward().")
+            raise FAIL("gradients_piled_up", step=i + 1)
         if grads_empty(got):
-            pytest.fail(empty_step_cause("train_epoch", left))
-        pytest.fail(f"at step {i + 1} the gradients were not those of batch {i + 1} alone: each step is "
-                    "zero_grad, forward, loss, backward, step")
+            raise empty_step_cause("train_epoch", left)
+        raise FAIL("step_not_this_batch", step=i + 1)
 
 
 @pytest.mark.points(2)
 @pytest.mark.needs("test_train_step_returns_loss_and_correct")  # the reference train_epoch calls train_step
 def test_train_epoch_uses_training_mode(mod, device):
     calls = probe_calls(mod, "train_epoch", device, training=False)  # as validate() leaves it
-    assert all(c["training"] for c in calls), (
-        "train_epoch ran the model in evaluation mode: call model.train() at its start (validate() switches to "
-        "eval mode, and dropout stays off until you switch back)")
-    assert all(c["grad"] for c in calls), (
-        "train_epoch ran the model with gradient tracking off: remove torch.no_grad() from the training loop")
+    if not all(c["training"] for c in calls):
+        raise FAIL("epoch_eval_mode")
+    if not all(c["grad"] for c in calls):
+        raise FAIL("epoch_no_grad")
 
 
 @pytest.mark.points(1)
@@ -252,14 +244,12 @@ def test_train_epoch_progress_bar(mod, device, capsys):
     capsys.readouterr()
     mod.train_epoch(model, loader_of(x, y), nn.CrossEntropyLoss(), optimizer, device, progress=True)
     shown = capsys.readouterr()
-    assert BAR.search(shown.err + shown.out), (
-        "train_epoch(..., progress=True) showed no tqdm progress bar: wrap the loader, "
-        "e.g. for images, labels in tqdm(loader, disable=not progress)")
+    if not BAR.search(shown.err + shown.out):
+        raise FAIL("no_progress_bar")
     mod.train_epoch(model, loader_of(x, y), nn.CrossEntropyLoss(), optimizer, device, progress=False)
     shown = capsys.readouterr()
-    assert not BAR.search(shown.err), (
-        "train_epoch(..., progress=False) still drew a progress bar: show it only when progress is true, "
-        "e.g. tqdm(loader, disable=not progress)")
+    if BAR.search(shown.err):
+        raise FAIL("progress_bar_when_off")
 
 
 # --------------------------------------------------------------------------- validate
@@ -267,17 +257,15 @@ def test_train_epoch_progress_bar(mod, device, capsys):
 @pytest.mark.points(2)
 def test_validate_uses_eval_mode(mod, device):
     calls = probe_calls(mod, "validate", device, training=True)  # as train_epoch leaves it
-    assert not any(c["training"] for c in calls), (
-        "validate ran the model in training mode: call model.eval() first, so dropout is off and BatchNorm uses "
-        "its running statistics")
+    if any(c["training"] for c in calls):
+        raise FAIL("validate_training_mode")
 
 
 @pytest.mark.points(1)
 def test_validate_tracks_no_gradients(mod, device):
     calls = probe_calls(mod, "validate", device)
-    assert not any(c["grad"] for c in calls), (
-        "validate tracked gradients: run its loop inside `with torch.no_grad():` (or torch.inference_mode()), "
-        "validation needs no backward pass and this saves memory and time")
+    if any(c["grad"] for c in calls):
+        raise FAIL("validate_tracked_gradients")
 
 
 @pytest.mark.points(1)
@@ -290,11 +278,10 @@ def test_validate_leaves_parameters_untouched(mod, device):
     mod.validate(model, loader_of(x, y), nn.CrossEntropyLoss(), device)
     after = model.state_dict()
     changed = [k for k, v in before.items() if not torch.equal(v, after[k])]
-    assert not changed, (
-        f"validate changed the model's state ({', '.join(changed)}) although it ran the model in evaluation mode: "
-        "validation must only look, with no backward pass and no optimizer step")
-    assert all(p.grad is None for p in model.parameters()), (
-        "validate left gradients on the parameters: it must not call loss.backward()")
+    if changed:
+        raise FAIL("validate_changed_state", changed=", ".join(changed))
+    if not all(p.grad is None for p in model.parameters()):
+        raise FAIL("validate_left_gradients")
 
 
 @pytest.mark.points(1)
@@ -336,11 +323,9 @@ def test_loop_trains_mnist(mod, device):
     train_loss, train_acc = mod.train_epoch(model, train_loader, criterion, optimizer, device, progress=False)
     val_loss, val_acc = mod.validate(model, val_loader, criterion, device)
     true_acc = accuracy(model, x_val, y_val, device)
-    assert true_acc >= MNIST_THRESHOLD, (
-        f"one epoch of your train_epoch on {MNIST_TRAIN:,} MNIST images brought a known-good MLP to only {true_acc:.1f}% "
-        f"validation accuracy (a correct loop reaches at least {MNIST_THRESHOLD:.0f}%): check the five steps")
-    assert math.isclose(float(val_acc), true_acc, abs_tol=0.01), (
-        f"validate reported {float(val_acc):.2f}% on the MNIST validation slice, but the model classifies "
-        f"{true_acc:.2f}% of it right")
-    assert float(train_loss) < 1.0 and float(val_loss) < 0.6, (
-        f"after one epoch the losses should be well below 1 (train {float(train_loss):.3f}, val {float(val_loss):.3f})")
+    if true_acc < MNIST_THRESHOLD:
+        raise FAIL("mnist_accuracy_low", images=MNIST_TRAIN, acc=true_acc, threshold=MNIST_THRESHOLD)
+    if not math.isclose(float(val_acc), true_acc, abs_tol=0.01):
+        raise FAIL("mnist_validate_disagrees", reported=float(val_acc), acc=true_acc)
+    if not (float(train_loss) < 1.0 and float(val_loss) < 0.6):
+        raise FAIL("mnist_losses_high", train=float(train_loss), val=float(val_loss))

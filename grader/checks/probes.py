@@ -3,8 +3,8 @@ writes down how it was called, loaders of batches that must be moved to the devi
 gradients an optimizer step should have seen.
 
 A probe classifies N_FEATURES = 4 inputs into N_CLASSES = 3 classes; loaders give batches of
-BATCH = 8 samples, x (B, 4) and labels (B,), as Unmoved tensors. Failures raise AssertionError
-(or pytest's fail) with a learner-facing message.
+BATCH = 8 samples, x (B, 4) and labels (B,), as Unmoved tensors. Failures are keyed causes of
+probes.toml, said in each language.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,6 +21,10 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.dataloader import default_collate
 
 from grader.checks.devices import OnDevice, Unmoved, unmoved
+from grader.core import failures
+from grader.core.failures import Failure
+
+FAIL = failures.module_table(__file__)
 
 N_FEATURES, N_CLASSES = 4, 3
 BATCH = 8
@@ -89,12 +92,11 @@ def is_number(value) -> bool:
 
 def check_numbers(result, who: str) -> tuple[float, float]:
     """(avg_loss, accuracy) from a result that must be a pair of plain numbers."""
-    assert isinstance(result, tuple) and len(result) == 2, (
-        f"{who} must return a pair (avg_loss, accuracy), got {type(result).__name__}: {result!r}")
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise FAIL("not_a_pair", who=who, type=type(result).__name__, result=result)
     for name, value in zip(("avg_loss", "accuracy"), result):
-        assert is_number(value), (
-            f"{who} returned {name} as {type(value).__name__}: return a plain Python number "
-            "(turn a one-element tensor into a float with .item())")
+        if not is_number(value):
+            raise FAIL("not_a_number", who=who, name=name, type=type(value).__name__)
     return float(result[0]), float(result[1])
 
 
@@ -118,41 +120,30 @@ def naming_batch_argmax(who: str) -> Iterator[None]:
         sizes = _BATCH_ARGMAX.search(str(exc))
         if sizes is None or sizes.group(1) == sizes.group(2):
             raise
-        pytest.fail(f"{who} compared a tensor of {N_CLASSES} entries (one per class) with the {BATCH} labels of the "
-                    f"batch ({type(exc).__name__}: size {N_CLASSES} vs {BATCH}): the prediction was taken over the "
-                    "batch dimension, e.g. outputs.argmax(dim=0), which picks the best sample for each class. Take the "
-                    "arg-max over the classes, outputs.argmax(dim=1): one predicted class per sample.")
+        raise FAIL("argmax_over_batch", who=who, classes=N_CLASSES, batch=BATCH, error=type(exc).__name__) from exc
 
 
 def check_units(who: str, avg_loss: float, accuracy: float, want_loss: float, want_acc: float,
                 n_samples: int, n_batches: int, batch_size: int) -> None:
     """Learner-facing diagnosis of the usual unit mistakes in (avg_loss, accuracy)."""
     if not near(accuracy, want_acc) and near(avg_loss, want_acc) and near(accuracy, want_loss):
-        pytest.fail(f"{who} returned (accuracy, avg_loss) = ({avg_loss:.3f}, {accuracy:.4f}): the two are swapped. "
-                    f"Return them in the contract's order, (avg_loss, accuracy) = ({want_loss:.4f}, {want_acc:.3f}).")
+        raise FAIL("loss_and_accuracy_swapped", who=who, loss=avg_loss, acc=accuracy, want_loss=want_loss,
+                   want_acc=want_acc)
     if not near(accuracy, want_acc):
         if near(accuracy, want_acc / 100):
-            pytest.fail(f"{who} returned accuracy {accuracy:.4f}, a fraction: it must be a percentage "
-                        f"from 0 to 100 ({want_acc:.1f} here). Use 100.0 * correct / total.")
+            raise FAIL("accuracy_as_fraction", who=who, acc=accuracy, want_acc=want_acc)
         if near(accuracy, want_acc * n_samples / 100):
-            pytest.fail(f"{who} returned accuracy {accuracy:g}, the count of right answers: divide by the "
-                        f"number of samples and multiply by 100 ({want_acc:.1f}% here).")
-        pytest.fail(f"{who} returned accuracy {accuracy:.3f}%, expected {want_acc:.3f}%: count the samples whose "
-                    "arg-max logit equals the label, over all batches, then 100 * correct / total.")
+            raise FAIL("accuracy_as_count", who=who, acc=accuracy, want_acc=want_acc)
+        raise FAIL("accuracy_wrong", who=who, acc=accuracy, want_acc=want_acc)
     if not near(avg_loss, want_loss):
         ratio = avg_loss / want_loss if want_loss else float("nan")
         if math.isclose(ratio, n_batches, rel_tol=1e-3):
-            pytest.fail(f"{who} returned avg_loss {avg_loss:.4f}, the sum of the {n_batches} batch losses: "
-                        f"divide by the number of batches (or weight by batch size and divide by the "
-                        f"number of samples) to get the mean {want_loss:.4f}.")
+            raise FAIL("loss_summed_over_batches", who=who, loss=avg_loss, batches=n_batches, want_loss=want_loss)
         if math.isclose(ratio, 1 / batch_size, rel_tol=1e-3):
-            pytest.fail(f"{who} returned avg_loss {avg_loss:.4f}: the batch losses are already means, so "
-                        "dividing their sum by the number of samples shrinks it by the batch size. Divide by "
-                        "the number of batches, or multiply each batch loss by its batch size first.")
+            raise FAIL("batch_means_divided_by_samples", who=who, loss=avg_loss)
         if math.isclose(ratio, n_samples, rel_tol=1e-3):
-            pytest.fail(f"{who} returned avg_loss {avg_loss:.4f}, a sum over samples: divide by the number "
-                        f"of samples to get the mean {want_loss:.4f}.")
-        pytest.fail(f"{who} returned avg_loss {avg_loss:.4f}, expected the mean loss per sample {want_loss:.4f}.")
+            raise FAIL("loss_summed_over_samples", who=who, loss=avg_loss, want_loss=want_loss)
+        raise FAIL("loss_wrong", who=who, loss=avg_loss, want_loss=want_loss)
 
 
 def record_steps(model: nn.Module, optimizer: torch.optim.Optimizer) -> list[dict]:
@@ -198,15 +189,12 @@ def current_grads(model: nn.Module) -> dict:
     return {n: None if p.grad is None else p.grad.detach().clone() for n, p in model.named_parameters()}
 
 
-def empty_step_cause(who: str, left: dict) -> str:
+def empty_step_cause(who: str, left: dict) -> Failure:
     """Why optimizer.step() saw no gradients, told apart by what backward() left behind.
 
     Gradients present after the call mean backward() ran after the step; none left means
     they were cleared between backward() and step().
     """
     if grads_empty(left):
-        return (f"{who}: the gradients were wiped before the step: optimizer.zero_grad() ran between "
-                "loss.backward() and optimizer.step(), so the step had nothing to apply. Clear the gradients "
-                "before the forward pass (or after the step), never between backward and step.")
-    return (f"{who} called optimizer.step() before loss.backward(): at the step this batch's gradients did not "
-            "exist yet, so the parameters did not move. The order is zero_grad, forward, loss, backward, step.")
+        return FAIL("gradients_wiped_before_step", who=who)
+    return FAIL("step_before_backward", who=who)
