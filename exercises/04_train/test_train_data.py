@@ -13,7 +13,10 @@ import pytest
 import torch
 
 from grader.checks.checkpoints import call_expecting_error
-from grader.checks.signatures import default_problems
+from grader.checks.signatures import defaults_failure
+from grader.core import failures
+
+FAIL = failures.table(__file__)
 
 GRADES = "train"
 MEAN, STD = 0.1307, 0.3081
@@ -31,28 +34,29 @@ def test_mnist_transform_values(mod):
     pixels[0, 0], pixels[0, 1] = 0, 255
     scaled = pixels.astype(np.float64) / 255
     want = (scaled - MEAN) / STD
-    wrong = {
-        "the constants 0.5 / 0.5: use MNIST's own mean 0.1307 and std 0.3081": (scaled - 0.5) / 0.5,
-        "no Normalize step: add Normalize((0.1307,), (0.3081,)) after ToTensor": scaled,
-        "no ToTensor scaling (pixels were not divided by 255): put ToTensor() first": (pixels - MEAN) / STD,
-        "mean and std swapped: Normalize((0.1307,), (0.3081,)) takes the mean first": (scaled - STD) / MEAN,
-    }
     transform = mod.mnist_transform()
-    for kind, image in (("a PIL image", Image.fromarray(pixels)), ("a (28, 28) uint8 array", pixels)):
+    for kind, image in ((FAIL("pil_image"), Image.fromarray(pixels)), (FAIL("uint8_array"), pixels)):
         out = transform(image)
-        assert isinstance(out, torch.Tensor), f"mnist_transform()({kind}) must give a tensor, got {type(out).__name__}"
-        assert tuple(out.shape) == (1, 28, 28), (
-            f"mnist_transform()({kind}) must give shape (1, 28, 28) (channel first), got {tuple(out.shape)}")
-        assert out.dtype == torch.float32, f"mnist_transform()({kind}) must give float32, got {out.dtype}"
+        if not isinstance(out, torch.Tensor):
+            raise FAIL("transform_not_tensor", kind=kind, type=type(out).__name__)
+        if tuple(out.shape) != (1, 28, 28):
+            raise FAIL("transform_shape", kind=kind, shape=tuple(out.shape))
+        if out.dtype != torch.float32:
+            raise FAIL("transform_dtype", kind=kind, dtype=out.dtype)
         got = out[0].double().numpy()
         if np.allclose(got, want, atol=1e-4):
             continue
-        for mistake, values in wrong.items():
+        wrong = [
+            (FAIL("half_constants", kind=kind), (scaled - 0.5) / 0.5),
+            (FAIL("no_normalize", kind=kind), scaled),
+            (FAIL("no_to_tensor_scaling", kind=kind), (pixels - MEAN) / STD),
+            (FAIL("mean_std_swapped", kind=kind), (scaled - STD) / MEAN),
+        ]
+        for cause, values in wrong:
             if np.allclose(got, values, atol=1e-4):
-                pytest.fail(f"mnist_transform() on {kind}: {mistake}")
-        pytest.fail(f"mnist_transform() on {kind}: pixel 0 must become {(0 - MEAN) / STD:.4f} and 255 "
-                    f"{(1 - MEAN) / STD:.4f}, got {got[0, 0]:.4f} and {got[0, 1]:.4f}: "
-                    "ToTensor() then Normalize((0.1307,), (0.3081,))")
+                raise cause
+        raise FAIL("transform_values", kind=kind, black=(0 - MEAN) / STD, white=(1 - MEAN) / STD,
+                   got_black=got[0, 0], got_white=got[0, 1])
 
 
 # --------------------------------------------------------------------------- split_indices
@@ -61,42 +65,40 @@ def as_array(indices, which: str) -> np.ndarray:
     if isinstance(indices, torch.Tensor):
         indices = indices.cpu().numpy()
     arr = np.asarray(indices)
-    assert arr.ndim == 1 and (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)), (
-        f"split_indices: the {which} indices must be a 1-D sequence of integers, got shape {arr.shape}, dtype {arr.dtype}")
+    if not (arr.ndim == 1 and (arr.size == 0 or np.issubdtype(arr.dtype, np.integer))):
+        raise FAIL("indices_not_integers", which=which, shape=arr.shape, dtype=arr.dtype)
     return arr
 
 
 def split(mod, n, **kwargs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     result = mod.split_indices(n, **kwargs)
-    assert isinstance(result, (tuple, list)) and len(result) == 3, (
-        "split_indices must return three index arrays (train, val, test)")
+    if not (isinstance(result, (tuple, list)) and len(result) == 3):
+        raise FAIL("split_not_three")
     return tuple(as_array(part, which) for part, which in zip(result, ("train", "val", "test")))
 
 
 def check_partition(parts: tuple[np.ndarray, ...], n: int) -> None:
     names = ("train", "val", "test")
     for name, part in zip(names, parts):
-        assert len(np.unique(part)) == len(part), f"split_indices: the {name} indices contain duplicates"
+        if len(np.unique(part)) != len(part):
+            raise FAIL("split_duplicates", name=name)
     for i in range(3):
         for j in range(i + 1, 3):
             shared = np.intersect1d(parts[i], parts[j])
-            assert shared.size == 0, (
-                f"split_indices: {names[i]} and {names[j]} share {shared.size} "
-                f"{'index' if shared.size == 1 else 'indices'} (e.g. {shared[0]}), so the "
-                "model would be scored on images it trained on. Shuffle range(n) once (a permutation) and cut "
-                "it into consecutive pieces.")
+            if shared.size:
+                raise FAIL("split_parts_overlap", first=names[i], second=names[j], shared=shared.size,
+                           indices=FAIL("one_index") if shared.size == 1 else FAIL("several_indices"), example=shared[0])
     everything = np.concatenate(parts)
-    assert len(everything) == n and np.array_equal(np.sort(everything), np.arange(n)), (
-        f"split_indices({n}): together the three parts must be exactly range({n}); "
-        f"got {len(everything)} indices, {len(np.setdiff1d(np.arange(n), everything))} of range(n) missing")
+    if not (len(everything) == n and np.array_equal(np.sort(everything), np.arange(n))):
+        raise FAIL("split_not_covering", n=n, total=len(everything), missing=len(np.setdiff1d(np.arange(n), everything)))
 
 
 @pytest.mark.points(1)
 def test_split_indices_mnist_sizes(mod):
     parts = split(mod, 70_000)
     sizes = tuple(len(p) for p in parts)
-    assert sizes == (42_000, 14_000, 14_000), (
-        f"split_indices(70000) must give 42000 / 14000 / 14000 (60% / 20% / 20%), got {sizes[0]} / {sizes[1]} / {sizes[2]}")
+    if sizes != (42_000, 14_000, 14_000):
+        raise FAIL("mnist_split_sizes", train=sizes[0], val=sizes[1], test=sizes[2])
     check_partition(parts, 70_000)
 
 
@@ -109,16 +111,16 @@ def test_split_indices_disjoint_and_covering(mod):
 @pytest.mark.points(1)
 def test_split_indices_seeded_and_shuffled(mod):
     a, b = split(mod, 500, seed=3), split(mod, 500, seed=3)
-    assert all(np.array_equal(p, q) for p, q in zip(a, b)), (
-        "split_indices with the same seed must give the same split every time: draw from a generator "
-        "seeded with `seed` (e.g. np.random.default_rng(seed).permutation(n))")
-    assert not np.array_equal(np.sort(a[0]), np.arange(len(a[0]))), (
-        "split_indices did not shuffle: the training part is just the first indices 0, 1, 2, ...; "
-        "shuffle range(n) before cutting it")
+    if not all(np.array_equal(p, q) for p, q in zip(a, b)):
+        raise FAIL("split_not_reproducible")
+    if np.array_equal(np.sort(a[0]), np.arange(len(a[0]))):
+        raise FAIL("split_not_shuffled")
     c = split(mod, 500, seed=4)
-    assert not np.array_equal(a[0], c[0]), "split_indices ignores its seed: seeds 3 and 4 gave the same split"
+    if np.array_equal(a[0], c[0]):
+        raise FAIL("split_ignores_seed")
     d, e = split(mod, 500), split(mod, 500)
-    assert np.array_equal(d[0], e[0]), "split_indices with the default seed must be reproducible too"
+    if not np.array_equal(d[0], e[0]):
+        raise FAIL("split_default_seed_not_reproducible")
 
 
 PARTS = ("train", "val", "test")
@@ -140,27 +142,21 @@ def test_split_indices_other_sizes(mod):
     results = [tuple(len(p) for p in part) for part in parts]
     order = wrong_order(cases, results)
     if order is not None:
-        pytest.fail(f"split_indices returned its parts in the order ({', '.join(order)}): with sizes {results[0]} "
-                    f"for n=7 where (train, val, test) is {cases[0][2]}, and likewise for every fraction tried. "
-                    "Return them as (train, val, test).")
+        raise FAIL("split_parts_reordered", order=", ".join(order), got=results[0], want=cases[0][2])
     rest_to_val = [(int(n * f[0]), n - int(n * f[0]) - int(n * f[2]), int(n * f[2])) for n, f, _ in cases]
     if results == rest_to_val:
-        pytest.fail(f"split_indices gave the rest to val and int(n * fractions[2]) to test: sizes {results}, expected "
-                    f"{[sizes for _, _, sizes in cases]}. val is int(n * fractions[1]); test gets the rest.")
+        raise FAIL("split_rest_to_val", got=results, want=[sizes for _, _, sizes in cases])
     for (n, fractions, sizes), got, part in zip(cases, results, parts):
         if got == sizes:
             check_partition(part, n)
             continue
         default = (int(n * 0.6), int(n * 0.2), n - int(n * 0.6) - int(n * 0.2))
         if fractions != (0.6, 0.2, 0.2) and got == default:
-            pytest.fail(f"split_indices ignores its fractions argument: with fractions={fractions} it still cut "
-                        f"{n} into 60% / 20% / 20% {got}, expected {sizes}")
+            raise FAIL("split_ignores_fractions", fractions=fractions, n=n, got=got, want=sizes)
         rounded = (round(n * fractions[0]), round(n * fractions[1]))
         if got[:2] == rounded and rounded != sizes[:2]:
-            pytest.fail(f"split_indices({n}, fractions={fractions}) rounded the sizes to {got}: truncate with "
-                        f"int(n * fraction) for train and val (the rest is test), which gives {sizes}")
-        pytest.fail(f"split_indices({n}, fractions={fractions}) must give sizes {sizes} (int(n * fraction) for train "
-                    f"and val, the rest for test), got {got}")
+            raise FAIL("split_rounded", n=n, fractions=fractions, got=got, want=sizes)
+        raise FAIL("split_sizes_wrong", n=n, fractions=fractions, want=sizes, got=got)
 
 
 # --------------------------------------------------------------------------- the contract's defaults
@@ -168,8 +164,11 @@ def test_split_indices_other_sizes(mod):
 @pytest.mark.points(1)
 def test_contract_defaults(mod):
     call_expecting_error(lambda: mod.EarlyStopping().step(1.0))  # still the stub: "not started", not a free point
-    problems = (default_problems(mod.split_indices, "split_indices", {"fractions": (0.6, 0.2, 0.2), "seed": 42})
-                + default_problems(mod.train_epoch, "train_epoch", {"progress": True})
-                + default_problems(mod.EarlyStopping, "EarlyStopping", {"patience": 3, "min_delta": 0.0})
-                + default_problems(mod.fit, "fit", {"early_stopping": None, "best_path": None}))
-    assert not problems, "; ".join(problems)
+    failure = defaults_failure([
+        (mod.split_indices, "split_indices", {"fractions": (0.6, 0.2, 0.2), "seed": 42}),
+        (mod.train_epoch, "train_epoch", {"progress": True}),
+        (mod.EarlyStopping, "EarlyStopping", {"patience": 3, "min_delta": 0.0}),
+        (mod.fit, "fit", {"early_stopping": None, "best_path": None}),
+    ])
+    if failure is not None:
+        raise failure
