@@ -14,6 +14,10 @@ from torch import nn
 
 from grader.checks.checkpoints import refused_objects
 from grader.checks.probes import BATCH, N_CLASSES, N_FEATURES, is_number, loader_of, random_data
+from grader.core import failures
+from grader.core.failures import Failure
+
+FAIL = failures.table(__file__)
 
 GRADES = "train"
 
@@ -66,20 +70,15 @@ def check_validation_passes(model: ScriptedNet, epochs: int) -> None:
     count = {key: model.passes.count(key) for key in [("train", True), ("train", False), ("val", True), ("val", False)]}
     if count["train", False] and not count["val", False]:
         if count["val", True]:
-            pytest.fail(f"fit swapped the loaders: it trained on val_loader and validated on train_loader "
-                        f"({count['train', False]} evaluation passes over train_loader in {epochs} epochs). Call "
-                        "train_epoch(model, train_loader, ...) then validate(model, val_loader, ...)")
-        pytest.fail(f"fit evaluated on train_loader ({count['train', False]} evaluation passes in {epochs} epochs) and "
-                    "never on val_loader: call validate(model, val_loader, criterion, device)")
+            raise FAIL("loaders_swapped", passes=count["train", False], epochs=epochs)
+        raise FAIL("validated_on_train_loader", passes=count["train", False], epochs=epochs)
     trained = count["train", True]
     if trained != epochs and trained == len(model.snapshots):
-        pytest.fail(f"fit ran {trained} epochs when asked for epochs={epochs} (train_epoch and validate ran {trained} "
-                    f"times each): the epoch loop runs {abs(trained - epochs)} time(s) too "
-                    f"{'few' if trained < epochs else 'many'}. Loop `for epoch in range(epochs)` (or range(1, epochs + 1))"
-                    + ("; range(1, epochs) is one short." if trained < epochs else "."))
-    assert len(model.snapshots) == epochs, (
-        f"fit went over val_loader {len(model.snapshots)} times in {epochs} epochs: validate on it once per epoch, "
-        "after that epoch's train_epoch")
+        if trained < epochs:
+            raise FAIL("too_few_epochs", trained=trained, epochs=epochs, off=epochs - trained)
+        raise FAIL("too_many_epochs", trained=trained, epochs=epochs, off=trained - epochs)
+    if len(model.snapshots) != epochs:
+        raise FAIL("validation_passes", passes=len(model.snapshots), epochs=epochs)
 
 
 def scripted_setup(device: torch.device):
@@ -105,13 +104,15 @@ def scripted_val_loss(epoch: int, y_val: torch.Tensor) -> float:
 
 def check_history(history, epochs: int) -> None:
     keys = {"train_loss", "train_acc", "val_loss", "val_acc"}
-    assert isinstance(history, dict), f"fit must return a dict of lists, got {type(history).__name__}"
-    assert set(history) == keys, f"fit's history must have exactly the keys {sorted(keys)}, got {sorted(history)}"
+    if not isinstance(history, dict):
+        raise FAIL("history_not_dict", type=type(history).__name__)
+    if set(history) != keys:
+        raise FAIL("history_keys", keys=sorted(keys), got=sorted(history))
     for key in sorted(keys):
-        assert len(history[key]) == epochs, (
-            f"history[{key!r}] has {len(history[key])} entries after {epochs} epochs: append one per epoch")
-        assert all(is_number(v) for v in history[key]), (
-            f"history[{key!r}] holds {type(history[key][0]).__name__} values: store plain numbers (.item())")
+        if len(history[key]) != epochs:
+            raise FAIL("history_length", entry=key, entries=len(history[key]), epochs=epochs)
+        if not all(is_number(v) for v in history[key]):
+            raise FAIL("history_not_numbers", entry=key, type=type(history[key][0]).__name__)
 
 
 @pytest.mark.points(1)
@@ -122,53 +123,49 @@ def test_fit_history(mod, device, tmp_path, monkeypatch):
     history = mod.fit(model, train_loader, val_loader, nn.CrossEntropyLoss(), optimizer, device, epochs=5)
     check_validation_passes(model, 5)
     check_history(history, 5)
-    assert np.allclose(history["val_acc"], VAL_SCRIPT), (
-        f"history['val_acc'] is {history['val_acc']}, but validate() scored {VAL_SCRIPT}: record validate's accuracy "
-        "of each epoch")
+    if not np.allclose(history["val_acc"], VAL_SCRIPT):
+        raise FAIL("history_val_acc", got=history["val_acc"], want=VAL_SCRIPT)
     want = [scripted_val_loss(e, y_val) for e in range(1, 6)]
-    assert np.allclose(history["val_loss"], want, rtol=1e-4), (
-        f"history['val_loss'] is {np.round(history['val_loss'], 4).tolist()}, but validate() gave "
-        f"{np.round(want, 4).tolist()}: record validate's loss of each epoch")
-    assert all(0 <= a <= 100 for a in history["train_acc"]), "history['train_acc'] must hold percentages (0..100)"
+    if not np.allclose(history["val_loss"], want, rtol=1e-4):
+        raise FAIL("history_val_loss", got=np.round(history["val_loss"], 4).tolist(), want=np.round(want, 4).tolist())
+    if not all(0 <= a <= 100 for a in history["train_acc"]):
+        raise FAIL("train_acc_not_percent")
     written = sorted(p.name for p in tmp_path.rglob("*"))
-    assert not written, f"fit wrote {written} although best_path is None: save the model only when best_path is given"
+    if written:
+        raise FAIL("wrote_without_best_path", written=written)
 
 
 def saved_epochs(model: ScriptedNet, best_path) -> list[int]:
     """The epochs (1-based) whose model ``best_path`` holds; fails with the cause when it is not a state_dict."""
-    assert best_path.is_file(), f"fit(best_path=...) did not write {best_path.name}: torch.save(model.state_dict(), best_path)"
+    if not best_path.is_file():
+        raise FAIL("best_not_written", name=best_path.name)
     try:
         saved = torch.load(best_path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure is the learner's to fix
+    except Exception as exc:
         held = refused_objects(best_path)
-        pytest.fail(f"{best_path.name} is not a loadable state_dict ({type(exc).__name__})"
-                    + (f": it holds {held}" if held else "") + ". Save torch.save(model.state_dict(), best_path)"
-                    + ("" if held and "bound method" in str(held) else ", not the model object"))
-    assert isinstance(saved, dict), (
-        f"{best_path.name} holds a {type(saved).__name__}, not a state_dict: torch.save(model.state_dict(), best_path)")
+        method = held is not None and held.key == "checkpoints.holds_bound_method"
+        raise FAIL("best_not_loadable", name=best_path.name, error=type(exc).__name__,
+                   held=FAIL("it_holds", held=held) if held else "", object="" if method else FAIL("not_the_model")) from exc
+    if not isinstance(saved, dict):
+        raise FAIL("best_not_state_dict", name=best_path.name, type=type(saved).__name__)
     try:
         ScriptedNet(torch.zeros(N_VAL, dtype=torch.long)).load_state_dict(saved)
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"the saved file does not load into a fresh model ({type(exc).__name__}: {exc}): save model.state_dict()")
+    except Exception as exc:
+        raise FAIL("best_does_not_load", error=f"{type(exc).__name__}: {exc}") from exc
     return [e + 1 for e, snap in enumerate(model.snapshots) if all(torch.equal(saved[k], v) for k, v in snap.items())]
 
 
-def wrong_best(epoch: int | None, best: int, name: str) -> str:
+def wrong_best(epoch: int | None, best: int, name: str) -> Failure:
     """Why ``name`` holds the model of ``epoch`` rather than of ``best``, by what sets that epoch apart."""
     acc = [f"{a:.0f}%" for a in VAL_SCRIPT]
     if epoch is None:
-        return (f"{name} holds none of the models fit validated: save model.state_dict() right after the epoch "
-                "whose val_acc is a new best")
-    held = f"{name} holds the model of epoch {epoch} (val_acc {acc[epoch - 1]}), not the best epoch {best} ({acc[best - 1]})"
+        return FAIL("best_holds_no_model", name=name)
+    held = FAIL("holds_epoch", name=name, epoch=epoch, acc=acc[epoch - 1], best=best, best_acc=acc[best - 1])
     if epoch == LOWEST_LOSS:
-        return (f"{held}. Epoch {epoch} had the lowest val_loss but not the highest val_acc (val_acc per epoch: {acc}): "
-                "the best model is the one with the highest validation accuracy. Save when val_acc beats the best "
-                "val_acc so far.")
+        return FAIL("saved_lowest_val_loss", held=held, epoch=epoch, accs=acc)
     if epoch == TIE:
-        return (f"{held}. Epoch {epoch} only equalled the best val_acc {acc[best - 1]} of epoch {best}: a new best must "
-                "be strictly higher (val_acc > best_acc), so a tie keeps the earlier model.")
-    return (f"{held}; val_acc per epoch was {acc}. Save only when val_acc beats the best so far, and remember the "
-            "new best.")
+        return FAIL("saved_on_tie", held=held, epoch=epoch, best_acc=acc[best - 1], best=best)
+    return FAIL("saved_not_best", held=held, accs=acc)
 
 
 @pytest.mark.points(2)
@@ -180,7 +177,7 @@ def test_fit_saves_only_new_best(mod, device, tmp_path):
     check_validation_passes(model, 5)
     matches = saved_epochs(model, best_path)
     if BEST not in matches:
-        pytest.fail(wrong_best(matches[-1] if matches else None, BEST, best_path.name))
+        raise wrong_best(matches[-1] if matches else None, BEST, best_path.name)
 
 
 class StopAfter:
@@ -202,12 +199,12 @@ def test_fit_stops_early(mod, device, tmp_path, monkeypatch):
     stopper = StopAfter(2)
     history = mod.fit(model, train_loader, val_loader, nn.CrossEntropyLoss(), optimizer, device, epochs=5,
                       early_stopping=stopper)
-    assert stopper.seen, "fit never called early_stopping.step(val_loss): call it after each epoch's validation"
-    assert len(stopper.seen) == 2 and isinstance(history, dict) and len(history.get("val_loss", [])) == 2, (
-        f"early_stopping.step() returned True after epoch 2, but fit went on ({len(stopper.seen)} epochs): "
-        "break out of the epoch loop when it says stop")
-    assert np.allclose(stopper.seen, history["val_loss"]), (
-        f"fit gave early_stopping.step() {stopper.seen}, not the epochs' validation losses {history['val_loss']}")
+    if not stopper.seen:
+        raise FAIL("early_stopping_never_called")
+    if not (len(stopper.seen) == 2 and isinstance(history, dict) and len(history.get("val_loss", [])) == 2):
+        raise FAIL("did_not_stop", epochs=len(stopper.seen))
+    if not np.allclose(stopper.seen, history["val_loss"]):
+        raise FAIL("stopper_given_other_losses", seen=stopper.seen, losses=history["val_loss"])
 
 
 @pytest.mark.points(1)
@@ -222,7 +219,5 @@ def test_fit_saves_the_best_of_the_last_epoch(mod, device, tmp_path):
     if BEST in matches:
         return
     if matches and matches[-1] < BEST:
-        pytest.fail(f"early_stopping said stop after epoch {BEST}, whose val_acc {VAL_SCRIPT[BEST - 1]:.0f}% was a new "
-                    f"best, and {best_path.name} still holds epoch {matches[-1]}: finish the epoch (save the new best) "
-                    "before breaking out of the loop")
-    pytest.fail(wrong_best(matches[-1] if matches else None, BEST, best_path.name))
+        raise FAIL("stopped_before_saving", best=BEST, acc=VAL_SCRIPT[BEST - 1], name=best_path.name, epoch=matches[-1])
+    raise wrong_best(matches[-1] if matches else None, BEST, best_path.name)
