@@ -201,6 +201,25 @@ class Probe:
         if self.current is not None:
             self.hits.setdefault(qualified.rpartition(".")[2], set()).add(self.current)
 
+    def watch_signatures(self) -> None:
+        """Count ``inspect.signature`` of a trampolined function (a class: its ``__init__``) as a
+        call of it, so the tests that only read a function's defaults cover its mutants too."""
+        import inspect
+
+        from mutmut.utils.format_utils import make_mutant_key
+
+        original = inspect.signature
+
+        def signature(obj: Any, *args: Any, **kwargs: Any) -> inspect.Signature:
+            function = vars(obj).get("__init__") if isinstance(obj, type) else obj
+            inner = getattr(function, "__wrapped__", None)
+            if inner is not None:
+                owner, _, name = getattr(inner, "__qualname__", "").rpartition(".")
+                self.hit(make_mutant_key(name, owner or None))
+            return original(obj, *args, **kwargs)
+
+        inspect.signature = signature
+
 
 def quick_accuracy(build: Any, bar: float) -> None:
     """The threshold tests' property, cheaply: ``build()`` trained one epoch on the first
@@ -304,6 +323,8 @@ def start(exercise: str, stage: Path, active: str, tests: list[str], passed: set
 
         torch.set_num_threads(1)
         probe = Probe(exercise, passed, active)
+        if active == "stats":
+            probe.watch_signatures()
         trampoline.record_trampoline_hit = probe.hit
         trampoline.set_mutant_under_test(active)
         code = int(pytest.main(pytest_args(stage, tests), plugins=[probe]))
