@@ -147,11 +147,11 @@ def load_equivalent() -> dict[tuple[str, str, str], str]:
 
 class Probe:
     """Pytest plugin of a test process: leaves out or replaces the threshold tests, records which
-    tests call which mutated function (the baseline run) and counts a skip of a test that passed
-    in the baseline as a failure, as the kit does."""
+    tests call which mutated function (the baseline run), shows the active mutant's signature to
+    ``inspect`` and counts a skip of a test that passed in the baseline as a failure, as the kit does."""
 
-    def __init__(self, exercise: str, baseline_passed: set[str] | None = None) -> None:
-        self.exercise, self.baseline_passed = exercise, baseline_passed
+    def __init__(self, exercise: str, baseline_passed: set[str] | None = None, active: str = "stats") -> None:
+        self.exercise, self.baseline_passed, self.active = exercise, baseline_passed, active
         self.hits: dict[str, set[str]] = {}
         self.tests: dict[str, dict[str, Any]] = {}  # nodeid -> outcome, seconds, needs
         self.current: str | None = None
@@ -175,6 +175,20 @@ class Probe:
     def pytest_runtest_setup(self, item: Any) -> None:
         self.current = item.nodeid
 
+    def pytest_runtest_call(self, item: Any) -> None:
+        """Point the trampoline's ``__wrapped__`` at the active mutant: mutmut's trampoline wraps the
+        original, so ``inspect.signature`` (the kit's default-value checks) would otherwise read the
+        original's defaults, and a mutated default would survive every signature test."""
+        module_name, _, mutant = self.active.rpartition(".")
+        module = sys.modules.get(module_name)
+        if module is None:
+            return
+        owner_name, _, function = function_of(mutant).rpartition(".")
+        owner = getattr(module, owner_name) if owner_name else module
+        trampoline, mutated = vars(owner).get(function), vars(owner).get(mutant)
+        if trampoline is not None and mutated is not None:
+            trampoline.__wrapped__ = mutated
+
     def pytest_runtest_logreport(self, report: Any) -> None:
         record = self.tests[report.nodeid]
         record["seconds"] += report.duration
@@ -186,6 +200,25 @@ class Probe:
     def hit(self, qualified: str, caller: Any = None) -> None:
         if self.current is not None:
             self.hits.setdefault(qualified.rpartition(".")[2], set()).add(self.current)
+
+    def watch_signatures(self) -> None:
+        """Count ``inspect.signature`` of a trampolined function (a class: its ``__init__``) as a
+        call of it, so the tests that only read a function's defaults cover its mutants too."""
+        import inspect
+
+        from mutmut.utils.format_utils import make_mutant_key
+
+        original = inspect.signature
+
+        def signature(obj: Any, *args: Any, **kwargs: Any) -> inspect.Signature:
+            function = vars(obj).get("__init__") if isinstance(obj, type) else obj
+            inner = getattr(function, "__wrapped__", None)
+            if inner is not None:
+                owner, _, name = getattr(inner, "__qualname__", "").rpartition(".")
+                self.hit(make_mutant_key(name, owner or None))
+            return original(obj, *args, **kwargs)
+
+        inspect.signature = signature
 
 
 def quick_accuracy(build: Any, bar: float) -> None:
@@ -289,7 +322,9 @@ def start(exercise: str, stage: Path, active: str, tests: list[str], passed: set
         from mutmut.mutation import trampoline
 
         torch.set_num_threads(1)
-        probe = Probe(exercise, passed)
+        probe = Probe(exercise, passed, active)
+        if active == "stats":
+            probe.watch_signatures()
         trampoline.record_trampoline_hit = probe.hit
         trampoline.set_mutant_under_test(active)
         code = int(pytest.main(pytest_args(stage, tests), plugins=[probe]))
