@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks.plots import check_drawn, check_png, figures_saved
+from grader.checks.plots import check_drawn, check_existing_folder, check_png, figures_saved
 from grader.checks.reference import brute_force_cm
 from grader.core import failures
 from grader.core.failures import Failure
@@ -107,6 +107,7 @@ def test_plot_writes_png(mod, name, tmp_path):
     path = tmp_path / "figures" / "run 1" / f"{name}.png"
     result = call_plot(mod, name, path, *plot_args(name))
     check_png(name, path, result)
+    check_existing_folder(name, lambda again: call_plot(mod, name, again, *plot_args(name)), path.parent)
 
 
 def history_lines(fig) -> dict:
