@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from grader.checks.devices import HostFactories, Unmoved, on_device
-from grader.checks.plots import check_drawn, check_existing_folder, check_png, figures_saved
+from grader.checks.plots import check_drawn, check_existing_folder, check_png, figures_saved, folder_exists
 from grader.checks.signatures import defaults_failure
 from grader.core import failures
 from grader.run.plain import plain as plain_value
@@ -189,6 +189,8 @@ def sweep_results(table: dict) -> list[dict]:
 def call_plot(mod, results, path: Path, xlabel: str):
     try:
         return mod.plot_sweep(results, path, xlabel)
+    except FileExistsError as exc:
+        raise folder_exists("plot_sweep", path, exc) from exc
     except FileNotFoundError as exc:
         raise FAIL("folders_not_created", path=path, error=exc) from exc
 

@@ -57,7 +57,12 @@ def check_existing_folder(name: str, save: Callable[[Path], object], folder: Pat
     try:
         save(path)
     except FileExistsError as exc:
-        raise FAIL("folder_exists", name=name, path=path, error=exc) from exc
+        raise folder_exists(name, path, exc) from exc
+
+
+def folder_exists(name: str, path: Path, error: FileExistsError) -> failures.Failure:
+    """The failure of ``name`` raising ``error`` while writing ``path`` into a folder that exists."""
+    return FAIL("folder_exists", name=name, path=path, error=error)
 
 
 def check_png(name: str, path, result) -> None:
