@@ -187,7 +187,6 @@ class SimpleCNN(_Reference):
 ]
 
 CORRECT = [
-    {"name": "convolutions with padding='same'", "tests": ARCHITECTURE_TESTS, "code": _mutant(padding="same")},
     {"name": "the chapter's style: attributes, one nn.ReLU / nn.MaxPool2d / nn.Dropout reused, x.view(-1, 64*7*7)",
      "tests": ARCHITECTURE_TESTS, "code": '''
 class SimpleCNN(nn.Module):
