@@ -270,7 +270,7 @@ def test_plot_sweep_shows_accuracy_against_value(mod, tmp_path, monkeypatch):
         raise FAIL("xlabel_wrong", label=labels[0])
     try:
         call_plot(mod, sweep_results(DROPOUT_TABLE), tmp_path / "dropout.png", "dropout")
-    except Exception as exc:  # noqa: BLE001 - any crash on a 0 in the values is this mistake
+    except Exception as exc:  # any crash on a 0 in the values is this mistake
         raise FAIL("sweep_with_zero_crashed", values=list(DROPOUT_TABLE), kind=type(exc).__name__, error=exc) from exc
     if not any(shows_points(ax, list(DROPOUT_TABLE), list(DROPOUT_TABLE.values())) for ax in saved[-1].axes):
         raise FAIL("sweep_not_plotted", accuracies=list(DROPOUT_TABLE.values()), values=list(DROPOUT_TABLE), hint="")
