@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from grader.checks.numerics import quietly
+from grader.checks.plots import check_existing_folder
 from grader.core import failures
 
 FAIL = failures.table(__file__)
@@ -86,7 +87,9 @@ def test_plot_activations(mod, tmp_path, monkeypatch):
         raise FAIL("plot_not_png")
     if not saved:
         raise FAIL("plot_no_figure_saved")
-    panels = [ax for ax in saved[-1][0].axes if ax.lines]
+    figure = saved[-1][0]
+    check_existing_folder("plot_activations", mod.plot_activations, target.parent)
+    panels = [ax for ax in figure.axes if ax.lines]
     if len(panels) < 3:
         raise FAIL("plot_too_few_panels", count=len(panels))
     found, short, wide, coarse = set(), {}, {}, {}
@@ -105,6 +108,9 @@ def test_plot_activations(mod, tmp_path, monkeypatch):
                 coarse[name] = (len(x), gap)
             else:
                 found.add(name)
+    framed = [ax for ax in figure.axes if ax.get_visible() and ax.axison]  # ax.axis("off") hides a spare panel
+    if found == {"ReLU", "Sigmoid", "Tanh"} and len(framed) > 3:
+        raise FAIL("plot_extra_panels", count=len(framed), empty=sum(not ax.lines for ax in framed))
     if found == {"ReLU", "Sigmoid", "Tanh"}:
         return
     grid = np.linspace(-5, 5, 11)

@@ -149,6 +149,11 @@ def test_init_params(mod):
             raise FAIL("init_symmetric", entry=repr(k))
         if not w.std() <= 0.5:
             raise FAIL("init_too_large", entry=repr(k), std=w.std())
+    wide = mod.init_params(50, 40, 30)  # 2000 and 1200 weights: a heavy tail shows in the largest
+    for k in ("W1", "W2"):
+        w, largest = wide[k], float(np.abs(wide[k]).max())
+        if largest > max(1.0, 6 * wide[k].std()):  # a normal draw of 2000 stays within ~4.5 std
+            raise FAIL("init_outliers", entry=repr(k), largest=largest, std=w.std())
 
 
 @pytest.mark.points(1)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks.plots import check_drawn, check_png, figures_saved
+from grader.checks.plots import check_drawn, check_existing_folder, check_png, figures_saved, folder_exists
 from grader.checks.reference import brute_force_cm
 from grader.core import failures
 from grader.core.failures import Failure
@@ -74,6 +74,8 @@ def plot_args(name: str) -> tuple:
 def call_plot(mod, name: str, path: Path, *args, **kwargs):
     try:
         return getattr(mod, name)(*args, path, **kwargs)
+    except FileExistsError as exc:
+        raise folder_exists(name, path, exc) from exc
     except FileNotFoundError as exc:
         raise FAIL("folders_not_created", name=name, path=path, error=exc) from exc
 
@@ -107,6 +109,7 @@ def test_plot_writes_png(mod, name, tmp_path):
     path = tmp_path / "figures" / "run 1" / f"{name}.png"
     result = call_plot(mod, name, path, *plot_args(name))
     check_png(name, path, result)
+    check_existing_folder(name, lambda again: call_plot(mod, name, again, *plot_args(name)), path.parent)
 
 
 def history_lines(fig) -> dict:
@@ -324,4 +327,9 @@ def test_plot_error_cases_grid(mod, tmp_path, saved_figures):
     call_plot(mod, "plot_error_cases", tmp_path / "errors.png", images, ERRORS, num_cases=4)
     check_error_grid(saved_figure(saved_figures, "plot_error_cases"), images, ERRORS, 4)
     call_plot(mod, "plot_error_cases", tmp_path / "few.png", images, ERRORS[:3])
+    check_error_grid(saved_figure(saved_figures, "plot_error_cases"), images, ERRORS[:3], 6)
+    try:  # images straight from a model's input pipeline may still be tracked by autograd
+        call_plot(mod, "plot_error_cases", tmp_path / "tracked.png", images.clone().requires_grad_(True), ERRORS[:3])
+    except RuntimeError as exc:
+        raise FAIL("error_images_tracked", error=exc) from exc
     check_error_grid(saved_figure(saved_figures, "plot_error_cases"), images, ERRORS[:3], 6)

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from grader.checks.devices import HostFactories, Unmoved, on_device
-from grader.checks.plots import check_drawn, check_png, figures_saved
+from grader.checks.plots import check_drawn, check_existing_folder, check_png, figures_saved, folder_exists
 from grader.checks.signatures import defaults_failure
 from grader.core import failures
 from grader.run.plain import plain as plain_value
@@ -49,7 +49,7 @@ def noisy(mod, x: torch.Tensor, std: float, generator=None) -> torch.Tensor:
 @pytest.mark.points(2)
 def test_noise_keeps_shape_dtype_device_and_input(mod, device):
     for shape in [(3, 1, 28, 28), (5,), (2, 7)]:
-        for dtype in (torch.float32, torch.float64):
+        for dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16):  # float32 noise would promote the halves
             x = base_tensor(shape, device, dtype)
             out = noisy(mod, x, 0.5)
             if tuple(out.shape) != shape:
@@ -137,6 +137,7 @@ class Probe:
 
 LR_TABLE = {0.1: 91.5, 0.01: 97.25, 0.001: 97.9, 0.0001: 94.0}
 HIDDEN_TABLE = {512: 97.8, 64: 96.9, 256: 97.95, 128: 97.6}
+DROPOUT_TABLE = {0.0: 97.0, 0.2: 97.5, 0.5: 96.8}  # a sweep that starts at 0: no log axis, no ratio max / min
 
 
 def one_pass(values: list):
@@ -188,6 +189,8 @@ def sweep_results(table: dict) -> list[dict]:
 def call_plot(mod, results, path: Path, xlabel: str):
     try:
         return mod.plot_sweep(results, path, xlabel)
+    except FileExistsError as exc:
+        raise folder_exists("plot_sweep", path, exc) from exc
     except FileNotFoundError as exc:
         raise FAIL("folders_not_created", path=path, error=exc) from exc
 
@@ -197,6 +200,8 @@ def test_plot_sweep_writes_png(mod, tmp_path):
     path = tmp_path / "figures" / "sweep 1" / "hidden.png"
     result = call_plot(mod, sweep_results(HIDDEN_TABLE), path, "hidden units")
     check_png("plot_sweep", path, result)
+    check_existing_folder("plot_sweep", lambda again: call_plot(mod, sweep_results(HIDDEN_TABLE), again, "hidden units"),
+                          path.parent)
 
 
 def as_numbers(values) -> np.ndarray | None:
@@ -263,6 +268,12 @@ def test_plot_sweep_shows_accuracy_against_value(mod, tmp_path, monkeypatch):
     labels = [ax.get_xlabel() for ax in axes]
     if not any("learning rate" in label for label in labels):
         raise FAIL("xlabel_wrong", label=labels[0])
+    try:
+        call_plot(mod, sweep_results(DROPOUT_TABLE), tmp_path / "dropout.png", "dropout")
+    except Exception as exc:  # any crash on a 0 in the values is this mistake
+        raise FAIL("sweep_with_zero_crashed", values=list(DROPOUT_TABLE), kind=type(exc).__name__, error=exc) from exc
+    if not any(shows_points(ax, list(DROPOUT_TABLE), list(DROPOUT_TABLE.values())) for ax in saved[-1].axes):
+        raise FAIL("sweep_not_plotted", accuracies=list(DROPOUT_TABLE.values()), values=list(DROPOUT_TABLE), hint="")
 
 
 def shows_points_flipped(ax, values: list, accuracies: list) -> bool:

@@ -299,7 +299,7 @@ def _train_problem(gap: Gap, before: torch.Tensor, after: torch.Tensor, p: float
 def check_forward_contract(make: Make, forward: Forward, x: torch.Tensor, name: str, *, kwargs: dict,
                            weights: list[tuple[int, ...]], gaps: list[Gap], p: float) -> None:
     """``make(**kwargs)`` runs layers with ``weights`` in this order and, before layer i, exactly
-    what ``gaps[i]`` says (gap 0 acts on the input): in eval mode the ReLU and max pooling, in
+    what ``gaps[i]`` says (gap 0 acts on the input), each convolution keeping its input's height and width: in eval mode the ReLU and max pooling, in
     training mode the dropout too, scaling what it keeps by 1/(1-p). After the last layer, only
     training mode is judged here (no dropout on the logits); eval mode is the raw-logits check's.
 
@@ -317,6 +317,11 @@ def check_forward_contract(make: Make, forward: Forward, x: torch.Tensor, name: 
         raise FAIL("layers_out_of_order", what=what,
                    ran=_listed([layer.describe() for layer in first]) if first else FAIL("none_that_read_a_weight"),
                    contract=_listed([describe_weight(w) for w in weights]))
+    for layer in first:  # the contract's convolutions are all 'same': padding (k - 1) / 2, stride 1
+        (h_in, w_in), (h_out, w_out) = layer.inputs.shape[-2:], layer.outputs.shape[-2:]
+        if len(layer.weight) == 4 and (h_in, w_in) != (h_out, w_out):
+            raise FAIL("conv_changes_size", what=what, layer=layer.describe(), h_in=h_in, w_in=w_in, h_out=h_out,
+                       w_out=w_out, padding=(layer.weight[2] - 1) // 2)
     trained = trace(model.train(), x, forward, what)
     for stage, check in (("eval", first), ("train", trained.layers)):
         for i, (gap, layer) in enumerate(zip(gaps, check)):

@@ -3,6 +3,7 @@ had anything drawn on it when it was saved, and whether a file is a PNG of sensi
 returned the path of."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -47,6 +48,21 @@ def check_drawn(figure, name: str) -> None:
         raise FAIL("empty_figure", name=name, causes=FAIL("blank_figure_causes"))
     if has_data(figure) and not _DATA_WHEN_SAVED.get(figure, True):
         raise FAIL("saved_before_drawing", name=name)
+
+
+def check_existing_folder(name: str, save: Callable[[Path], object], folder: Path) -> None:
+    """``save(path)``, a call of ``name``, writes into ``folder`` although it exists already: the parent folders
+    are created with exist_ok=True."""
+    path = folder / f"{name} again.png"
+    try:
+        save(path)
+    except FileExistsError as exc:
+        raise folder_exists(name, path, exc) from exc
+
+
+def folder_exists(name: str, path: Path, error: FileExistsError) -> failures.Failure:
+    """The failure of ``name`` raising ``error`` while writing ``path`` into a folder that exists."""
+    return FAIL("folder_exists", name=name, path=path, error=error)
 
 
 def check_png(name: str, path, result) -> None:

@@ -141,6 +141,54 @@ def plot_activations(path):
     plt.close(fig)
     return path
 '''},
+    {"name": "plot creating its folder with exist_ok=False fails once the folder exists", "fails": "test_plot_activations",
+     "says": "raised FileExistsError when its folder already exists", "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=False)
+    x = np.linspace(-5, 5, 201)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "plot with os.makedirs and no exist_ok fails once the folder exists", "fails": "test_plot_activations",
+     "says": "raised FileExistsError when its folder already exists", "code": '''
+def plot_activations(path):
+    import os
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    os.makedirs(os.path.dirname(path))
+    x = np.linspace(-5, 5, 201)
+    fig, axes = plt.subplots(1, 3)
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+'''},
+    {"name": "plot with a fourth, empty panel (plt.subplots(1, 4))", "fails": "test_plot_activations",
+     "says": "has 4 panels (1 of them without a curve)", "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.linspace(-5, 5, 201)
+    fig, axes = plt.subplots(1, 4, figsize=(12, 4))
+    for ax, f in zip(axes, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
     {"name": "plot that returns nothing", "fails": "test_plot_activations", "says": "must return the path it wrote", "code": '''
 _reference_plot = plot_activations
 def plot_activations(path):
@@ -244,6 +292,23 @@ def plot_activations(path):
 ]
 
 CORRECT = [
+    {"name": "plot on a 2x2 grid with the spare panel hidden, folder made only when missing", "tests": ["test_plot_activations"], "code": '''
+def plot_activations(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
+    x = np.linspace(-5, 5, 201)
+    fig, axes = plt.subplots(2, 2)
+    for ax, f in zip(axes.flat, (relu, sigmoid, tanh)):
+        ax.plot(x, f(x))
+    axes[1, 1].axis("off")
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
     {"name": "plot over [-10, 10] limited to [-5, 5] with set_xlim, saved through a file object", "tests": ["test_plot_activations"], "code": '''
 def plot_activations(path):
     import matplotlib

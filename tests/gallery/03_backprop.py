@@ -5,6 +5,13 @@ and must fail the named test with a message containing `says`; each CORRECT styl
 SLOW: list[str] = []
 
 MUTANTS = [
+    {"name": "init_params dividing by the random numbers (0.01 / z) gives a few huge weights", "fails": "test_init_params",
+     "says": "has entries as large as", "code": '''
+def init_params(n_in, n_hidden, n_out, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"W1": 0.01 * rng.standard_normal((n_in, n_hidden)), "b1": np.zeros(n_hidden),
+            "W2": 0.01 / rng.standard_normal((n_hidden, n_out)), "b2": np.zeros(n_out)}
+'''},
     {"name": "backward without the ReLU mask", "fails": ["test_backward_matches_numerical_gradient",
                                                          "test_backward_matches_torch_autograd"],
      "says": "without the relu mask", "code": '''
@@ -439,6 +446,14 @@ def relative_error(a, b):
 ]
 
 CORRECT = [
+    {"name": "init_params with Glorot-uniform weights", "tests": ["test_init_params", "test_init_params_seed"], "code": '''
+def init_params(n_in, n_hidden, n_out, seed=0):
+    rng = np.random.default_rng(seed)
+    def glorot(a, b):
+        limit = np.sqrt(6.0 / (a + b))
+        return rng.uniform(-limit, limit, size=(a, b))
+    return {"W1": glorot(n_in, n_hidden), "b1": np.zeros(n_hidden), "W2": glorot(n_hidden, n_out), "b2": np.zeros(n_out)}
+'''},
     {"name": "defaults spelled as ints and 1e-5 with keyword-only seed, autograd via torch.autograd.grad", "code": '''
 _reference_init = init_params
 def init_params(n_in: int, n_hidden: int, n_out: int, *, seed: int = 0) -> dict:

@@ -57,6 +57,13 @@ SLOW = ['test_mnist_accuracy']  # tests a mutant runs only when its `fails` name
 MUTANTS = [
     {"name": "wrong conv channels (16 and 32)", "fails": "test_parameter_count", "says": "conv 1->16",
      "code": _mutant(c1=16, c2=32)},
+    {"name": "1st conv with padding=2 (28 -> 30 -> 15 -> 7 keeps the 3136 features)", "fails": TRACE,
+     "says": "turns a 28x28 input into 30x30", "code": _mutant() + '''
+class SimpleCNN(SimpleCNN):
+    def __init__(self, num_classes=10, dropout=0.25):
+        super().__init__(num_classes, dropout)
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=2)
+'''},
     {"name": "no padding, Linear still 3136 inputs", "fails": "test_output_shape", "says": "as with: the 2nd conv 5x5 without padding; or the 1st conv without padding and the 2nd conv without padding",
      "code": _mutant(padding=0)},
     {"name": "no padding, Linear resized to 64*5*5", "fails": "test_parameter_count", "says": "a conv without padding shrinks the image",

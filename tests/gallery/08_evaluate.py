@@ -201,6 +201,28 @@ def _save(fig, path):
     plt.close(fig)
     return Path(path)
 '''},
+    {"name": "plot folder created without exist_ok fails once it exists", "fails": "test_plot_writes_png",
+     "says": "raised FileExistsError when its folder already exists",
+     "also_fails": ["test_plot_training_history_panels", "test_plot_confusion_matrix_heat_map", "test_plot_error_cases_grid"], "code": '''
+def _save(fig, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "error images read with np.asarray (fails on a tensor that requires grad)", "fails": "test_plot_error_cases_grid",
+     "says": "failed on images given as a tensor that requires grad", "code": '''
+def plot_error_cases(images, errors, path, num_cases=6):
+    shown = errors[:num_cases]
+    fig, axes = plt.subplots(max(1, -(-len(shown) // 3)), 3, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, error in zip(axes.ravel(), shown):
+        ax.imshow(np.asarray(images[error["index"]]).squeeze(), cmap="gray")
+        ax.set_title(f"true {error['true']}, predicted {error['pred']}\\nconfidence {error['confidence']:.1f}%")
+    return _save(fig, path)
+'''},
     {"name": "plot returns nothing", "fails": "test_plot_writes_png", "says": "must return the path", "code": '''
 _save_and_return = _save
 

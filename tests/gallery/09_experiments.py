@@ -196,6 +196,39 @@ def plot_sweep(results, path, xlabel):
     plt.close(fig)
     return Path(path)
 '''},
+    {"name": "sweep plot folder created with exist_ok=False fails once it exists", "fails": "test_plot_sweep_writes_png",
+     "says": "raised FileExistsError when its folder already exists",
+     "also_fails": ["test_plot_sweep_shows_accuracy_against_value"], "code": '''
+def plot_sweep(results, path, xlabel):
+    path = Path(path)
+    fig, ax = plt.subplots()
+    ax.plot([r["value"] for r in results], [r["accuracy"] for r in results], marker="o")
+    ax.set_xlabel(xlabel)
+    path.parent.mkdir(parents=True, exist_ok=False)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "sweep plot testing min(values) >= 0 before dividing by it", "fails": "test_plot_sweep_shows_accuracy_against_value",
+     "says": "crashed on values that include 0", "code": '''
+def plot_sweep(results, path, xlabel):
+    path = Path(path)
+    values = [r["value"] for r in results]
+    fig, ax = plt.subplots()
+    ax.plot(values, [r["accuracy"] for r in results], marker="o")
+    if min(values) >= 0 and max(values) / min(values) >= 100:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+'''},
+    {"name": "noise drawn in float32 whatever x's dtype (dtype left out)", "fails": "test_noise_keeps_shape_dtype_device_and_input",
+     "says": "tensor into torch.float32: draw the noise with dtype=x.dtype", "code": '''
+def add_gaussian_noise(x, std=0.1, generator=None):
+    return x + std * torch.randn(x.shape, generator=generator, device=x.device)
+'''},
     {"name": "sweep dropping the last value (range(len(values) - 1))", "fails": "test_run_sweep_calls_each_value_once_in_order",
      "says": "never called train_and_evaluate with the value(s)", "code": '''
 def run_sweep(values, train_and_evaluate):
