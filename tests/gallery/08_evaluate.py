@@ -211,18 +211,6 @@ def _save(fig, path):
     plt.close(fig)
     return path
 '''},
-    {"name": "error images read with np.asarray (fails on a tensor that requires grad)", "fails": "test_plot_error_cases_grid",
-     "says": "failed on images given as a tensor that requires grad", "code": '''
-def plot_error_cases(images, errors, path, num_cases=6):
-    shown = errors[:num_cases]
-    fig, axes = plt.subplots(max(1, -(-len(shown) // 3)), 3, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, error in zip(axes.ravel(), shown):
-        ax.imshow(np.asarray(images[error["index"]]).squeeze(), cmap="gray")
-        ax.set_title(f"true {error['true']}, predicted {error['pred']}\\nconfidence {error['confidence']:.1f}%")
-    return _save(fig, path)
-'''},
     {"name": "plot returns nothing", "fails": "test_plot_writes_png", "says": "must return the path", "code": '''
 _save_and_return = _save
 
