@@ -1,7 +1,9 @@
 """grader/checks/signatures.py: a wrong, missing or removed default is named; equal defaults pass."""
 from __future__ import annotations
 
-from grader.checks.signatures import default_problems
+import pytest
+
+from grader.checks.signatures import default_problems, started
 
 CONTRACT = {"hidden": 8, "activation": "tanh", "lr": 0.05, "sizes": (128, 64)}
 
@@ -43,3 +45,15 @@ def test_a_missing_parameter_or_default_and_an_unreadable_signature_are_named():
     assert default_problems(42, "f", {"x": 1}) == [
         "f has no signature Python can read: define it with def, as its stub does"]
     assert default_problems(lambda hidden=True: 0, "f", {"hidden": 1}) != []  # a bool is not the number 1
+
+
+def test_started_leaves_a_stub_not_started_and_other_errors_to_other_tests():
+    def stub():
+        raise NotImplementedError("06_mlp.MLP.__init__: create the layers")
+
+    def broken():
+        raise ValueError("a bug the other tests name")
+
+    with pytest.raises(NotImplementedError):
+        started(stub)
+    started(broken)  # no error: the defaults are still checked

@@ -25,7 +25,7 @@ from grader.checks.model_checks import (
     trainable,
 )
 from grader.checks.reference import seed_everything
-from grader.checks.signatures import default_failure
+from grader.checks.signatures import default_failure, started
 from grader.core import failures, kit
 from grader.core.failures import Failure
 
@@ -107,6 +107,7 @@ def test_default_parameter_count(mod, device):
 
 @pytest.mark.points(1)
 def test_default_arguments(mod):
+    started(mod.MLP)
     failure = default_failure(mod.MLP, "MLP", dict(input_size=784, hidden_sizes=(128, 64), num_classes=10,
                                                    dropout=0.2))
     if failure is not None:

@@ -25,7 +25,7 @@ from grader.checks.model_checks import (
     images,
     trainable,
 )
-from grader.checks.signatures import default_failure
+from grader.checks.signatures import default_failure, started
 from grader.core import failures, kit
 from grader.core.failures import Failure
 
@@ -141,6 +141,7 @@ def test_parameter_count(mod, device):
 
 @pytest.mark.points(1)
 def test_default_arguments(mod):
+    started(mod.SimpleCNN)
     failure = default_failure(mod.SimpleCNN, "SimpleCNN", dict(num_classes=10, dropout=0.25))
     if failure is not None:
         raise failure

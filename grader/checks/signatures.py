@@ -26,6 +26,17 @@ def _same(default: Any, expected: Any) -> bool:
         and float(default) == expected)
 
 
+def started(call: Callable[[], object]) -> None:
+    """Run ``call`` once, so that a stub's NotImplementedError makes a defaults test "not started" as it
+    makes every other test of the stub; any other error is left to the tests that check that call."""
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - the tests of that call report it
+        pass
+
+
 def default_failures(graded: Callable, name: str, expected: dict[str, Any]) -> list[Failure]:
     """What differs from the contract's ``expected`` defaults (parameter -> value) in ``graded``'s
     signature (a class: its ``__init__``), one finding each naming the parameter; [] when none."""
